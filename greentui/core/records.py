@@ -1,0 +1,296 @@
+"""The records every layer shares: frozen dataclasses, units in the field names.
+
+Everything a session produces is an *event* (a subclass of :class:`Event`). One event stream feeds three
+consumers -- the store writer, the TUI bridge and the headless printer -- and the store replays the same
+events for the history screen, so a stored session looks exactly like a live one.
+
+Times: ``t_mono_s`` is ``time.monotonic()`` (CLOCK_MONOTONIC on Linux, shared by every process of the
+machine, so a worker's timestamps compare directly with the parent's). ``*_unix_s`` is wall-clock time.
+Anything a sensor cannot give is ``None``, never 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Side = Literal["A", "B"]
+Quality = Literal["measured", "estimated"]
+SessionStatus = Literal["running", "completed", "interrupted", "failed"]
+Schedule = Literal["alternate", "sequential", "parallel"]
+
+SIDES: tuple[Side, Side] = ("A", "B")
+
+
+# --------------------------------------------------------------------------------------------------
+# Measurement records (not events on their own)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PowerSample:
+    """One reading of one device.
+
+    ``energy_counter_j`` is the device's cumulative hardware counter at that instant (NVML total energy,
+    RAPL energy_uj), or None where the device has none; ``power_w`` is the instantaneous (or averaged, see
+    ``power_kind``) draw.
+    """
+
+    t_mono_s: float
+    device: str  # e.g. "gpu0", "cpu-package-0", "cpu"
+    power_w: float | None
+    source: str  # "nvml", "rapl", "estimate", "replay"
+    quality: Quality
+    energy_counter_j: float | None = None
+    power_kind: str = "instant"  # "instant" or "1s-average" (NVML power usage on A100/H100)
+    temperature_c: float | None = None
+    sm_clock_mhz: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Energy of one window (``meter.begin(key)`` ... ``meter.end(key)``), summed over the devices measured."""
+
+    key: str
+    start_mono_s: float
+    end_mono_s: float
+    joules: float | None
+    source: str
+    quality: Quality
+    method: Literal["counter", "integrated", "none"] = "integrated"
+    # True when the window is shorter than the counter's update period or holds too few samples to
+    # integrate: the figure is kept but must not be trusted on its own.
+    flagged_short: bool = False
+    per_device_j: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def seconds(self) -> float:
+        return self.end_mono_s - self.start_mono_s
+
+    @property
+    def mean_power_w(self) -> float | None:
+        if self.joules is None or self.seconds <= 0:
+            return None
+        return self.joules / self.seconds
+
+
+@dataclass(frozen=True, slots=True)
+class GridIntensity:
+    """Carbon intensity of the electricity used: g CO2e per kWh, with where the figure came from."""
+
+    g_per_kwh: float
+    source: str  # e.g. "codecarbon data: FRA", "user (--grid-intensity)", "world average (unknown code XYZ)"
+    country_iso3: str | None = None
+    pue: float = 1.0
+
+    def grams_co2e(self, joules: float | None) -> float | None:
+        if joules is None:
+            return None
+        return joules / 3.6e6 * self.g_per_kwh * self.pue
+
+
+# --------------------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event in the session stream. ``kind`` names the type for storage and replay."""
+
+    kind: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["kind"] = self.kind
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(Event):
+    kind: ClassVar[str] = "session_started"
+    session_id: str
+    task_id: str
+    task_name: str
+    n_items: int  # items per side
+    schedule: Schedule
+    model_a: str  # ModelSpec text form
+    model_b: str
+    power_sources: tuple[str, ...]  # e.g. ("estimate",) or ("nvml:gpu0", "rapl:package-0")
+    power_quality: Quality
+    power_note: str  # a human line: "estimated (no RAPL, no GPU)"
+    grid: GridIntensity
+    started_unix_s: float
+    t_mono_s: float
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLoading(Event):
+    """Load progress of one side's model: ``stage`` in words, ``fraction`` in [0, 1] or None if unknown."""
+
+    kind: ClassVar[str] = "model_loading"
+    side: Side
+    stage: str
+    fraction: float | None
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLoaded(Event):
+    kind: ClassVar[str] = "model_loaded"
+    side: Side
+    spec: str
+    display_name: str
+    params_total: int
+    params_trainable: int  # the adapter's parameters for a PEFT model, else equal to params_total
+    weight_bytes: int
+    dtype: str
+    quant: str
+    device: str
+    load_s: float
+    peak_rss_bytes: int | None
+    peak_cuda_bytes: int | None
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdleMeasured(Event):
+    """The idle baseline sampled before the first item (seconds == 0 means it was skipped)."""
+
+    kind: ClassVar[str] = "idle_measured"
+    seconds: float
+    joules: float | None
+    power_w: float | None
+    quality: Quality
+    source: str
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PowerSampled(Event):
+    kind: ClassVar[str] = "power_sampled"
+    sample: PowerSample
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStarted(Event):
+    kind: ClassVar[str] = "item_started"
+    side: Side
+    item_id: str
+    index: int  # 0-based position of the item in the task (same for A and B)
+    prompt: str  # the user-visible question, not the full chat-templated prompt
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEvent(Event):
+    """One generated token (decoded piece of text) as it arrives from the worker."""
+
+    kind: ClassVar[str] = "token"
+    side: Side
+    item_id: str
+    text: str
+    n_tokens: int  # new tokens so far, this one included
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ItemScored(Event):
+    """One finished and scored item, with its energy window. Committed to the store as soon as it arrives."""
+
+    kind: ClassVar[str] = "item_scored"
+    side: Side
+    item_id: str
+    index: int
+    prompt: str
+    output: str
+    answer: str | None  # what the task's extraction rule took out of the output
+    reference: str
+    score: float  # in [0, 1]
+    tokens_in: int
+    tokens_out: int
+    ttft_s: float | None
+    seconds: float
+    joules: float | None
+    energy_quality: Quality
+    energy_source: str
+    energy_flagged: bool
+    started_mono_s: float
+    first_token_mono_s: float | None
+    last_token_mono_s: float | None
+    ended_mono_s: float
+    stop_reason: str = "eos"  # eos / stop-string / max-tokens
+
+    @property
+    def correct(self) -> bool:
+        return self.score >= 1.0
+
+    @property
+    def joules_per_token(self) -> float | None:
+        if self.joules is None or self.tokens_out <= 0:
+            return None
+        return self.joules / self.tokens_out
+
+    @property
+    def decode_tokens_per_s(self) -> float | None:
+        """(n_new - 1) / (t_last - t_first), as vLLM's benchmark defines it."""
+        if self.first_token_mono_s is None or self.last_token_mono_s is None or self.tokens_out < 2:
+            return None
+        span = self.last_token_mono_s - self.first_token_mono_s
+        return (self.tokens_out - 1) / span if span > 0 else None
+
+    @property
+    def e2e_tokens_per_s(self) -> float | None:
+        """n_new / total time of the request."""
+        return self.tokens_out / self.seconds if self.seconds > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFailed(Event):
+    """One side's model failed (load error, crash, OOM, kill, time limit). The other side may go on."""
+
+    kind: ClassVar[str] = "run_failed"
+    side: Side
+    reason: str  # one line for the user
+    failure: str  # "load", "crash", "oom", "killed", "timeout", "unavailable"
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFinished(Event):
+    kind: ClassVar[str] = "session_finished"
+    status: SessionStatus
+    reason: str
+    t_mono_s: float
+    ended_unix_s: float
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        SessionStarted,
+        ModelLoading,
+        ModelLoaded,
+        IdleMeasured,
+        PowerSampled,
+        ItemStarted,
+        TokenEvent,
+        ItemScored,
+        RunFailed,
+        SessionFinished,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from :meth:`Event.to_dict` output (used by the store's replay)."""
+    data = dict(data)
+    cls = EVENT_TYPES[data.pop("kind")]
+    if cls is PowerSampled:
+        return PowerSampled(sample=PowerSample(**data["sample"]))
+    if cls is SessionStarted:
+        data["grid"] = GridIntensity(**data["grid"])
+        data["power_sources"] = tuple(data["power_sources"])
+    return cls(**data)
