@@ -90,6 +90,15 @@ class GridIntensity:
         return joules / 3.6e6 * self.g_per_kwh * self.pue
 
 
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What a task asks a model: chat ``messages`` (role/content dicts, few-shot turns included) for models with
+    a chat template, and the same conversation flattened to ``plain`` text for models without one."""
+
+    messages: tuple[dict[str, str], ...]
+    plain: str
+
+
 # --------------------------------------------------------------------------------------------------
 # Events
 # --------------------------------------------------------------------------------------------------
@@ -265,6 +274,8 @@ class SessionFinished(Event):
     reason: str
     t_mono_s: float
     ended_unix_s: float
+    # session-level figures known only at the end: {"sample_rate_hz": 9.8, "codecarbon": {"kwh": .., "g": ..}}
+    measurements: dict[str, Any] = field(default_factory=dict)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
