@@ -1,0 +1,7 @@
+"""``python -m greentui`` is the same as the ``greentui`` command."""
+
+import sys
+
+from greentui.cli import main
+
+sys.exit(main())

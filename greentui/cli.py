@@ -1,0 +1,349 @@
+"""greentui's command line: the TUI by default, and headless commands for scripts and CI.
+
+Start-up must stay fast: this module imports only the standard library and argparse at the top; every command
+imports what it needs when it runs (``greentui --help`` never loads torch, transformers or textual).
+Errors a user can cause end in one line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DEMO_MODEL_A = "smollm2-135m@fp32"
+DEMO_MODEL_B = "smollm2-135m@nf4"
+DEMO_TASK = "arithmetic"
+DEMO_LIMIT = 20
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class CliError(Exception):
+    """A problem to report in one line (exit code 2 unless stated)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------------------------------------------
+# argument parsing
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -> None:
+    p.add_argument("--model-a", required=models_required, metavar="SPEC",
+                   help="model A, e.g. smollm2-135m@fp32, Qwen/Qwen2.5-0.5B-Instruct@nf4, ./folder, file.gguf")
+    p.add_argument("--model-b", required=models_required, metavar="SPEC", help="model B (same forms)")
+    p.add_argument("--task", required=models_required, metavar="TASK",
+                   help="a built-in task id (see `greentui tasks`), a task folder, or a .jsonl file with --scorer")
+    p.add_argument("--scorer", metavar="NAME", help="scorer for a .jsonl task: exact, numeric, label, rouge_l, ...")
+    p.add_argument("--limit", type=int, metavar="N", help="run only the first N items of the task")
+    p.add_argument("--schedule", choices=("alternate", "sequential", "parallel"), default="alternate",
+                   help="alternate (A1 B1 B2 A2 ..., default), sequential (all A then all B), parallel "
+                        "(only for models on different devices)")
+    p.add_argument("--power-source", default="auto", metavar="SOURCE",
+                   help="auto (default), nvml, rapl, estimate, or replay:FILE.csv")
+    p.add_argument("--sample-hz", type=float, default=10.0, metavar="HZ", help="power sampling rate (default 10)")
+    p.add_argument("--idle-seconds", type=float, default=3.0, metavar="S",
+                   help="idle baseline measured before the first item (default 3, 0 skips)")
+    p.add_argument("--country", metavar="ISO3", help="grid carbon intensity of this country (codecarbon data)")
+    p.add_argument("--grid-intensity", type=float, metavar="G", help="grid carbon intensity in g CO2e per kWh")
+    p.add_argument("--pue", type=float, default=1.0, help="power usage effectiveness of the site (default 1.0)")
+    p.add_argument("--codecarbon", action="store_true",
+                   help="also measure the run with codecarbon's OfflineEmissionsTracker, as a cross-check")
+    p.add_argument("--seed", type=int, help="sample with this seed instead of greedy decoding")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="override the task's token limit")
+    p.add_argument("--load-timeout", type=float, default=900.0, metavar="S", help="time limit to load a model")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow a model's own Python code to run")
+    p.add_argument("--stop-on-failure", action="store_true",
+                   help="stop the session when one model fails (default: the other model finishes)")
+    p.add_argument("--training-emissions-g", type=float, metavar="G",
+                   help="fine-tune mode: g CO2e spent training the adapter (e.g. from a codecarbon log)")
+    p.add_argument("--amortize-answers", type=float, metavar="N",
+                   help="spread the training emissions over this many answers")
+    p.add_argument("--requests-per-day", type=float, default=1e6, metavar="N",
+                   help="request rate for the at-scale figures (default 1,000,000 a day)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="greentui",
+        description="Is the small model good enough, and what does each answer cost in energy and carbon? "
+                    "Runs two language models head to head on one task. With no command, opens the TUI.",
+    )
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="session database (default: $GREENTUI_DB or the user data folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run two models head to head on a task")
+    _add_session_options(run, models_required=True)
+    run.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
+
+    demo = sub.add_parser("demo", help=f"the offline demo: {DEMO_MODEL_A} vs {DEMO_MODEL_B}, {DEMO_LIMIT} items")
+    demo.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
+    demo.add_argument("--limit", type=int, default=DEMO_LIMIT, metavar="N")
+    demo.add_argument("--task", default=DEMO_TASK)
+    demo.add_argument("--country", metavar="ISO3")
+    demo.add_argument("--power-source", default="auto", metavar="SOURCE")
+
+    resume = sub.add_parser("resume", help="finish an interrupted session (same models, same task version)")
+    resume.add_argument("session_id", metavar="ID")
+    resume.add_argument("--headless", action="store_true", help="(resume always prints text)")
+
+    sessions = sub.add_parser("sessions", help="list stored sessions")
+    sessions.add_argument("--task")
+    sessions.add_argument("--model", help="sessions where either model's spec contains this text")
+    sessions.add_argument("--status", choices=("running", "completed", "interrupted", "failed"))
+    sessions.add_argument("--since", metavar="YYYY-MM-DD")
+    sessions.add_argument("--until", metavar="YYYY-MM-DD")
+    sessions.add_argument("--limit", type=int, default=50)
+
+    show = sub.add_parser("show", help="a session's summary and verdict")
+    show.add_argument("session_id", metavar="ID")
+
+    export = sub.add_parser("export", help="export a session")
+    export.add_argument("session_id", metavar="ID")
+    export.add_argument("--format", choices=("csv", "json", "md"), default="md")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here instead of stdout")
+
+    delete = sub.add_parser("delete", help="delete a session")
+    delete.add_argument("session_id", metavar="ID")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    doctor = sub.add_parser("doctor", help="which power sources work here, and why not")
+    doctor.add_argument("--country", metavar="ISO3")
+
+    sub.add_parser("tasks", help="list the built-in tasks")
+    sub.add_parser("models", help="list the model catalog and what is available here")
+    sub.add_parser("history", help="open the TUI on the history screen")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace) -> Any:
+    from greentui.core.session import SessionConfig
+
+    return SessionConfig(
+        model_a=args.model_a, model_b=args.model_b, task=args.task, limit=args.limit, schedule=args.schedule,
+        power_source=args.power_source, sample_hz=args.sample_hz, idle_s=args.idle_seconds, country=args.country,
+        grid_intensity=args.grid_intensity, pue=args.pue, codecarbon=args.codecarbon, scorer=args.scorer,
+        seed=args.seed, max_new_tokens=args.max_new_tokens, load_timeout_s=args.load_timeout,
+        trust_remote_code=args.trust_remote_code, stop_on_failure=args.stop_on_failure,
+        training_emissions_g=args.training_emissions_g, amortize_answers=args.amortize_answers,
+        requests_per_day=args.requests_per_day,
+    )
+
+
+def _demo_config(args: argparse.Namespace) -> Any:
+    from greentui.core.session import SessionConfig
+
+    return SessionConfig(model_a=DEMO_MODEL_A, model_b=DEMO_MODEL_B, task=args.task, limit=args.limit,
+                         country=args.country, power_source=args.power_source)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    from greentui import paths
+
+    return args.db.expanduser() if args.db else paths.db_path()
+
+
+def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
+    from greentui.services import open_store
+    from greentui.store import StoreError
+
+    try:
+        return open_store(_db_path(args), readonly=readonly)
+    except StoreError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = None,
+            skip_items: Any = None) -> int:
+    from greentui.headless import HeadlessPrinter
+    from greentui.services import SessionError, SessionRun
+
+    store = _open_store(args)
+    printer = HeadlessPrinter(db_path=_db_path(args))
+    run = SessionRun(config, store, session_id=session_id, skip_items=skip_items,
+                     on_store_error=printer.store_error)
+    try:
+        run.prepare()
+    except SessionError as exc:
+        raise CliError(str(exc)) from None
+    run.subscribe(printer.handle)
+    outcome = run.run()
+    printer.finish(run.tally, outcome)
+    return {"completed": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(outcome.status, EXIT_FAILED)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from greentui.core.tasks import TaskError, load_task
+    from greentui.services import resume_config
+    from greentui.store import StoreError
+
+    store = _open_store(args)
+    try:
+        session_id, config, done = resume_config(store, args.session_id)
+        stored = store.get_session(session_id)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    if stored.status == "completed":
+        raise CliError(f"session {session_id} is already completed; nothing to resume")
+    if stored.status == "running":
+        raise CliError(f"session {session_id} is still running in another process (pid {stored.pid})")
+    try:
+        task = load_task(config.task, scorer=config.scorer)
+    except TaskError as exc:
+        raise CliError(f"cannot resume {session_id}: {exc}") from None
+    if stored.task_version and task.version != stored.task_version:
+        raise CliError(f"cannot resume {session_id}: task {task.id!r} changed since the session started "
+                       f"(version {stored.task_version[:12]} then, {task.version[:12]} now)")
+    return cmd_run(args, config, session_id=session_id, skip_items=done)
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from greentui.headless import print_sessions
+
+    store = _open_store(args, readonly=True)
+    since = _parse_date(args.since, "--since")
+    until = _parse_date(args.until, "--until", end_of_day=True)
+    rows = store.list_sessions(task=args.task, model=args.model, status=args.status, since_unix_s=since,
+                               until_unix_s=until, limit=args.limit)
+    print_sessions(rows, _db_path(args))
+    return EXIT_OK
+
+
+def _parse_date(text: str | None, flag: str, *, end_of_day: bool = False) -> float | None:
+    import datetime as dt
+
+    if not text:
+        return None
+    try:
+        day = dt.datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise CliError(f"{flag} {text!r}: expected a date as YYYY-MM-DD") from None
+    if end_of_day:
+        day += dt.timedelta(days=1)
+    return day.timestamp()
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from greentui.headless import print_session
+
+    store = _open_store(args, readonly=True)
+    print_session(store, args.session_id)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from greentui.headless import export_session
+
+    store = _open_store(args, readonly=True)
+    text = export_session(store, args.session_id, args.format)
+    if args.output:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror}", EXIT_FAILED) from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    session = store.get_session(args.session_id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("refusing to delete without confirmation: add --yes")
+        answer = input(f"delete session {session.id} ({session.task_id}, {session.model_a} vs "
+                       f"{session.model_b})? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept", file=sys.stderr)
+            return EXIT_OK
+    store.delete(session.id)
+    print(f"deleted session {session.id}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from greentui.core.doctor import collect, render_doctor
+
+    Console().print(render_doctor(collect(country=args.country)))
+    return EXIT_OK
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from greentui.headless import print_tasks
+
+    print_tasks()
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from greentui.headless import print_models
+
+    print_models()
+    return EXIT_OK
+
+
+def cmd_tui(args: argparse.Namespace, *, start: str = "setup", config: Any = None) -> int:
+    from greentui.tui.app import make_app
+
+    store = _open_store(args)
+    app = make_app(store=store, db_path=_db_path(args), start=start, session_config=config)
+    app.run()
+    return int(app.return_code or 0)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command is None:
+        return cmd_tui(args)
+    if command == "run":
+        config = _config_from_args(args)
+        return cmd_run(args, config) if args.headless else cmd_tui(args, start="live", config=config)
+    if command == "demo":
+        config = _demo_config(args)
+        return cmd_run(args, config) if args.headless else cmd_tui(args, start="live", config=config)
+    if command == "history":
+        return cmd_tui(args, start="history")
+    handlers = {
+        "resume": cmd_resume, "sessions": cmd_sessions, "show": cmd_show, "export": cmd_export,
+        "delete": cmd_delete, "doctor": cmd_doctor, "tasks": cmd_tasks, "models": cmd_models,
+    }
+    return handlers[command](args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        code = dispatch(args)
+    except CliError as exc:
+        print(f"greentui: {exc}", file=sys.stderr)
+        code = exc.code
+    except KeyboardInterrupt:
+        print("greentui: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        from greentui.errors import one_line
+
+        print(f"greentui: {one_line(exc)}", file=sys.stderr)
+        code = EXIT_FAILED
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

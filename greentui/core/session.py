@@ -1,0 +1,430 @@
+"""One head-to-head session: two model workers, the power sampler and the meter, turned into one event stream.
+
+``Session.run()`` is blocking: the CLI calls it on the main thread, the TUI in a thread worker. Subscribers are
+called from the session thread and from the sampler thread, so they must be thread-safe (the store writer queues,
+the TUI bridge buffers under a lock).
+
+Measurement semantics (DESIGN section 3): by default items run in ``alternate`` (ABBA) order, one model active at
+a time, each item inside its own energy window, because NVML and RAPL measure whole devices and cannot tell two
+models on one device apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait as wait_connections
+from typing import Any
+
+from greentui.core.records import (
+    SIDES,
+    Event,
+    IdleMeasured,
+    ItemScored,
+    ItemStarted,
+    ModelLoaded,
+    ModelLoading,
+    PowerSampled,
+    RunFailed,
+    Schedule,
+    SessionFinished,
+    SessionStarted,
+    SessionStatus,
+    Side,
+    TokenEvent,
+)
+
+SCHEDULES: tuple[Schedule, ...] = ("alternate", "sequential", "parallel")
+
+
+class SessionError(Exception):
+    """Bad configuration found before any work starts (unknown task, bad spec, unusable power source)."""
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Everything that defines a session; stored with it so that it can be shown, resumed and repeated."""
+
+    model_a: str
+    model_b: str
+    task: str
+    limit: int | None = None
+    schedule: Schedule = "alternate"
+    power_source: str = "auto"
+    sample_hz: float = 10.0
+    idle_s: float = 3.0
+    country: str | None = None
+    grid_intensity: float | None = None
+    pue: float = 1.0
+    codecarbon: bool = False
+    scorer: str | None = None  # for a quick task given as a .jsonl file
+    seed: int | None = None  # None: greedy decoding; an int: seeded sampling
+    max_new_tokens: int | None = None  # None: the task's own limit
+    load_timeout_s: float = 900.0
+    item_timeout_s: float = 600.0
+    trust_remote_code: bool = False
+    stop_on_failure: bool = False
+    training_emissions_g: float | None = None
+    amortize_answers: float | None = None
+    requests_per_day: float = 1e6
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def schedule_order(n_items: int, schedule: Schedule) -> list[list[tuple[Side, int]]]:
+    """The order items run in, as a list of *steps*; each step's (side, index) pairs run together.
+
+    ``alternate``: A1 B1, B2 A2, A3 B3, ... one at a time (ABBA cancels drift such as a warming GPU).
+    ``sequential``: all of A, then all of B. ``parallel``: A_i and B_i at once (different devices only).
+    """
+    if schedule == "alternate":
+        steps: list[list[tuple[Side, int]]] = []
+        for i in range(n_items):
+            first, second = ("A", "B") if i % 2 == 0 else ("B", "A")
+            steps += [[(first, i)], [(second, i)]]
+        return steps
+    if schedule == "sequential":
+        return [[("A", i)] for i in range(n_items)] + [[("B", i)] for i in range(n_items)]
+    if schedule == "parallel":
+        return [[("A", i), ("B", i)] for i in range(n_items)]
+    raise SessionError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class _Lane:
+    side: Side
+    spec: Any  # ModelSpec
+    worker: Any  # ModelWorker
+    alive: bool = True
+    loaded: bool = False
+    done: set[str] = field(default_factory=set)
+
+
+class Session:
+    """Runs model A and model B on the same task items and emits events. See the module docstring."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        *,
+        session_id: str | None = None,
+        skip_items: dict[Side, set[str]] | None = None,
+        inline_workers: bool = False,
+    ) -> None:
+        self.config = config
+        self.session_id = session_id or new_session_id()
+        self._skip = skip_items or {"A": set(), "B": set()}
+        self._inline = inline_workers
+        self._handlers: list[Callable[[Event], None]] = []
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.status: SessionStatus | None = None
+        self.task: Any = None
+
+    # ---- control (thread-safe) -------------------------------------------------------------------
+    def subscribe(self, handler: Callable[[Event], None]) -> None:
+        self._handlers.append(handler)
+
+    def request_stop(self) -> None:
+        """Stop as soon as the item in flight ends (finished items are kept; the session becomes interrupted)."""
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        """Hold before the next item starts (the item in flight finishes)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def _emit(self, event: Event) -> None:
+        for handler in list(self._handlers):
+            handler(event)
+
+    # ---- preparation --------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Check everything that can be checked without loading a model; raises SessionError with one line."""
+        from greentui.core.models.spec import ModelSpec, SpecError
+        from greentui.core.tasks import TaskError, load_task
+
+        config = self.config
+        if config.schedule not in SCHEDULES:
+            raise SessionError(f"unknown schedule {config.schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        specs = {}
+        for side, text in (("A", config.model_a), ("B", config.model_b)):
+            try:
+                specs[side] = ModelSpec.parse(text)
+            except SpecError as exc:
+                raise SessionError(f"model {side}: {exc}") from None
+        if config.schedule == "parallel" and not _different_devices(specs["A"], specs["B"]):
+            raise SessionError(
+                "schedule parallel needs the two models on different devices (e.g. @cuda:0 and @cuda:1): "
+                "the energy of one device cannot be split between two models running on it at once; "
+                "use --schedule alternate"
+            )
+        try:
+            self.task = load_task(config.task, scorer=config.scorer)
+        except TaskError as exc:
+            raise SessionError(str(exc)) from None
+        if config.limit is not None and config.limit < 1:
+            raise SessionError(f"--limit must be at least 1, not {config.limit}")
+        self._specs = specs
+
+    # ---- the run --------------------------------------------------------------------------------------
+    def run(self) -> SessionStatus:
+        """Run the whole session; returns its final status. Ctrl-C (KeyboardInterrupt) ends it as interrupted."""
+        from greentui.core.carbon import CodecarbonCrossCheck, grid_intensity
+        from greentui.core.meter import EnergyMeter
+        from greentui.core.power import PowerSourceError, describe_sources, select_power_sources
+        from greentui.core.sampler import PowerSampler
+
+        if self.task is None:
+            self.prepare()
+        config, task = self.config, self.task
+        items = list(task.items[: config.limit] if config.limit else task.items)
+        grid, grid_warnings = grid_intensity(config.country, config.grid_intensity, config.pue)
+        lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
+        try:
+            sources, statuses = select_power_sources(
+                config.power_source,
+                gpu_indices=_gpu_indices(self._specs.values()),
+                process_pids=lambda: [lane.worker.pid for lane in lanes.values() if lane.worker and lane.worker.pid],
+            )
+        except PowerSourceError as exc:
+            raise SessionError(str(exc)) from None
+        power_note, power_quality = describe_sources(sources, statuses)
+        sampler = PowerSampler(sources, rate_hz=config.sample_hz, on_sample=lambda s: self._emit(PowerSampled(s)))
+        meter = EnergyMeter(sources, sampler)
+        crosscheck = CodecarbonCrossCheck(grid) if config.codecarbon else None
+
+        settings = config.to_dict()
+        settings.update(
+            task={
+                "id": task.id, "name": task.name, "version": task.version, "category": task.category,
+                "metric": task.metric, "baseline": task.baseline, "continuous": task.continuous,
+                "scorer": task.scorer,
+            },
+            task_version=task.version,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            power_statuses=[dataclasses.asdict(s) for s in statuses],
+            grid_warnings=grid_warnings,
+        )
+        self._emit(SessionStarted(
+            session_id=self.session_id, task_id=task.id, task_name=task.name, n_items=len(items),
+            schedule=config.schedule, model_a=str(self._specs["A"]), model_b=str(self._specs["B"]),
+            power_sources=tuple(f"{s.name}:{d}" for s in sources for d in s.devices()),
+            power_quality=power_quality, power_note=power_note, grid=grid,
+            started_unix_s=time.time(), t_mono_s=time.monotonic(), settings=settings,
+        ))
+        status: SessionStatus = "completed"
+        reason = ""
+        measurements: dict[str, Any] = {}
+        sampler.start()
+        try:
+            self._load_workers(lanes)
+            failed = [lane for lane in lanes.values() if not lane.alive]
+            if failed:
+                status = "failed"
+                reason = "; ".join(self._failures[lane.side] for lane in failed)
+            else:
+                idle = meter.idle_baseline(config.idle_s)
+                self._emit(IdleMeasured(
+                    seconds=idle.seconds, joules=idle.joules, power_w=idle.mean_power_w,
+                    quality=idle.quality, source=idle.source, t_mono_s=time.monotonic(),
+                ))
+                if crosscheck is not None:
+                    crosscheck.start()
+                status, reason = self._run_items(lanes, items, meter)
+        except KeyboardInterrupt:
+            status, reason = "interrupted", "stopped with Ctrl-C"
+        except Exception as exc:  # an unexpected engine error must still close the session cleanly
+            status, reason = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            for lane in lanes.values():
+                if lane.worker is not None:
+                    lane.worker.stop()
+            if crosscheck is not None:
+                measurements["codecarbon"] = crosscheck.stop()
+            sampler.stop()
+            measurements["sample_rate_hz"] = sampler.achieved_rate_hz
+            for source in sources:
+                source.close()
+            self.status = status
+            self._emit(SessionFinished(
+                status=status, reason=reason, t_mono_s=time.monotonic(), ended_unix_s=time.time(),
+                measurements=measurements,
+            ))
+        return status
+
+    # ---- loading ----------------------------------------------------------------------------------------
+    def _load_workers(self, lanes: dict[Side, _Lane]) -> None:
+        """Spawn both workers and wait until each has loaded or failed (they load at the same time)."""
+        from greentui.core.models.worker import LoadProgress, Loaded, ModelWorker, WorkerFailed
+
+        self._failures: dict[Side, str] = {}
+        for lane in lanes.values():
+            lane.worker = ModelWorker(
+                lane.side, lane.spec, load_timeout_s=self.config.load_timeout_s,
+                trust_remote_code=self.config.trust_remote_code, inline=self._inline,
+            )
+            lane.worker.start()
+        pending = set(lanes)
+        while pending:
+            if self._stop.is_set():
+                raise KeyboardInterrupt
+            for side in list(pending):
+                message = lanes[side].worker.poll(0.05)
+                if message is None:
+                    continue
+                if isinstance(message, LoadProgress):
+                    self._emit(ModelLoading(side, message.stage, message.fraction, message.t_mono_s))
+                elif isinstance(message, Loaded):
+                    info = message.info
+                    lanes[side].loaded = True
+                    pending.discard(side)
+                    self._emit(ModelLoaded(
+                        side=side, spec=str(lanes[side].spec), display_name=info.display_name,
+                        params_total=info.params_total, params_trainable=info.params_trainable,
+                        weight_bytes=info.weight_bytes, dtype=info.dtype, quant=info.quant, device=info.device,
+                        load_s=info.load_s, peak_rss_bytes=info.peak_rss_bytes,
+                        peak_cuda_bytes=info.peak_cuda_bytes, t_mono_s=time.monotonic(),
+                    ))
+                elif isinstance(message, WorkerFailed):
+                    pending.discard(side)
+                    self._fail(lanes[side], message.failure, f"could not be loaded: {message.reason}")
+
+    def _fail(self, lane: _Lane, failure: str, reason: str) -> None:
+        """Mark one side dead and say why, in one line; the other side goes on."""
+        lane.alive = False
+        self._failures[lane.side] = f"model {lane.side} ({lane.spec}) {reason}"
+        self._emit(RunFailed(side=lane.side, reason=self._failures[lane.side], failure=failure,
+                             t_mono_s=time.monotonic()))
+
+    # ---- items -----------------------------------------------------------------------------------------------
+    def _run_items(self, lanes: dict[Side, _Lane], items: Sequence[Any], meter: Any) -> tuple[SessionStatus, str]:
+        for step in schedule_order(len(items), self.config.schedule):
+            self._running.wait()
+            if self._stop.is_set():
+                return "interrupted", "stopped by the user"
+            todo = [(side, idx) for side, idx in step
+                    if lanes[side].alive and items[idx].id not in self._skip[side]]
+            if not todo:
+                continue
+            self._run_step(lanes, [(side, items[idx], idx) for side, idx in todo], meter)
+            failed = [lane for lane in lanes.values() if not lane.alive]
+            if failed and (self.config.stop_on_failure or len(failed) == 2):
+                break
+        failed = [lane for lane in lanes.values() if not lane.alive]
+        if failed:
+            return "failed", "; ".join(self._failures[lane.side] for lane in failed)
+        if self._stop.is_set():
+            return "interrupted", "stopped by the user"
+        return "completed", ""
+
+    def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], meter: Any) -> None:
+        """Run one step: each (side, item) pair inside its own energy window; pairs in a step run at once."""
+        from greentui.core.models.worker import GenerateRequest, Generated, Token, WorkerFailed
+
+        task = self.task
+        config = self.config
+        in_flight: dict[Side, tuple[Any, int, str, float]] = {}
+        for side, item, idx in work:
+            key = f"{side}:{item.id}"
+            request = GenerateRequest(
+                request_id=key, prompt=task.build_prompt(item),
+                max_new_tokens=config.max_new_tokens or task.max_new_tokens, stop=tuple(task.stop),
+                seed=config.seed, hint=item.reference,
+            )
+            started = time.monotonic()
+            self._emit(ItemStarted(side=side, item_id=item.id, index=idx, prompt=item.question, t_mono_s=started))
+            meter.begin(key)
+            lanes[side].worker.generate(request)
+            in_flight[side] = (item, idx, key, started)
+        deadline = time.monotonic() + config.item_timeout_s
+        while in_flight:
+            messages = self._next_messages(lanes, list(in_flight))
+            if not messages and time.monotonic() > deadline:
+                for side in list(in_flight):
+                    meter.end(in_flight.pop(side)[2])
+                    lanes[side].worker.stop(timeout_s=1)
+                    self._fail(lanes[side], "timeout", f"took longer than {config.item_timeout_s:.0f} s on one item")
+                return
+            for side, message in messages:
+                item, idx, key, started = in_flight[side]
+                if isinstance(message, Token):
+                    self._emit(TokenEvent(side=side, item_id=item.id, text=message.text,
+                                          n_tokens=message.n_tokens, t_mono_s=message.t_mono_s))
+                elif isinstance(message, Generated):
+                    measurement = meter.end(key)
+                    del in_flight[side]
+                    self._emit(self._scored(side, item, idx, message, measurement))
+                elif isinstance(message, WorkerFailed):
+                    meter.end(key)
+                    del in_flight[side]
+                    self._fail(lanes[side], message.failure, f"failed on item {item.id}: {message.reason}")
+
+    @staticmethod
+    def _next_messages(lanes: dict[Side, _Lane], sides: list[Side]) -> list[tuple[Side, Any]]:
+        """The next message of each side that has one, waiting at most ~0.1 s (a dead process reads as ready)."""
+        workers = [lanes[side].worker for side in sides]
+        connections = [w.connection() for w in workers]
+        if any(c is None for c in connections):  # inline (thread) workers have no pipe: poll them in turn
+            found = [(side, w.poll(0.05 / len(sides))) for side, w in zip(sides, workers)]
+        else:
+            ready = wait_connections(connections, timeout=0.1)
+            found = [(side, w.poll(0)) for side, w, c in zip(sides, workers, connections) if c in ready]
+        return [(side, message) for side, message in found if message is not None]
+
+    def _scored(self, side: Side, item: Any, idx: int, generated: Any, measurement: Any) -> ItemScored:
+        result = self.task.score(item, generated.text)
+        ttft = (generated.first_token_mono_s - generated.started_mono_s
+                if generated.first_token_mono_s is not None else None)
+        return ItemScored(
+            side=side, item_id=item.id, index=idx, prompt=item.question, output=generated.text,
+            answer=result.answer, reference=item.reference, score=result.score,
+            tokens_in=generated.tokens_in, tokens_out=generated.tokens_out, ttft_s=ttft,
+            seconds=measurement.seconds, joules=measurement.joules, energy_quality=measurement.quality,
+            energy_source=measurement.source, energy_flagged=measurement.flagged_short,
+            started_mono_s=measurement.start_mono_s, first_token_mono_s=generated.first_token_mono_s,
+            last_token_mono_s=generated.last_token_mono_s, ended_mono_s=measurement.end_mono_s,
+            stop_reason=generated.stop_reason,
+        )
+
+
+def _different_devices(a: Any, b: Any) -> bool:
+    """True when two specs name distinct, explicit devices (``auto`` could put both on one GPU)."""
+    return a.device != "auto" and b.device != "auto" and a.device != b.device
+
+
+def _gpu_indices(specs: Iterable[Any]) -> list[int]:
+    """CUDA device indices the models will use (``cuda`` and ``auto`` mean device 0 when a GPU exists)."""
+    indices: set[int] = set()
+    for spec in specs:
+        device = spec.device
+        if device.startswith("cuda:"):
+            indices.add(int(device.split(":", 1)[1]))
+        elif device in ("cuda", "auto"):
+            indices.add(0)
+    return sorted(indices)

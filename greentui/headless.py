@@ -1,0 +1,207 @@
+"""The text interface: one line per finished item while a session runs, tables after, and the listing commands.
+
+Everything here prints with rich; model output and names are wrapped in :class:`rich.text.Text` (never parsed as
+markup). Figures derived from an estimated power source carry "estimated".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from greentui.core.records import Event, IdleMeasured, ItemScored, ModelLoaded, ModelLoading, RunFailed, SessionStarted
+from greentui.core.tally import SideTally, Tally
+from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
+
+
+class HeadlessPrinter:
+    """Subscribes to a session's events and prints progress; called on the session thread only for items."""
+
+    def __init__(self, *, db_path: Path, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.db_path = db_path
+        self.tally = Tally()
+        self._last_stage: dict[str, str] = {}
+
+    def store_error(self, message: str) -> None:
+        self.console.print(Text(f"store: {message}", style="bold red"))
+
+    def handle(self, event: Event) -> None:
+        tally = self.tally
+        tally.apply(event)
+        if isinstance(event, SessionStarted):
+            self.console.print(Text.assemble(
+                ("greentui ", "bold green"), f"session {event.session_id} · task {event.task_id} "
+                f"({event.n_items} items each) · schedule {event.schedule}\n",
+                f"  A {event.model_a}   B {event.model_b}\n",
+                f"  power: {event.power_note}\n",
+                f"  grid: {event.grid.g_per_kwh:.0f} g CO2e/kWh ({event.grid.source}), PUE {event.grid.pue:g}",
+            ))
+            for warning in event.settings.get("grid_warnings", []):
+                self.console.print(Text(f"  warning: {warning}", style="yellow"))
+        elif isinstance(event, ModelLoading):
+            if self._last_stage.get(event.side) != event.stage:
+                self._last_stage[event.side] = event.stage
+                self.console.print(Text(f"  {event.side} loading: {event.stage}", style="dim"))
+        elif isinstance(event, ModelLoaded):
+            self.console.print(Text(
+                f"  {event.side} loaded {event.display_name} in {event.load_s:.1f} s: "
+                f"{event.params_total / 1e6:.1f} M parameters, {event.dtype}, quant {event.quant}, {event.device}"))
+        elif isinstance(event, IdleMeasured):
+            if event.seconds > 0:
+                self.console.print(Text(
+                    f"  idle baseline: {fmt_num(event.power_w, 1)} W over {event.seconds:.1f} s"
+                    f"{est(event.quality)}"))
+        elif isinstance(event, ItemScored):
+            self._print_item(event)
+        elif isinstance(event, RunFailed):
+            self.console.print(Text(f"  {event.side} failed: {event.reason}", style="bold red"))
+
+    def _print_item(self, item: ItemScored) -> None:
+        lane = self.tally.sides[item.side]
+        score = lane.score
+        mark = ("✓", "green") if item.correct else (("~", "yellow") if item.score > 0 else ("✗", "red"))
+        per_token = item.joules_per_token
+        self.console.print(Text.assemble(
+            f"  {item.side} {item.item_id:<12} ", mark, f" {item.score:4.2f}  ",
+            f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s  ",
+            f"{fmt_num(per_token, 3):>6} J/token{est(item.energy_quality)}  ",
+            f"running {fmt_score(score)} ({lane.items_done} done)",
+        ))
+
+    def finish(self, tally: Tally, outcome: Any) -> None:
+        """The final per-model table, the verdict, and where the session was saved."""
+        from greentui.report import render_verdict
+
+        self.console.print()
+        self.console.print(summary_table(tally))
+        if outcome.verdict is not None:
+            self.console.print(render_verdict(outcome.verdict))
+        status_style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
+        line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ",
+                             (outcome.status, status_style))
+        if outcome.reason:
+            line.append(f": {outcome.reason}")
+        self.console.print(line)
+        self.console.print(Text(f"saved in {self.db_path}   (greentui show {outcome.session_id})"))
+
+
+def summary_table(tally: Tally) -> Table:
+    """Accuracy, energy, J/token, J/correct, tokens/s and TTFT of both models, estimates marked."""
+    quality = tally.started.power_quality if tally.started else "estimated"
+    table = Table(title="Results" + (" (energy estimated: no power sensor)" if quality == "estimated" else ""),
+                  title_justify="left")
+    table.add_column("")
+    lanes: list[SideTally] = [tally.sides["A"], tally.sides["B"]]
+    for lane in lanes:
+        table.add_column(Text(f"{lane.side}  {lane.display_name or lane.spec}"), justify="right")
+    rows: list[tuple[str, list[str]]] = [
+        ("items", [f"{lane.items_done}" + (" (failed)" if lane.state == "failed" else "") for lane in lanes]),
+        ("accuracy (95% CI)", [fmt_score(lane.score) for lane in lanes]),
+        ("energy", [f"{fmt_joules(lane.energy_j)} · {fmt_wh(lane.energy_j)}{est(quality)}" for lane in lanes]),
+        ("J / token", [f"{fmt_num(lane.joules_per_token, 3)}{est(quality)}" for lane in lanes]),
+        ("J / correct answer", [f"{fmt_num(lane.joules_per_correct, 2)}{est(quality)}" for lane in lanes]),
+        ("CO2e", [f"{fmt_num(tally.co2_g(lane.side), 5)} g" for lane in lanes]),
+        ("tokens/s", [fmt_num(lane.tokens_per_s, 1) for lane in lanes]),
+        ("TTFT p50", [fmt_seconds(lane.ttft_p50_s) for lane in lanes]),
+    ]
+    for label, values in rows:
+        table.add_row(label, *[Text(v) for v in values])
+    return table
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# listing commands
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _when(unix_s: float | None) -> str:
+    return dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M") if unix_s else "—"
+
+
+def print_sessions(rows: list[Any], db_path: Path) -> None:
+    console = Console(highlight=False)
+    if not rows:
+        console.print(Text(f"no sessions in {db_path}"))
+        return
+    table = Table(title=f"sessions in {db_path}", title_justify="left")
+    for column in ("id", "started", "task", "model A", "model B", "items", "status", "verdict"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[Text(str(v)) for v in (
+            row.id, _when(row.started_unix_s), row.task_id, row.model_a, row.model_b,
+            f"{row.items_a}/{row.items_b}", row.status, row.verdict_sentence or "",
+        )])
+    console.print(table)
+
+
+def print_session(store: Any, session_id: str) -> None:
+    """`greentui show`: the session header, the per-model table from its replayed events, and the verdict."""
+    from greentui.core.tally import verdict_from_tally
+    from greentui.core.verdict import Verdict
+    from greentui.report import render_verdict
+
+    console = Console(highlight=False)
+    stored = store.load_session(session_id)
+    tally = Tally()
+    for event in store.replay(stored.session.id):
+        tally.apply(event)
+    session = stored.session
+    console.print(Text.assemble(
+        ("session ", "bold"), (session.id, "bold"), f" · {session.status}",
+        f" ({session.status_reason})" if session.status_reason else "",
+        f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
+        f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
+    ))
+    console.print(summary_table(tally))
+    verdict = Verdict.from_dict(stored.verdict) if stored.verdict else (
+        verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
+    if verdict is not None:
+        console.print(render_verdict(verdict))
+    else:
+        console.print(Text("no finished items, so no verdict"))
+
+
+def export_session(store: Any, session_id: str, fmt: str) -> str:
+    from greentui.core.verdict import Verdict
+    from greentui.report import session_markdown
+    from greentui.store.export import export_csv, export_json
+
+    if fmt == "csv":
+        return export_csv(store, session_id)
+    if fmt == "json":
+        return export_json(store, session_id)
+    stored = store.load_session(session_id)
+    verdict = Verdict.from_dict(stored.verdict) if stored.verdict else None
+    return session_markdown(stored.session_dict(), stored.runs_dicts(), stored.items_summary(), verdict)
+
+
+def print_tasks() -> None:
+    from greentui.core.tasks import builtin_tasks
+
+    console = Console(highlight=False)
+    table = Table(title="built-in tasks (add your own: --task path/to/folder)", title_justify="left")
+    for column in ("id", "category", "items", "metric", "baseline s0", "provenance"):
+        table.add_column(column)
+    for task in builtin_tasks():
+        table.add_row(*[Text(v) for v in (task.id, task.category, str(len(task.items)), task.metric,
+                                          f"{task.baseline:g}", task.provenance)])
+    console.print(table)
+
+
+def print_models() -> None:
+    from greentui.core.models.catalog import catalog_rows
+
+    console = Console(highlight=False)
+    table = Table(title="model catalog (any Hugging Face id, folder or .gguf file also works)", title_justify="left")
+    for column in ("name", "model", "size", "availability", "notes"):
+        table.add_column(column)
+    for row in catalog_rows():
+        table.add_row(*[Text(str(v)) for v in (row.name, row.source, row.size, row.availability, row.notes)])
+    console.print(table)
+
