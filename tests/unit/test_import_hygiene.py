@@ -1,0 +1,47 @@
+"""The headless core never imports the UI, and the command line starts without the heavy libraries."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import greentui.core
+
+CORE_MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(greentui.core.__path__, prefix="greentui.core.")
+)
+HEAVY = ("torch", "transformers", "textual")
+
+
+def _loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(','.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.strip().split(","))
+
+
+def test_core_modules_are_discovered() -> None:
+    assert "greentui.core.session" in CORE_MODULES
+    assert "greentui.core.records" in CORE_MODULES
+
+
+def test_no_core_module_imports_textual() -> None:
+    imports = "\n".join(f"import {name}" for name in CORE_MODULES)
+    loaded = _loaded_after(imports)
+    assert "textual" not in loaded, "greentui.core must never import textual"
+
+
+def test_core_without_models_does_not_import_torch() -> None:
+    light = [m for m in CORE_MODULES if not m.startswith("greentui.core.models.")]
+    loaded = _loaded_after("\n".join(f"import {name}" for name in light))
+    assert "torch" not in loaded and "transformers" not in loaded
+
+
+def test_help_loads_neither_torch_nor_transformers_nor_textual() -> None:
+    loaded = _loaded_after(
+        "import contextlib, io\nfrom greentui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main(['--help'])\n    except SystemExit:\n        pass"
+    )
+    for name in HEAVY:
+        assert name not in loaded, f"`greentui --help` imported {name}"

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from greentui.core.session import SessionConfig, SessionError, schedule_order
+
+
+def flat(steps):
+    return [f"{side}{idx + 1}" for step in steps for side, idx in step]
+
+
+def test_alternate_is_abba() -> None:
+    assert flat(schedule_order(4, "alternate")) == ["A1", "B1", "B2", "A2", "A3", "B3", "B4", "A4"]
+    assert all(len(step) == 1 for step in schedule_order(4, "alternate"))
+
+
+def test_sequential_runs_all_of_a_first() -> None:
+    assert flat(schedule_order(3, "sequential")) == ["A1", "A2", "A3", "B1", "B2", "B3"]
+
+
+def test_parallel_pairs_each_item() -> None:
+    steps = schedule_order(2, "parallel")
+    assert steps == [[("A", 0), ("B", 0)], [("A", 1), ("B", 1)]]
+
+
+def test_every_item_runs_once_per_side() -> None:
+    for schedule in ("alternate", "sequential", "parallel"):
+        runs = [pair for step in schedule_order(7, schedule) for pair in step]
+        assert sorted(runs) == sorted((side, i) for side in "AB" for i in range(7))
+
+
+def test_unknown_schedule() -> None:
+    with pytest.raises(SessionError, match="unknown schedule"):
+        schedule_order(2, "random")  # type: ignore[arg-type]
+
+
+def test_config_round_trip_ignores_unknown_keys() -> None:
+    config = SessionConfig(model_a="a", model_b="b", task="t", limit=3)
+    data = config.to_dict() | {"task_version": "abc", "host": "x"}
+    assert SessionConfig.from_dict(data) == config
