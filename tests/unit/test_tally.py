@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+
+from greentui.core.records import RunFailed, TokenEvent
+from greentui.core.tally import Tally
+from tests.helpers import events as ev
+
+
+def fed(*events):
+    tally = Tally()
+    for event in events:
+        tally.apply(event)
+    return tally
+
+
+def test_running_figures_per_side() -> None:
+    tally = fed(
+        ev.started(3), ev.loaded("A"), ev.loaded("B"), ev.idle(5.0),
+        ev.scored("A", 0, score=1, joules=20.0, start=3.0, tokens=10),
+        ev.scored("B", 0, score=0, joules=10.0, start=4.0, tokens=10),
+        ev.scored("B", 1, score=1, joules=10.0, start=5.0, tokens=5),
+        ev.scored("A", 1, score=1, joules=30.0, start=6.0, tokens=15),
+    )
+    a, b = tally.sides["A"], tally.sides["B"]
+    assert a.items_done == 2 and b.items_done == 2
+    assert a.energy_j == pytest.approx(50.0)
+    assert a.joules_per_token == pytest.approx(50.0 / 25)
+    assert a.joules_per_correct == pytest.approx(25.0)
+    assert b.joules_per_correct == pytest.approx(20.0)  # 20 J for one correct answer
+    assert a.score.mean == pytest.approx(1.0) and b.score.mean == pytest.approx(0.5)
+    assert b.score.lo < 0.5 < b.score.hi
+    assert tally.co2_g("A") == pytest.approx(50.0 / 3.6e6 * 360.0)
+    assert tally.items_total == 6 and tally.items_done == 4
+
+
+def test_streaming_tokens_build_the_current_output() -> None:
+    tally = fed(ev.started(1), ev.item_started("A", 0, 1.0),
+                TokenEvent("A", "item-0", "4", 1, 1.1), TokenEvent("A", "item-0", "2", 2, 1.2))
+    lane = tally.sides["A"]
+    assert lane.current_output == "42" and lane.current_tokens == 2
+    assert tally.active_side == "A" and lane.state == "generating"
+
+
+def test_no_energy_is_none_not_zero() -> None:
+    tally = fed(ev.started(1), ev.scored("A", 0, score=0, joules=None, start=1.0))
+    lane = tally.sides["A"]
+    assert lane.energy_j is None and lane.joules_per_token is None and lane.joules_per_correct is None
+    assert tally.co2_g("A") is None
+
+
+def test_a_failed_side_stops_counting_its_remaining_items() -> None:
+    tally = fed(ev.started(4), ev.scored("A", 0, score=1, joules=1.0, start=1.0),
+                RunFailed("B", "model B (x) crashed", "crash", 2.0))
+    assert tally.sides["B"].state == "failed"
+    assert tally.items_total == 4 + 0
+
+
+def test_power_now_sums_the_latest_reading_of_each_device() -> None:
+    tally = fed(ev.power(1.0, 10.0), ev.power(1.1, 12.0))
+    assert tally.power_now_w == pytest.approx(12.0)
+
+
+def test_eta_from_the_pace_so_far() -> None:
+    tally = fed(ev.started(2), ev.scored("A", 0, score=1, joules=1.0, start=10.0))
+    # one item done in 2 s of session time (10 -> 12): three to go -> 6 s
+    assert tally.eta_s(12.0) == pytest.approx(6.0)
