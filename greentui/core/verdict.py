@@ -489,7 +489,11 @@ def format_grams(g: float | None) -> str:
 
 
 def format_params(n: int) -> str:
-    return _scaled(float(n), ((1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "B"))).strip()
+    """134515008 -> "134.5 M" (four significant digits: quantized variants of one model differ little)."""
+    for factor, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= factor:
+            return f"{n / factor:.4g} {unit}"
+    return str(n)
 
 
 def format_count(n: float) -> str:
@@ -598,8 +602,8 @@ def _sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, 
     if a.energy_j is None and b.energy_j is None:
         notes.append("No energy figures: the power source reported none, so energy, CO2e and CEGI are unavailable.")
     elif quality == "estimated":
-        notes.append(f"Estimated energy (source: {source}): both models were estimated the same way on this host, so the "
-                     "ranking holds, but the absolute joules and grams are estimates (no power sensor).")
+        notes.append("Estimated energy: both models were estimated the same way on this host, so the ranking holds, "
+                     f"but the absolute joules and grams are estimates (no power sensor; power source: {source}).")
     for s in (a, b):
         if s.n_items and s.energy_items < s.n_items:
             notes.append(f"Energy for {s.side} covers {s.energy_items} of its {s.n_items} items.")
@@ -621,9 +625,8 @@ def cegi_lines(verdict: Verdict) -> list[str]:
     params = "the adapter's trainable parameters" if cegi.mode == "fine-tune" else "all parameters"
     lines = [f"CEGI ({cegi.mode} mode): {cegi.formula}; E in g CO2e, G = {cegi.gain_definition}, "
              f"P = {params} (millions); lower is better"]
-    lines.append("   ".join(_cegi_side_line(row, unit) for row in cegi.sides))
-    if cegi.amortized:
-        lines.append("with training emissions: " + "   ".join(_cegi_side_line(r, unit) for r in cegi.amortized))
+    lines.extend(_cegi_side_line(row, unit) for row in cegi.sides)
+    lines.extend(f"{_cegi_side_line(row, unit)}  (training emissions included)" for row in cegi.amortized)
     if cegi.points_fallback:
         lines.append("s_A is 0: G falls back to percentage points (a relative gain over 0 is undefined).")
     lines.append(cegi.note)

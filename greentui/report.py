@@ -1,0 +1,237 @@
+"""Renderings of a verdict: a rich renderable for the terminal and a markdown report for the export.
+
+Both read the same :class:`~greentui.core.verdict.Verdict` and the same rows (:func:`comparison_rows`), so the
+screen and the exported document cannot disagree. Model names, specs and failure reasons are untrusted text:
+in rich they are always :class:`rich.text.Text` (never parsed as markup), in markdown they are escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from greentui.core.verdict import (
+    SideSummary,
+    Verdict,
+    cegi_lines,
+    format_grams,
+    format_joules,
+    format_number,
+    format_params,
+    model_label,
+    scale_lines,
+)
+
+DASH = "—"
+_QUANT_BITS = {"nf4": "4-bit", "fp4": "4-bit", "int8": "8-bit", "dynamic-int8": "8-bit dynamic"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared rows
+# --------------------------------------------------------------------------------------------------
+
+
+def _score(s: SideSummary, continuous: bool) -> str:
+    if s.accuracy is None:
+        return DASH
+    unit = "" if continuous else "%"
+    ci = "" if s.accuracy_lo is None or s.accuracy_hi is None else (
+        f" ({100 * s.accuracy_lo:.1f}–{100 * s.accuracy_hi:.1f})")
+    return f"{100 * s.accuracy:.1f}{unit}{ci}"
+
+
+def _params(s: SideSummary) -> str:
+    if s.params_total <= 0:
+        return DASH
+    text = format_params(s.params_total)
+    extras = [_QUANT_BITS[s.quant]] if s.quant in _QUANT_BITS else []
+    if s.has_adapter:
+        extras.append(f"adapter {format_params(s.params_trainable)} trainable")
+    return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+def _speed(a: float | None, b: float | None, unit: str, fmt: str = "{:.1f}") -> str:
+    if a is None and b is None:
+        return DASH
+    show = lambda x: DASH if x is None else fmt.format(x)  # noqa: E731
+    return f"{show(a)} · {show(b)}{unit}"
+
+
+def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
+    """(figure, A, B) rows of the comparison table, as plain text. Energy-derived figures carry "est."."""
+    est = " est." if verdict.energy_quality == "estimated" else ""
+    a, b = verdict.a, verdict.b
+
+    def energy(value: float | None, fmt: Any, missing: str = DASH) -> str:
+        return missing if value is None else fmt(value) + est
+
+    def per_correct(s: SideSummary) -> str:
+        if s.energy_j is None or not s.n_items:
+            return DASH
+        return energy(s.joules_per_correct, format_joules, "no correct answers")
+
+    def dynamic(s: SideSummary) -> str:
+        return energy(s.dynamic_energy_j, format_joules, DASH if s.energy_j is None else "— (no idle baseline)")
+
+    rows = [
+        (f"{verdict.metric} (95% CI)", _score(a, verdict.continuous), _score(b, verdict.continuous)),
+        ("items scored", str(a.n_items), str(b.n_items)),
+        ("energy (total)", energy(a.energy_j, format_joules), energy(b.energy_j, format_joules)),
+        ("energy (dynamic)", dynamic(a), dynamic(b)),
+        ("J / token", energy(a.joules_per_token, format_number), energy(b.joules_per_token, format_number)),
+        ("J / correct answer", per_correct(a), per_correct(b)),
+        ("CO2e", energy(a.co2e_g, format_grams), energy(b.co2e_g, format_grams)),
+        ("tokens/s decode · end-to-end (p50)", _speed(a.decode_tokens_per_s_p50, a.e2e_tokens_per_s_p50, ""),
+         _speed(b.decode_tokens_per_s_p50, b.e2e_tokens_per_s_p50, "")),
+        ("TTFT p50 · p95", _speed(a.ttft_p50_s, a.ttft_p95_s, " s", "{:.2f}"),
+         _speed(b.ttft_p50_s, b.ttft_p95_s, " s", "{:.2f}")),
+        ("parameters", _params(a), _params(b)),
+    ]
+    if a.failed_reason or b.failed_reason:
+        rows.append(("failed", a.failed_reason or "", b.failed_reason or ""))
+    return rows
+
+
+def _labels(verdict: Verdict) -> tuple[str, str]:
+    return model_label(verdict.a, verdict.b), model_label(verdict.b, verdict.a)
+
+
+# --------------------------------------------------------------------------------------------------
+# Terminal
+# --------------------------------------------------------------------------------------------------
+
+
+def render_verdict(verdict: Verdict) -> RenderableType:
+    """The verdict as the CLI prints it: the sentence first, the A-vs-B table, the CEGI block, the scale."""
+    head = Text(verdict.sentence, style="bold")
+    head.append("\n")
+    head.append(Text(verdict.pareto))
+    if verdict.energy_note:
+        head.append("\n")
+        head.append(Text(verdict.energy_note, style="yellow" if verdict.energy_quality == "estimated" else ""))
+    panel = Panel(head, title=Text(f"Verdict ─ {verdict.task_name}"), title_align="left")
+
+    label_a, label_b = _labels(verdict)
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    table.add_column(Text(""), style="dim")
+    table.add_column(Text(label_a, style="bold"))
+    table.add_column(Text(label_b, style="bold"))
+    for figure, value_a, value_b in comparison_rows(verdict):
+        table.add_row(Text(figure), Text(value_a), Text(value_b))
+
+    cegi = cegi_lines(verdict)
+    cegi_text = Text(cegi[0], style="bold")
+    for line in cegi[1:]:
+        cegi_text.append("\n  " + line)
+    scale_text = Text("\n".join(scale_lines(verdict)))
+    return Group(panel, table, Text(""), cegi_text, scale_text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------------
+
+# Enough to keep untrusted text from becoming emphasis, code, links, HTML or table columns; the rest stays
+# readable in the raw file a person pastes.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def md_escape(text: object) -> str:
+    """Untrusted text made inert in markdown (and safe inside a table cell): one line, specials escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _when(unix_s: Any) -> str:
+    if unix_s is None:
+        return DASH
+    return dt.datetime.fromtimestamp(float(unix_s), tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _summary_rows(items_summary: Any) -> list[tuple[str, ...]]:
+    """Per-side counts from the store when there is no verdict. Accepts ``{side: {...}}`` or
+    ``[{"side": ..., ...}, ...]`` with keys items_done (or items), correct, score_sum, energy_j, tokens_out."""
+    if not items_summary:
+        return []
+    if isinstance(items_summary, Mapping):
+        pairs = [(str(side), row) for side, row in items_summary.items()]
+    else:
+        pairs = [(str(row.get("side", "")), row) for row in items_summary]
+    rows = []
+    for side, row in pairs:
+        done = row.get("items_done", row.get("items"))
+        score_sum = row.get("score_sum")
+        mean = f"{100 * score_sum / done:.1f}%" if done and score_sum is not None else DASH
+        rows.append((side, DASH if done is None else str(done), str(row.get("correct", DASH)), mean,
+                     format_joules(row.get("energy_j")), str(row.get("tokens_out", DASH))))
+    return rows
+
+
+def session_markdown(session: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], items_summary: Any,
+                     verdict: Verdict | None) -> str:
+    """A report a person can paste into a document: header facts, models, comparison, verdict, CEGI, scale.
+
+    ``session``: keys like id, task_id, task_name, started_unix_s, status, model_a, model_b, power_note,
+    power_quality, grid_g_per_kwh, grid_source, schedule (missing keys print as "—").
+    ``runs``: one dict per side with side, spec, display_name, params_total, params_trainable, quant, device, load_s.
+    ``items_summary``: per-side counts (see :func:`_summary_rows`), shown when there is no verdict.
+    """
+    get = lambda key: DASH if session.get(key) in (None, "") else session.get(key)  # noqa: E731
+    task = session.get("task_name") or session.get("task_id") or "session"
+    grid = session.get("grid_g_per_kwh")
+    lines = [f"# greentui report: {md_escape(task)}", ""]
+    facts = [
+        ("Session", f"{get('id')} ({get('status')})"),
+        ("Date", _when(session.get("started_unix_s"))),
+        ("Task", f"{get('task_name')} ({get('task_id')})"),
+        ("Model A", get("model_a")),
+        ("Model B", get("model_b")),
+        ("Schedule", get("schedule")),
+        ("Power", f"{get('power_note')} (quality: {get('power_quality')})"),
+        ("Grid intensity", f"{DASH if grid is None else f'{float(grid):g}'} g CO2e/kWh (source: {get('grid_source')})"),
+    ]
+    lines += [f"- **{name}:** {md_escape(value)}" for name, value in facts]
+
+    if runs:
+        lines += ["", "## Models", ""]
+        lines += _md_table(
+            ("side", "model", "spec", "parameters", "trainable", "quant", "device", "load"),
+            [(r.get("side", ""), r.get("display_name") or DASH, r.get("spec") or DASH,
+              format_params(r["params_total"]) if r.get("params_total") else DASH,
+              format_params(r["params_trainable"]) if r.get("params_trainable") else DASH,
+              r.get("quant") or DASH, r.get("device") or DASH,
+              DASH if r.get("load_s") is None else f"{float(r['load_s']):.1f} s") for r in runs],
+        )
+
+    if verdict is None:
+        summary = _summary_rows(items_summary)
+        if summary:
+            lines += ["", "## Items", ""]
+            lines += _md_table(("side", "items", "correct", "mean score", "energy", "tokens out"), summary)
+        lines += ["", "No verdict: the session has no finished items on both sides."]
+        return "\n".join(lines) + "\n"
+
+    label_a, label_b = _labels(verdict)
+    lines += ["", "## Comparison", ""]
+    lines += _md_table(("", label_a, label_b), comparison_rows(verdict))
+    lines += ["", "## Verdict", "", f"**{md_escape(verdict.sentence)}**", "", md_escape(verdict.pareto)]
+    if verdict.energy_note:
+        lines += ["", f"*{md_escape(verdict.energy_note)}*"]
+    cegi = cegi_lines(verdict)
+    lines += ["", "## CEGI", "", md_escape(cegi[0]), ""]
+    lines += [f"- {md_escape(line)}" for line in cegi[1:]]
+    lines += ["", "## At scale", ""]
+    lines += [f"- {md_escape(line)}" for line in scale_lines(verdict)]
+    return "\n".join(lines) + "\n"
