@@ -11,6 +11,7 @@ Units: energy in joules (J), emissions in grams CO2e (g), scores in [0, 1], diff
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -461,16 +462,17 @@ CAR_SOURCE = ("EEA: new passenger cars registered in Europe in 2023 averaged abo
 
 
 def format_number(x: float, sig: int = 3) -> str:
-    """A readable number: thousands separators above 1000, ``sig`` significant digits below, no exponent
-    between 1e-4 and 1e9."""
-    ax = abs(x)
-    if ax == 0:
+    """``sig`` significant digits, trailing zeros kept ("5.00", "0.0500"); thousands separators from
+    10**(sig-1) up; an exponent only below 1e-4 or from 1e9."""
+    if x == 0:
         return "0"
+    rounded = float(f"{x:.{sig}g}")  # round first, so 9.9999 becomes 10.0 and not "10.00"
+    ax = abs(rounded)
     if ax >= 1e9 or ax < 1e-4:
-        return f"{x:.{sig - 1}e}"
+        return f"{rounded:.{sig - 1}e}"
     if ax >= 10 ** (sig - 1):
-        return f"{x:,.0f}"
-    return f"{x:.{sig}g}" if ax < 1 else f"{x:.{sig - len(str(int(ax)))}f}"
+        return f"{rounded:,.0f}"
+    return f"{rounded:.{sig - 1 - math.floor(math.log10(ax))}f}"
 
 
 def _scaled(x: float, units: tuple[tuple[float, str], ...]) -> str:
@@ -500,7 +502,7 @@ def format_count(n: float) -> str:
     """1e6 -> "1 million"; other values with separators."""
     if n >= 1e6 and (n / 1e6) == round(n / 1e6, 3):
         return f"{n / 1e6:g} million"
-    return format_number(n)
+    return f"{n:,.0f}" if n >= 1 else f"{n:g}"
 
 
 def _pct(ratio: float | None) -> str:
@@ -639,10 +641,10 @@ def scale_lines(verdict: Verdict) -> list[str]:
     known = [r for r in scale.sides if r.kwh_per_day is not None]
     if not known:
         return ["At scale: no energy figures, so no projection."]
-    where = grid.country_iso3 or grid.source
+    where = f"{grid.country_iso3} grid, " if grid.country_iso3 else "grid "
     per_day = ", ".join(f"{r.side} {format_number(r.kwh_per_day)} kWh/day" for r in known)  # type: ignore[arg-type]
     per_year = " vs ".join(format_grams(1000 * r.kg_co2e_per_year) for r in known)  # type: ignore[operator]
-    lines = [f"At {format_count(scale.requests_per_day)} answers a day: {per_day} ({where} grid, "
+    lines = [f"At {format_count(scale.requests_per_day)} answers a day: {per_day} ({where}"
              f"{grid.g_per_kwh:g} g/kWh: {per_year} CO2e a year)",
              "Per million answers: " + "; ".join(
                  f"{r.side} {format_number(r.kwh_per_million_answers)} kWh "  # type: ignore[arg-type]
