@@ -1,1 +1,51 @@
+"""greentui's session store: SQLite through sqlite-utils, WAL, versioned schema, one batching writer thread.
 
+Imports only :mod:`greentui.core.records` from the rest of greentui.
+"""
+
+from __future__ import annotations
+
+from greentui.store.db import SessionStore, default_db_path
+from greentui.store.errors import (
+    AmbiguousSessionIdError,
+    NotAGreentuiDatabaseError,
+    SessionNotFoundError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    StoreVersionError,
+)
+from greentui.store.migrations import SCHEMA_VERSION
+from greentui.store.rows import (
+    ResumeInfo,
+    RunRecord,
+    SessionRecord,
+    SessionSummary,
+    SideSummary,
+    StoredSession,
+)
+from greentui.store.writer import StoreWriter
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AmbiguousSessionIdError",
+    "NotAGreentuiDatabaseError",
+    "ResumeInfo",
+    "RunRecord",
+    "SessionNotFoundError",
+    "SessionRecord",
+    "SessionStore",
+    "SessionSummary",
+    "SideSummary",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreFullError",
+    "StoreReadOnlyError",
+    "StoreVersionError",
+    "StoredSession",
+    "StoreWriter",
+    "default_db_path",
+]

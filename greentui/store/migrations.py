@@ -1,0 +1,141 @@
+"""Schema identity and versioning: ``PRAGMA application_id`` says "greentui", ``PRAGMA user_version`` says
+which schema. A fresh file gets ``schema.sql``; an older greentui database is upgraded forward, one step per
+version, inside one ``BEGIN IMMEDIATE`` transaction (so two processes opening it at once cannot both
+migrate, and a failed step leaves the file as it was); a newer one is refused.
+
+Version history:
+  1  sessions, runs, channels, samples, items (the first release)
+  2  + verdicts table; sessions.task_version (backfilled from settings), measurements_json, pid_started_unix_s;
+     items.stop_reason; per-side summary columns on runs (backfilled from items) for fast listing
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+from sqlite_utils import Database
+
+from greentui.store.errors import StoreVersionError
+
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x47544B31  # "GTK1": marks the file as greentui's, so another app's SQLite file is refused
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an open SQLite file says about itself, read without writing anything."""
+
+    application_id: int
+    user_version: int
+    tables: tuple[str, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return self.application_id == 0 and self.user_version == 0 and not self.tables
+
+    @property
+    def is_greentui(self) -> bool:
+        return self.application_id == APPLICATION_ID
+
+
+def read_identity(db: Database) -> Identity:
+    """Read the header PRAGMAs and table names (raises sqlite3 errors for unreadable files)."""
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    return Identity(int(app_id), int(version), tuple(sorted(db.table_names())))
+
+
+def schema_sql() -> str:
+    """The current schema (``schema.sql`` beside this module)."""
+    return resources.files("greentui.store").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def _set_version(db: Database, version: int) -> None:
+    # PRAGMA arguments cannot be bound parameters; both values are integers this module controls.
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+    db.execute(f"PRAGMA user_version = {int(version):d}")
+
+
+def _create(db: Database) -> None:
+    db.executescript(schema_sql())
+    _set_version(db, SCHEMA_VERSION)
+
+
+_RUN_SUMMARY_SQL = """
+UPDATE runs SET (items_done, correct, score_sum, energy_j, tokens_out) = (
+    SELECT count(*), coalesce(sum(i.score >= 1.0), 0), coalesce(sum(i.score), 0), sum(i.joules),
+           coalesce(sum(i.tokens_out), 0)
+    FROM items AS i
+    WHERE i.session_id = runs.session_id AND i.side = runs.side AND i.ended_mono_s IS NOT NULL)
+"""
+
+
+def _v1_to_v2(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE sessions ADD COLUMN task_version TEXT;
+        ALTER TABLE sessions ADD COLUMN measurements_json TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE sessions ADD COLUMN pid_started_unix_s REAL;
+        UPDATE sessions SET task_version = json_extract(settings_json, '$.task_version')
+            WHERE json_valid(settings_json);
+        ALTER TABLE items ADD COLUMN stop_reason TEXT;
+        UPDATE items SET stop_reason = 'unknown' WHERE ended_mono_s IS NOT NULL;
+        ALTER TABLE runs ADD COLUMN items_done INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN correct INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN score_sum REAL NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN energy_j REAL;
+        ALTER TABLE runs ADD COLUMN tokens_out INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE verdicts (
+            id                  INTEGER PRIMARY KEY,
+            session_id          TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            created_unix_s      REAL NOT NULL,
+            verdict_json        TEXT NOT NULL,
+            sentence            TEXT
+        );
+        CREATE INDEX verdicts_session ON verdicts (session_id, id);
+        CREATE INDEX IF NOT EXISTS sessions_task ON sessions (task_id);
+        """
+    )
+    db.execute(_RUN_SUMMARY_SQL)
+
+
+# MIGRATIONS[n] upgrades a database from version n to n + 1. Forward only: there is no way down.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1_to_v2}
+
+
+def check_version(identity: Identity, path: object) -> None:
+    """Refuse a schema newer than this code knows."""
+    if identity.user_version > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"{path} was written by a newer greentui (schema v{identity.user_version}; this version reads up "
+            f"to v{SCHEMA_VERSION}): upgrade greentui to open it"
+        )
+
+
+def ensure_current(db: Database, path: object) -> int:
+    """Create or upgrade the schema inside one immediate transaction; return the version found before.
+
+    The identity is read again after the write lock is taken: another process may have created or migrated
+    the file in between, and then there is nothing left to do.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        identity = read_identity(db)
+        check_version(identity, path)
+        found = identity.user_version
+        if identity.is_empty:
+            _create(db)
+        elif found < SCHEMA_VERSION:
+            for version in range(found, SCHEMA_VERSION):
+                step = MIGRATIONS.get(version)
+                if step is None:
+                    raise StoreVersionError(f"{path} has schema v{version}, which no greentui release can upgrade")
+                step(db)
+            _set_version(db, SCHEMA_VERSION)
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
+    return found

@@ -1,0 +1,286 @@
+"""What the store hands back: frozen dataclasses built from rows, and the rows turned back into events.
+
+Items come back as :class:`~greentui.core.records.ItemScored` and samples as
+:class:`~greentui.core.records.PowerSample`, the very records a live session produced, so the TUI, the
+report and the verdict code need no second vocabulary. :func:`replay_events` merges a stored session's rows
+into the event sequence a live run emitted (token and load-progress events are never stored).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from greentui.core.records import (
+    Event,
+    GridIntensity,
+    IdleMeasured,
+    ItemScored,
+    ItemStarted,
+    ModelLoaded,
+    PowerSample,
+    PowerSampled,
+    RunFailed,
+    SessionFinished,
+    SessionStarted,
+    Side,
+)
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SideSummary:
+    """One side of a listed session: progress, accuracy (mean score, None before the first item), energy."""
+
+    side: Side
+    spec: str
+    status: str  # pending | loaded | failed | finished
+    items_done: int
+    correct: int
+    accuracy: float | None
+    energy_j: float | None  # sum of the items' measured joules; None when none was measured
+    failure: str | None
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of the history list (see :meth:`SessionStore.list_sessions`)."""
+
+    id: str
+    status: str
+    status_reason: str
+    task_id: str
+    task_name: str
+    task_version: str | None
+    n_items: int
+    schedule: str
+    model_a: str
+    model_b: str
+    power_quality: str
+    started_unix_s: float
+    ended_unix_s: float | None
+    a: SideSummary
+    b: SideSummary
+    verdict_sentence: str | None
+
+    def side(self, side: Side) -> SideSummary:
+        return self.a if side == "A" else self.b
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """The ``sessions`` row, decoded (JSON columns parsed, grid and idle baseline as records)."""
+
+    id: str
+    status: str
+    status_reason: str
+    task_id: str
+    task_name: str
+    task_version: str | None
+    n_items: int
+    schedule: str
+    model_a: str
+    model_b: str
+    settings: dict[str, Any]
+    power_sources: tuple[str, ...]
+    power_quality: str
+    power_note: str
+    grid: GridIntensity
+    host: str | None
+    pid: int | None
+    started_unix_s: float
+    ended_unix_s: float | None
+    t0_mono_s: float
+    ended_mono_s: float | None
+    idle: IdleMeasured | None
+    measurements: dict[str, Any]
+
+    def started_event(self) -> SessionStarted:
+        return SessionStarted(
+            session_id=self.id, task_id=self.task_id, task_name=self.task_name, n_items=self.n_items,
+            schedule=self.schedule,  # type: ignore[arg-type]
+            model_a=self.model_a, model_b=self.model_b, power_sources=self.power_sources,
+            power_quality=self.power_quality,  # type: ignore[arg-type]
+            power_note=self.power_note, grid=self.grid, started_unix_s=self.started_unix_s,
+            t_mono_s=self.t0_mono_s, settings=self.settings,
+        )
+
+    def finished_event(self) -> SessionFinished | None:
+        """The stored SessionFinished, or None for a session that never finished (crash, still running)."""
+        if self.ended_mono_s is None or self.ended_unix_s is None:
+            return None
+        return SessionFinished(
+            status=self.status,  # type: ignore[arg-type]
+            reason=self.status_reason, t_mono_s=self.ended_mono_s,
+            ended_unix_s=self.ended_unix_s, measurements=self.measurements,
+        )
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The ``runs`` row of one side: the loaded model (None fields if it never loaded), failure, totals."""
+
+    session_id: str
+    side: Side
+    status: str
+    spec: str | None
+    display_name: str | None
+    params_total: int | None
+    params_trainable: int | None
+    weight_bytes: int | None
+    dtype: str | None
+    quant: str | None
+    device: str | None
+    load_s: float | None
+    peak_rss_bytes: int | None
+    peak_cuda_bytes: int | None
+    loaded_mono_s: float | None
+    failure: str | None
+    failure_reason: str | None
+    failed_mono_s: float | None
+    items_done: int
+    correct: int
+    score_sum: float
+    energy_j: float | None
+    tokens_out: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.score_sum / self.items_done if self.items_done else None
+
+    def loaded_event(self) -> ModelLoaded | None:
+        if self.loaded_mono_s is None:
+            return None
+        return ModelLoaded(
+            side=self.side, spec=self.spec or "", display_name=self.display_name or "",
+            params_total=int(self.params_total or 0), params_trainable=int(self.params_trainable or 0),
+            weight_bytes=int(self.weight_bytes or 0), dtype=self.dtype or "", quant=self.quant or "",
+            device=self.device or "", load_s=float(self.load_s or 0.0), peak_rss_bytes=self.peak_rss_bytes,
+            peak_cuda_bytes=self.peak_cuda_bytes, t_mono_s=self.loaded_mono_s,
+        )
+
+    def failed_event(self) -> RunFailed | None:
+        if self.failed_mono_s is None:
+            return None
+        return RunFailed(side=self.side, reason=self.failure_reason or "", failure=self.failure or "",
+                         t_mono_s=self.failed_mono_s)
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """Everything about one session in one call (:meth:`SessionStore.load_session`), e.g. for a report."""
+
+    session: SessionRecord
+    runs: dict[Side, RunRecord]
+    items: tuple[ItemScored, ...]  # finished items, side A then B, in task order
+    verdict: dict[str, Any] | None  # the latest saved Verdict.to_dict()
+    verdict_sentence: str | None
+    verdict_created_unix_s: float | None
+
+    def items_for(self, side: Side) -> tuple[ItemScored, ...]:
+        return tuple(item for item in self.items if item.side == side)
+
+
+@dataclass(frozen=True)
+class ResumeInfo:
+    """What ``greentui resume`` needs: the settings to rebuild the session and the items already done."""
+
+    session_id: str
+    status: str
+    settings: dict[str, Any]
+    task_version: str | None
+    done: dict[Side, frozenset[str]]  # item ids finished per side
+
+
+def session_from_row(row: Row) -> SessionRecord:
+    idle = None
+    if row["idle_mono_s"] is not None:
+        idle = IdleMeasured(
+            seconds=row["idle_seconds"], joules=row["idle_joules"], power_w=row["idle_power_w"],
+            quality=row["idle_quality"], source=row["idle_source"], t_mono_s=row["idle_mono_s"],
+        )
+    return SessionRecord(
+        id=row["id"], status=row["status"], status_reason=row["status_reason"], task_id=row["task_id"],
+        task_name=row["task_name"], task_version=row["task_version"], n_items=row["n_items"],
+        schedule=row["schedule"], model_a=row["model_a"], model_b=row["model_b"],
+        settings=json.loads(row["settings_json"] or "{}"),
+        power_sources=tuple(json.loads(row["power_sources_json"] or "[]")),
+        power_quality=row["power_quality"], power_note=row["power_note"],
+        grid=GridIntensity(g_per_kwh=row["grid_g_per_kwh"], source=row["grid_source"],
+                           country_iso3=row["country"], pue=row["pue"]),
+        host=row["host"], pid=row["pid"], started_unix_s=row["started_unix_s"],
+        ended_unix_s=row["ended_unix_s"], t0_mono_s=row["t0_mono_s"], ended_mono_s=row["ended_mono_s"],
+        idle=idle, measurements=json.loads(row["measurements_json"] or "{}"),
+    )
+
+
+_RUN_FIELDS = tuple(RunRecord.__dataclass_fields__)
+
+
+def run_from_row(row: Row) -> RunRecord:
+    return RunRecord(**{name: row[name] for name in _RUN_FIELDS})
+
+
+def item_from_row(row: Row) -> ItemScored:
+    """A finished ``items`` row as the ItemScored event that created it."""
+    return ItemScored(
+        side=row["side"], item_id=row["item_id"], index=row["idx"], prompt=row["prompt"],
+        output=row["output"], answer=row["answer"], reference=row["reference"], score=row["score"],
+        tokens_in=row["tokens_in"], tokens_out=row["tokens_out"], ttft_s=row["ttft_s"],
+        seconds=row["seconds"], joules=row["joules"], energy_quality=row["energy_quality"],
+        energy_source=row["energy_source"], energy_flagged=bool(row["energy_flagged"]),
+        started_mono_s=row["started_mono_s"], first_token_mono_s=row["first_token_mono_s"],
+        last_token_mono_s=row["last_token_mono_s"], ended_mono_s=row["ended_mono_s"],
+        stop_reason=row["stop_reason"] or "unknown",
+    )
+
+
+def sample_from_row(row: Row) -> PowerSample:
+    """A ``samples`` row joined with its channel."""
+    return PowerSample(
+        t_mono_s=row["t_mono_s"], device=row["device"], power_w=row["power_w"], source=row["source"],
+        quality=row["quality"], energy_counter_j=row["energy_counter_j"], power_kind=row["power_kind"],
+        temperature_c=row["temperature_c"], sm_clock_mhz=row["sm_clock_mhz"],
+    )
+
+
+# Order of events that share a timestamp: the order a live session emits them in.
+_RANK = {"session_started": 0, "model_loaded": 1, "idle_measured": 2, "power_sampled": 3, "item_started": 4,
+         "item_scored": 5, "run_failed": 6, "session_finished": 7}
+
+
+def _sort_key(event: Event) -> tuple[int, float, int]:
+    """(phase, t_mono_s, rank): SessionStarted always first and SessionFinished always last."""
+    if isinstance(event, PowerSampled):
+        t = event.sample.t_mono_s
+    elif isinstance(event, ItemScored):
+        t = event.ended_mono_s
+    else:
+        t = getattr(event, "t_mono_s")
+    phase = 0 if isinstance(event, SessionStarted) else 2 if isinstance(event, SessionFinished) else 1
+    return (phase, t, _RANK[event.kind])
+
+
+def replay_events(session: SessionRecord, runs: Iterable[RunRecord], item_rows: Iterable[Row],
+                  samples: Iterator[PowerSample]) -> Iterator[Event]:
+    """Merge a stored session into its live event order; ``samples`` must come in t_mono_s order."""
+    events: list[Event] = [session.started_event()]
+    for run in sorted(runs, key=lambda r: r.side):
+        events.extend(e for e in (run.loaded_event(), run.failed_event()) if e is not None)
+    if session.idle is not None:
+        events.append(session.idle)
+    for row in item_rows:
+        if row["started_event_mono_s"] is not None:
+            events.append(ItemStarted(side=row["side"], item_id=row["item_id"], index=row["idx"],
+                                      prompt=row["prompt"], t_mono_s=row["started_event_mono_s"]))
+        if row["ended_mono_s"] is not None:
+            events.append(item_from_row(row))
+    finished = session.finished_event()
+    if finished is not None:
+        events.append(finished)
+    events.sort(key=_sort_key)  # stable: equal keys keep side A before B
+    yield from heapq.merge(events, (PowerSampled(sample=s) for s in samples), key=_sort_key)
