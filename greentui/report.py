@@ -116,7 +116,9 @@ def render_verdict(verdict: Verdict) -> RenderableType:
     if verdict.energy_note:
         head.append("\n")
         head.append(Text(verdict.energy_note, style="yellow" if verdict.energy_quality == "estimated" else ""))
-    panel = Panel(head, title=Text(f"Verdict ─ {verdict.task_name}"), title_align="left")
+    items = (f"{verdict.a.n_items} items each" if verdict.a.n_items == verdict.b.n_items
+             else f"{verdict.a.n_items} / {verdict.b.n_items} items")
+    panel = Panel(head, title=Text(f"Verdict ─ {verdict.task_name}, {items}"), title_align="left")
 
     label_a, label_b = _labels(verdict)
     table = Table(box=None, pad_edge=False, show_edge=False)

@@ -181,6 +181,8 @@ def bootstrap_ratio_ci(
     keep = den_sums > 0
     # Compare sums scaled to the same item count, so an unpaired ratio of unequal lengths is per item.
     scale = den.size / num.size
+    if not keep.any():  # every resample drew only zero-joule items: nothing to spread the estimate with
+        return RatioCI(ratio=ratio * scale, lo=ratio * scale, hi=ratio * scale, n=int(num.size))
     ratios = num_sums[keep] / den_sums[keep] * scale
     lo_q, hi_q = _tails(confidence)
     lo, hi = np.quantile(ratios, [lo_q, hi_q])

@@ -7,6 +7,8 @@ import math
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greentui.core.records import GridIntensity, ItemScored, Side
 from greentui.core.verdict import (
@@ -211,6 +213,15 @@ def test_too_close_when_both_cis_straddle() -> None:
     assert v.pareto == "Pareto: neither model is better on accuracy or on energy at 95% confidence."
 
 
+def test_more_accurate_at_indistinguishable_energy() -> None:
+    wobble = [10.0 + (3 if k % 2 else -3) for k in range(40)]
+    v = verdict(side("A", make_items("A", binary(36, 40), [w - 0.2 for w in wobble])),
+                side("B", make_items("B", binary(20, 40), wobble[::-1])))
+    assert v.comparison.more_accurate == "A" and v.comparison.cheaper is None
+    assert "at about the same energy (98% of B's, 95% CI" in v.sentence
+    assert v.pareto.endswith("on energy neither is (ratio CI includes 1).")
+
+
 def test_too_close_with_fewer_than_five_paired_items() -> None:
     v = verdict(side("A", make_items("A", binary(4, 4))), side("B", make_items("B", binary(0, 4), 1.0)))
     assert v.comparison.n_paired == 4 and v.comparison.diff_points is None
@@ -301,3 +312,28 @@ def test_the_same_inputs_and_seed_give_the_same_verdict() -> None:
 def test_out_of_range_inputs_raise_a_one_line_error(option: str, value: float, message: str) -> None:
     with pytest.raises(VerdictError, match=message):
         verdict(side("A", make_items("A", binary(5, 10))), side("B", make_items("B", binary(5, 10))), **{option: value})
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    scores_a=st.lists(st.sampled_from([0.0, 1.0]), max_size=12),
+    scores_b=st.lists(st.sampled_from([0.0, 1.0]), max_size=12),
+    joules=st.one_of(st.none(), st.floats(0.0, 1e4)),
+    offset=st.integers(0, 12),
+    params=st.integers(0, 10**12),
+    s0=st.floats(0.0, 1.0),
+    fine_tune=st.booleans(),
+)
+def test_any_input_gives_a_storable_verdict_and_never_a_negative_cegi(
+    scores_a: list[float], scores_b: list[float], joules: float | None, offset: int, params: int, s0: float,
+    fine_tune: bool,
+) -> None:
+    v = verdict(side("A", make_items("A", scores_a, joules), params=params),
+                side("B", make_items("B", scores_b, joules, start=offset), params=params), baseline_s0=s0,
+                fine_tune=fine_tune, training_emissions_g=1.0 if fine_tune else None, idle_power_w=1.0)
+    assert v.sentence and v.pareto
+    for row in v.cegi.sides + v.cegi.amortized:
+        assert row.value is None or (row.value >= 0 and math.isfinite(row.value))  # 0 g: a zero-carbon grid
+        assert (row.value is None) == (row.status != "ok")
+    assert Verdict.from_dict(json.loads(json.dumps(v.to_dict(), allow_nan=False))) == v
+    assert all(isinstance(line, str) and line for line in verdict_lines(v))
