@@ -266,18 +266,17 @@ def _compare(
 
     more_accurate: Side | None = None
     if diff is not None and not diff.contains_zero:
-        more_accurate = "B" if diff.mean > 0 else "A"
+        more_accurate = "B" if diff.lo > 0 else "A"  # the CI lies wholly on one side of 0
     cheaper: Side | None = None
     if ratio is not None and not ratio.contains_one:
-        cheaper = "B" if ratio.ratio < 1 else "A"
+        cheaper = "B" if ratio.hi < 1 else "A"
 
     extra = None
     if more_accurate is not None and ratio is not None:
         more, less = (b_items, a_items) if more_accurate == "B" else (a_items, b_items)
-        delta_e = sum(more[k].joules for k in energy_keys) - sum(less[k].joules for k in energy_keys)  # type: ignore[misc]
-        delta_c = _correct([more[k] for k in energy_keys], continuous) - _correct(
-            [less[k] for k in energy_keys], continuous
-        )
+        more_items, less_items = [more[k] for k in energy_keys], [less[k] for k in energy_keys]
+        delta_e = sum(i.joules for i in more_items) - sum(i.joules for i in less_items)  # type: ignore[misc]
+        delta_c = _correct(more_items, continuous) - _correct(less_items, continuous)
         if delta_c > 0 and delta_e > 0:
             extra = delta_e / delta_c
 
@@ -349,10 +348,11 @@ def _cegi(a: SideSummary, b: SideSummary, *, fine_tune: bool, baseline_s0: float
     if s_a is not None and s_b is not None:
         gain = 100 * (s_b - s_a) if fallback else 100 * (s_b - s_a) / s_a
     definition = ("percentage points over the base model (s_A is 0, so a relative gain is undefined)" if fallback
-                  else "relative gain over the base model, 100 x (s_B - s_A) / s_A")
+                  else "relative gain over the base model, 100 × (s_B - s_A) / s_A")
     note = "P = the adapter's trainable parameters; E = B's run emissions (total energy)"
     inference = (_cegi_side("B", b.co2e_g, s_b, gain, b.params_trainable, missing=missing),)
     amortized: tuple[CegiSide, ...] = ()
+    answers: float | None = None
     if training_emissions_g is not None:
         answers = amortize_answers if amortize_answers is not None else float(max(b.n_items, 1))
         # The run's share of the training emissions; never more than all of them.
@@ -360,11 +360,11 @@ def _cegi(a: SideSummary, b: SideSummary, *, fine_tune: bool, baseline_s0: float
         e_amortized = None if b.co2e_g is None else b.co2e_g + share_g
         amortized = (_cegi_side("B", e_amortized, s_b, gain, b.params_trainable, missing=missing),)
         note += (f"; amortised: training {format_number(training_emissions_g)} g CO2e spread over "
-                 f"{format_number(answers)} answers adds {format_number(share_g)} g to this run's {b.n_items}")
+                 f"{format_number(answers)} answers adds {format_number(share_g)} g to this run's {b.n_items} answers")
     return Cegi(mode="fine-tune", formula=CEGI_FORMULA, gain_definition=definition, reference_score=s_a,
                 points_fallback=fallback, sides=inference, amortized=amortized,
                 training_emissions_g=training_emissions_g,
-                amortize_answers=None if training_emissions_g is None else answers, note=note)
+                amortize_answers=answers, note=note)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -579,7 +579,8 @@ def _sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, 
         elif c.outcome == "dominates":
             sentence = head + f" and uses less energy ({_pct(r)} of {less}'s): it dominates."
         elif r is not None and r <= 1:
-            sentence = head + f" at about the same energy ({_pct(r)} of {less}'s, 95% CI {_pct(r_lo)} … {_pct(r_hi)})."
+            sentence = (head + f" at about the same energy ({_pct(r)} of {less}'s, "
+                        f"95% CI {_pct(r_lo)} … {_pct(r_hi)}).")
         elif c.extra_j_per_extra_correct is not None:
             sentence = (head + f" and costs {format_joules(c.extra_j_per_extra_correct)} per extra {answer} "
                         f"({_pct(r)} of {less}'s energy).")
@@ -644,11 +645,11 @@ def scale_lines(verdict: Verdict) -> list[str]:
     where = f"{grid.country_iso3} grid, " if grid.country_iso3 else "grid "
     per_day = ", ".join(f"{r.side} {format_number(r.kwh_per_day)} kWh/day" for r in known)  # type: ignore[arg-type]
     per_year = " vs ".join(format_grams(1000 * r.kg_co2e_per_year) for r in known)  # type: ignore[operator]
+    per_million = "; ".join(
+        f"{r.side} {format_number(r.kwh_per_million_answers)} kWh "  # type: ignore[arg-type]
+        f"({format_grams(1000 * r.kg_co2e_per_million_answers)} CO2e)" for r in known)  # type: ignore[operator]
     lines = [f"At {format_count(scale.requests_per_day)} answers a day: {per_day} ({where}"
-             f"{grid.g_per_kwh:g} g/kWh: {per_year} CO2e a year)",
-             "Per million answers: " + "; ".join(
-                 f"{r.side} {format_number(r.kwh_per_million_answers)} kWh "  # type: ignore[arg-type]
-                 f"({format_grams(1000 * r.kg_co2e_per_million_answers)} CO2e)" for r in known)]  # type: ignore[operator]
+             f"{grid.g_per_kwh:g} g/kWh: {per_year} CO2e a year)", f"Per million answers: {per_million}"]
     if scale.equivalence_km is not None and scale.equivalence_kg_per_year:
         what = "The difference" if scale.equivalence_of == "difference" else f"{scale.equivalence_of}'s total"
         lines.append(f"{what}, {format_grams(1000 * scale.equivalence_kg_per_year)} CO2e a year, is roughly "

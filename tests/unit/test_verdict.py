@@ -120,7 +120,8 @@ def test_zero_and_negative_gain_are_no_gain_never_a_negative_cegi() -> None:
 
 @pytest.mark.parametrize(("params", "expected"), [(1, 0.05 / (30 * 1e-6)), (10**12, 0.05 / (30 * 1e6))])
 def test_cegi_with_tiny_and_huge_parameter_counts(params: int, expected: float) -> None:
-    v = verdict(side("A", make_items("A", binary(8, 10), 36.0), params=params), side("B", make_items("B", binary(8, 10))))
+    v = verdict(side("A", make_items("A", binary(8, 10), 36.0), params=params),
+                side("B", make_items("B", binary(8, 10))))
     value = v.cegi.sides[0].value
     assert value == pytest.approx(expected) and math.isfinite(value)
     assert Verdict.from_dict(json.loads(json.dumps(v.to_dict(), allow_nan=False))) == v
