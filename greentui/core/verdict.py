@@ -628,7 +628,8 @@ def cegi_lines(verdict: Verdict) -> list[str]:
     params = "the adapter's trainable parameters" if cegi.mode == "fine-tune" else "all parameters"
     lines = [f"CEGI ({cegi.mode} mode): {cegi.formula}; E in g CO2e, G = {cegi.gain_definition}, "
              f"P = {params} (millions); lower is better"]
-    lines.extend(_cegi_side_line(row, unit) for row in cegi.sides)
+    only = "  (inference only)" if cegi.amortized else ""
+    lines.extend(_cegi_side_line(row, unit) + only for row in cegi.sides)
     lines.extend(f"{_cegi_side_line(row, unit)}  (training emissions included)" for row in cegi.amortized)
     if cegi.points_fallback:
         lines.append("s_A is 0: G falls back to percentage points (a relative gain over 0 is undefined).")
