@@ -36,6 +36,7 @@ from greentui.store.rows import (
     SideSummary,
     StoredSession,
     item_from_row,
+    item_started_from_row,
     replay_events,
     run_from_row,
     sample_from_row,
@@ -289,6 +290,10 @@ class SessionStore:
             raise AmbiguousSessionIdError(f"{session_id!r} matches several sessions ({names}...): give more characters")
         return str(found[0]["id"])
 
+    def has_session(self, session_id: str) -> bool:
+        """True if a session has exactly this id."""
+        return bool(self._query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)))
+
     def get_session(self, session_id: str) -> SessionRecord:
         full_id = self.resolve_id(session_id)
         return session_from_row(self._query("SELECT * FROM sessions WHERE id = ?", (full_id,))[0])
@@ -336,7 +341,9 @@ class SessionStore:
         """The stored session as the events a live run emitted, in t_mono_s order (no token/loading events)."""
         record = self.get_session(session_id)
         item_rows = self._query("SELECT * FROM items WHERE session_id = ? ORDER BY side, idx", (record.id,))
-        return replay_events(record, self.runs(record.id).values(), item_rows, self._iter_samples(record.id))
+        started = [e for e in map(item_started_from_row, item_rows) if e is not None]
+        scored = [item_from_row(row) for row in item_rows if row["ended_mono_s"] is not None]
+        return replay_events(record, self.runs(record.id).values(), started, scored, self._iter_samples(record.id))
 
     def _iter_samples(self, full_id: str) -> Iterator[PowerSample]:
         """Samples of every channel merged by time; each channel is read a page at a time along its primary

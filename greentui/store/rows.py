@@ -265,20 +265,24 @@ def _sort_key(event: Event) -> tuple[int, float, int]:
     return (phase, t, _RANK[event.kind])
 
 
-def replay_events(session: SessionRecord, runs: Iterable[RunRecord], item_rows: Iterable[Row],
-                  samples: Iterator[PowerSample]) -> Iterator[Event]:
+def item_started_from_row(row: Row) -> ItemStarted | None:
+    """The ItemStarted event an ``items`` row remembers (None for rows written without one)."""
+    if row["started_event_mono_s"] is None:
+        return None
+    return ItemStarted(side=row["side"], item_id=row["item_id"], index=row["idx"], prompt=row["prompt"],
+                       t_mono_s=row["started_event_mono_s"])
+
+
+def replay_events(session: SessionRecord, runs: Iterable[RunRecord], started: Iterable[ItemStarted],
+                  scored: Iterable[ItemScored], samples: Iterator[PowerSample]) -> Iterator[Event]:
     """Merge a stored session into its live event order; ``samples`` must come in t_mono_s order."""
     events: list[Event] = [session.started_event()]
     for run in sorted(runs, key=lambda r: r.side):
         events.extend(e for e in (run.loaded_event(), run.failed_event()) if e is not None)
     if session.idle is not None:
         events.append(session.idle)
-    for row in item_rows:
-        if row["started_event_mono_s"] is not None:
-            events.append(ItemStarted(side=row["side"], item_id=row["item_id"], index=row["idx"],
-                                      prompt=row["prompt"], t_mono_s=row["started_event_mono_s"]))
-        if row["ended_mono_s"] is not None:
-            events.append(item_from_row(row))
+    events.extend(started)
+    events.extend(scored)
     finished = session.finished_event()
     if finished is not None:
         events.append(finished)

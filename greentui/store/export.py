@@ -1,0 +1,197 @@
+"""Export a stored session as CSV (items or samples, for spreadsheets) or JSON (everything, re-importable).
+
+CSV: one row per finished item, every :class:`ItemScored` field plus derived columns (correct, J/token,
+tokens/s, g CO2e) that :func:`read_items_csv` ignores when reading the file back; or one row per power
+sample. Empty cells mean "not available".
+
+JSON (``"format": "greentui.session"``): the session row, both runs, the finished items, the ItemStarted
+events, the power samples in columns, and the latest verdict. :func:`import_json` writes such a file into a
+store through the ordinary writer, so an imported session replays exactly like the original.
+The markdown report lives in ``greentui/report.py`` and reads :meth:`SessionStore.load_session`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from greentui.core.records import (
+    GridIntensity,
+    IdleMeasured,
+    ItemScored,
+    ItemStarted,
+    PowerSample,
+    PowerSampled,
+)
+from greentui.store.db import SessionStore
+from greentui.store.errors import StoreError
+from greentui.store.rows import RunRecord, SessionRecord, replay_events
+
+JSON_FORMAT = "greentui.session"
+JSON_FORMAT_VERSION = 1
+
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemScored))
+_INT_FIELDS = {"index", "tokens_in", "tokens_out"}
+_FLOAT_FIELDS = {"score", "ttft_s", "seconds", "joules", "started_mono_s", "first_token_mono_s",
+                 "last_token_mono_s", "ended_mono_s"}
+_DERIVED = ("correct", "joules_per_token", "decode_tokens_per_s", "e2e_tokens_per_s", "grams_co2e")
+ITEM_CSV_COLUMNS = ("session_id", "model", *_ITEM_FIELDS, *_DERIVED)
+SAMPLE_CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(PowerSample))
+_SAMPLE_NUMBERS = ("t_mono_s", "power_w", "energy_counter_j", "temperature_c", "sm_clock_mhz")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value  # floats are written with repr(), which reads back to the same number
+
+
+def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
+    """Write the finished items as CSV; returns the number of rows."""
+    stored = store.load_session(session_id)
+    models = {"A": stored.session.model_a, "B": stored.session.model_b}
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ITEM_CSV_COLUMNS)
+    for item in stored.items:
+        derived = (item.correct, item.joules_per_token, item.decode_tokens_per_s, item.e2e_tokens_per_s,
+                   stored.session.grid.grams_co2e(item.joules))
+        writer.writerow([_cell(v) for v in (stored.session.id, models[item.side],
+                                            *(getattr(item, name) for name in _ITEM_FIELDS), *derived)])
+    return len(stored.items)
+
+
+def read_items_csv(stream: TextIO) -> list[ItemScored]:
+    """Read items back from :func:`write_items_csv` output (derived columns are ignored; an empty answer
+    reads back as None)."""
+    items = []
+    for line, row in enumerate(csv.DictReader(stream), start=2):
+        try:
+            values: dict[str, Any] = {}
+            for name in _ITEM_FIELDS:
+                text = row[name]
+                if name in _INT_FIELDS:
+                    values[name] = int(text)
+                elif name in _FLOAT_FIELDS:
+                    values[name] = float(text) if text != "" else None
+                elif name == "energy_flagged":
+                    values[name] = text == "true"
+                else:
+                    values[name] = text if text != "" or name != "answer" else None
+            items.append(ItemScored(**values))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"items CSV line {line}: cannot read it ({exc})") from exc
+    return items
+
+
+def write_samples_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
+    """Write every power sample as CSV, in time order; returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SAMPLE_CSV_COLUMNS)
+    count = 0
+    for sample in store.samples(session_id):
+        writer.writerow([_cell(getattr(sample, name)) for name in SAMPLE_CSV_COLUMNS])
+        count += 1
+    return count
+
+
+def read_samples_csv(stream: TextIO) -> list[PowerSample]:
+    samples = []
+    for line, row in enumerate(csv.DictReader(stream), start=2):
+        try:
+            numbers = {k: (float(row[k]) if row[k] != "" else None) for k in _SAMPLE_NUMBERS}
+            samples.append(PowerSample(device=row["device"], source=row["source"], quality=row["quality"],
+                                       power_kind=row["power_kind"], **numbers))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"samples CSV line {line}: cannot read it ({exc})") from exc
+    return samples
+
+
+def session_to_json(store: SessionStore, session_id: str, *, include_samples: bool = True) -> dict[str, Any]:
+    """The whole session as a JSON-ready dict (see the module docstring)."""
+    stored = store.load_session(session_id)
+    started: list[dict[str, Any]] = []
+    channels: dict[tuple[str, str, str, str], int] = {}
+    sample_rows: list[list[Any]] = []
+    for event in store.replay(stored.session.id):
+        if isinstance(event, ItemStarted):
+            started.append(dataclasses.asdict(event))
+        elif isinstance(event, PowerSampled) and include_samples:
+            s = event.sample
+            channel = channels.setdefault((s.device, s.source, s.quality, s.power_kind), len(channels))
+            sample_rows.append([channel, *(getattr(s, k) for k in _SAMPLE_NUMBERS)])
+    return {
+        "format": JSON_FORMAT,
+        "format_version": JSON_FORMAT_VERSION,
+        "session": dataclasses.asdict(stored.session),
+        "runs": {side: dataclasses.asdict(run) for side, run in stored.runs.items()},
+        "items": [dataclasses.asdict(item) for item in stored.items],
+        "items_started": started,
+        "samples": {
+            "channels": [dict(zip(("device", "source", "quality", "power_kind"), key)) for key in channels],
+            "columns": ["channel", *_SAMPLE_NUMBERS],
+            "rows": sample_rows,
+        },
+        "verdict": stored.verdict,
+        "verdict_sentence": stored.verdict_sentence,
+    }
+
+
+def write_json(store: SessionStore, session_id: str, out: TextIO, *, include_samples: bool = True) -> None:
+    json.dump(session_to_json(store, session_id, include_samples=include_samples), out, indent=1)
+    out.write("\n")
+
+
+def _samples_from_json(block: dict[str, Any]) -> Iterator[PowerSample]:
+    channels = block.get("channels", [])
+    for channel, *numbers in block.get("rows", []):
+        yield PowerSample(**channels[channel], **dict(zip(_SAMPLE_NUMBERS, numbers)))
+
+
+def _session_from_json(data: dict[str, Any]) -> SessionRecord:
+    values = dict(data)
+    values["grid"] = GridIntensity(**values["grid"])
+    values["idle"] = IdleMeasured(**values["idle"]) if values.get("idle") else None
+    values["power_sources"] = tuple(values["power_sources"])
+    return SessionRecord(**values)
+
+
+def import_json(store: SessionStore, source: TextIO | dict[str, Any]) -> str:
+    """Write an exported session into ``store`` (refused if its id is already there); returns the id."""
+    data = json.load(source) if not isinstance(source, dict) else source
+    if not isinstance(data, dict) or data.get("format") != JSON_FORMAT:
+        raise StoreError("not a greentui session export (its \"format\" is not greentui.session)")
+    if int(data.get("format_version", 0)) > JSON_FORMAT_VERSION:
+        raise StoreError(f"this export has format version {data['format_version']}: upgrade greentui to read it")
+    try:
+        session = _session_from_json(data["session"])
+        runs = [RunRecord(**run) for run in data["runs"].values()]
+        started = [ItemStarted(**event) for event in data.get("items_started", [])]
+        scored = [ItemScored(**item) for item in data["items"]]
+        samples = list(_samples_from_json(data.get("samples") or {}))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise StoreError(f"a damaged greentui session export ({type(exc).__name__}: {exc})") from exc
+    if store.has_session(session.id):
+        raise StoreError(f"session {session.id[:12]} is already in {store.path}")
+    _write_events(store, replay_events(session, runs, started, scored, iter(samples)))
+    # the writer marks the session as written by this process: give it back its own status
+    store.mark_status(session.id, session.status, session.status_reason)
+    if data.get("verdict") is not None:
+        store.save_verdict(session.id, data["verdict"], data.get("verdict_sentence"))
+    return session.id
+
+
+def _write_events(store: SessionStore, events: Iterable[Any]) -> None:
+    errors: list[StoreError] = []
+    writer = store.writer(on_error=errors.append)
+    try:
+        for event in events:
+            writer.handle(event)
+    finally:
+        writer.close()
+    if errors:
+        raise errors[0]
