@@ -1,0 +1,173 @@
+"""The messages between the session and a model worker, and the errors backends raise.
+
+Plain frozen dataclasses, picklable, sent over a ``multiprocessing`` pipe. Times are ``time.monotonic()``
+(``t_mono_s``): CLOCK_MONOTONIC is shared by every process of a Linux machine, so a worker's timestamps compare
+directly with the parent's. Memory is in bytes; None means "not available" (e.g. no CUDA), never 0.
+
+Parent -> worker: :class:`GenerateRequest`, :class:`StopRequest`.
+Worker -> parent: :class:`LoadProgress`... then :class:`Loaded` (or :class:`WorkerFailed`); per request
+:class:`Token`... then :class:`Generated` (or :class:`WorkerFailed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Union
+
+from greentui.core.records import Prompt
+
+# failure kinds of WorkerFailed (they match records.RunFailed.failure)
+FAILURES = ("load", "crash", "oom", "killed", "timeout", "unavailable")
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateRequest:
+    """One item for the model. ``seed`` None = greedy decoding; an int = sampling seeded with it.
+    ``hint`` is the reference answer, read only by fake backends."""
+
+    request_id: str
+    prompt: Prompt
+    max_new_tokens: int
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequest:
+    """Ask the worker to finish (an in-flight generation ends early with stop_reason "cancelled")."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What was loaded. ``params_trainable`` is the adapter's parameters for a PEFT model, else params_total.
+    ``weight_bytes``: bytes of the weights as held in memory (packed for 4-bit / int8)."""
+
+    display_name: str
+    params_total: int
+    params_trainable: int
+    weight_bytes: int
+    dtype: str  # "fp32" | "bf16" | "fp16"
+    quant: str  # "none" | "int8" | "nf4" | "fp4" | "dynamic-int8"
+    device: str  # "cpu" | "cuda:0" ...
+    load_s: float
+    peak_rss_bytes: int | None
+    peak_cuda_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """A load stage in words ("loading weights"); ``fraction`` in [0, 1], or None when unknown."""
+
+    stage: str
+    fraction: float | None
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    info: ModelInfo
+    t_mono_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One generated token: its decoded ``text`` (may be "" while a multi-byte character is incomplete) and the
+    number of new tokens so far, this one included."""
+
+    request_id: str
+    text: str
+    n_tokens: int
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """A finished request. ``tokens_out`` counts generated ids (eos included when the model emitted it).
+    ``stop_reason``: "eos" | "stop-string" | "max-tokens" | "length" | "cancelled". The peaks are the worker's
+    high-water marks so far (RSS of the worker process; CUDA allocator peak where there is CUDA)."""
+
+    request_id: str
+    text: str
+    tokens_in: int
+    tokens_out: int
+    started_mono_s: float
+    first_token_mono_s: float | None
+    last_token_mono_s: float | None
+    ended_mono_s: float
+    stop_reason: str
+    peak_rss_bytes: int | None = None
+    peak_cuda_bytes: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.ended_mono_s - self.started_mono_s
+
+    @property
+    def ttft_s(self) -> float | None:
+        """First new token time minus request start."""
+        return None if self.first_token_mono_s is None else self.first_token_mono_s - self.started_mono_s
+
+    @property
+    def decode_tokens_per_s(self) -> float | None:
+        """(n_new - 1) / (t_last - t_first), as vLLM's benchmark defines it."""
+        if self.first_token_mono_s is None or self.last_token_mono_s is None or self.tokens_out < 2:
+            return None
+        span = self.last_token_mono_s - self.first_token_mono_s
+        return (self.tokens_out - 1) / span if span > 0 else None
+
+    @property
+    def e2e_tokens_per_s(self) -> float | None:
+        """n_new / total request time."""
+        return self.tokens_out / self.seconds if self.seconds > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailed:
+    """The worker cannot go on. ``failure`` is one of FAILURES; ``reason`` one line for the user; ``detail`` a
+    traceback or log tail for the record (may be "")."""
+
+    failure: str
+    reason: str
+    detail: str = ""
+
+
+WorkerMessage = Union[LoadProgress, Loaded, Token, Generated, WorkerFailed]
+
+ProgressFn = Callable[[str, "float | None"], None]
+EmitFn = Callable[[Token], None]
+
+
+class Backend(Protocol):
+    """What the worker drives: the Hugging Face backend (hf.py) or the fake one (fake.py)."""
+
+    def load(self, progress: ProgressFn) -> ModelInfo: ...
+
+    def generate(self, request: GenerateRequest, emit: EmitFn) -> Generated: ...
+
+    def close(self) -> None: ...
+
+
+class ModelLoadError(Exception):
+    """A load that fails for a reason the user can act on. ``failure`` is "load" or "unavailable"; the message is
+    one line."""
+
+    def __init__(self, reason: str, failure: str = "load") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.failure = failure
+
+
+class ModelUnavailable(ModelLoadError):
+    """The model cannot be had here: not downloaded and no network, a missing package, no such device."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, "unavailable")
+
+
+class SimulatedExit(BaseException):
+    """Raised by the fake backend's ``exit_after``: the worker ends without a word, as a dying process would."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
