@@ -97,7 +97,11 @@ class SessionStore:
         with self._guard("opening the database"):
             self._db = self._open_checked()
         if not readonly:
-            self.recover_stale()
+            try:
+                self.recover_stale()  # also the first read of real data: a damaged file fails here
+            except BaseException:
+                self._db.close()
+                raise
 
     # ---- opening ---------------------------------------------------------------------------------
     def _check_file(self) -> None:
@@ -128,12 +132,16 @@ class SessionStore:
         mode = "ro" if readonly else "rwc"
         uri = f"{self.path.resolve().as_uri()}?mode={mode}" + ("&immutable=1" if immutable else "")
         conn = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout_s, check_same_thread=False)
-        db = Database(conn, execute_plugins=False)
-        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000):d}")
-        db.execute("PRAGMA foreign_keys = ON")
-        if not readonly:
-            # WAL + NORMAL: a commit survives the process being killed; only an OS crash may lose the last ones.
-            db.execute("PRAGMA synchronous = NORMAL")
+        try:
+            db = Database(conn, execute_plugins=False)
+            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000):d}")
+            db.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                # WAL + NORMAL: a commit survives the process being killed; only an OS crash may lose the last ones.
+                db.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()  # promptly: an open connection keeps -wal/-shm files beside a file we refuse
+            raise
         return db
 
     def _open_checked(self) -> Database:
@@ -141,34 +149,33 @@ class SessionStore:
             db = self._connect(readonly=True)
             try:
                 identity = read_identity(db)
-            except sqlite3.OperationalError as exc:
+            except sqlite3.OperationalError:
                 # A WAL database in a folder we cannot write has no -shm file to map: read it as immutable.
-                if "unable to open" not in str(exc) or os.access(self.path.parent, os.W_OK):
-                    raise
                 db.close()
+                if os.access(self.path.parent, os.W_OK):
+                    raise
                 db = self._connect(readonly=True, immutable=True)
                 identity = read_identity(db)
-            self._refuse_foreign(identity)
-            if identity.user_version != SCHEMA_VERSION:
-                db.close()
-                raise StoreVersionError(f"{self.path} has schema v{identity.user_version} and must be upgraded to "
-                                        f"v{SCHEMA_VERSION}: open it once without read-only")
-            return db
-        if self.path.exists() and self.path.stat().st_size > 0:
-            # Look with a read-only connection first: a file that is not ours is never opened for writing.
-            probe = self._connect(readonly=True)
             try:
-                identity = read_identity(probe)
-            finally:
-                probe.close()
-            self._refuse_foreign(identity)
+                self._refuse_foreign(identity)
+                if identity.user_version != SCHEMA_VERSION:
+                    raise StoreVersionError(
+                        f"{self.path} has schema v{identity.user_version} and must be upgraded to "
+                        f"v{SCHEMA_VERSION}: open it once without read-only")
+            except BaseException:
+                db.close()
+                raise
+            return db
         db = self._connect(readonly=False)
         try:
+            # Look before touching: query_only makes SQLite refuse any write until the file is known to be
+            # ours (a read-write connection, unlike a read-only one, removes its -wal/-shm files on close).
+            db.execute("PRAGMA query_only = ON")
+            self._refuse_foreign(read_identity(db))
+            db.execute("PRAGMA query_only = OFF")
             if db.journal_mode != "wal":
                 db.enable_wal()
-            identity = read_identity(db)
-            self._refuse_foreign(identity)
-            if identity.user_version != SCHEMA_VERSION:
+            if read_identity(db).user_version != SCHEMA_VERSION:
                 ensure_current(db, self.path)
         except BaseException:
             db.close()

@@ -127,7 +127,7 @@ def session_to_json(store: SessionStore, session_id: str, *, include_samples: bo
     return {
         "format": JSON_FORMAT,
         "format_version": JSON_FORMAT_VERSION,
-        "session": dataclasses.asdict(stored.session),
+        "session": {**dataclasses.asdict(stored.session), "power_sources": list(stored.session.power_sources)},
         "runs": {side: dataclasses.asdict(run) for side, run in stored.runs.items()},
         "items": [dataclasses.asdict(item) for item in stored.items],
         "items_started": started,
