@@ -1,0 +1,138 @@
+"""greentui's Textual app: composes the screens; the work lives in screens/, widgets/ and the core.
+
+:func:`make_app` is the factory the CLI and the tests share. Nothing here opens a database or reads settings at
+import time: the CLI opens the store and hands it over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from textual.app import App
+from textual.binding import Binding
+
+from greentui.errors import one_line
+from greentui.tui.feeds import Feed, SessionFeed
+
+Start = Literal["setup", "live", "demo", "history"]
+
+
+class GreentuiApp(App[int]):
+    """Setup -> Live -> Verdict, and History; every action has a key shown in the footer."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "greentui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
+    BINDINGS = [
+        Binding("q", "quit_app", "quit"),
+        Binding("ctrl+q", "quit_app", "quit", show=False, priority=True),
+        Binding("f1,question_mark", "help", "help"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        store: Any | None,
+        db_path: Path | None = None,
+        start: Start = "setup",
+        session_config: Any | None = None,
+        feed: Feed | None = None,
+        inline_workers: bool = False,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.db_path = db_path
+        self.start = start
+        self.session_config = session_config
+        self.start_feed = feed
+        self.inline_workers = inline_workers
+
+    def on_mount(self) -> None:
+        if self.start_feed is not None:
+            self.show_live(self.start_feed)
+        elif self.start == "history":
+            self.action_history()
+        else:
+            from greentui.tui.screens.setup import SetupScreen
+
+            self.push_screen(SetupScreen(initial=self.session_config))
+            if self.start in ("live", "demo") and self.session_config is not None:
+                self.start_session(self.session_config)
+
+    # ---- navigation used by several screens --------------------------------------------------------------
+    def start_session(self, config: Any, *, session_id: str | None = None,
+                      skip_items: dict[str, set[str]] | None = None) -> bool:
+        """Prepare a session (errors become a notification) and open the live screen on it.
+
+        ``session_id`` / ``skip_items``: resume that stored session, skipping the items it already finished.
+        """
+        from greentui.services import SessionRun
+
+        if self.store is None:
+            self.notify("no session store is open (see the error above): cannot run", severity="error")
+            return False
+        try:
+            run = SessionRun(config, self.store, session_id=session_id, skip_items=skip_items,  # type: ignore[arg-type]
+                             inline_workers=self.inline_workers, on_store_error=self._store_error_from_thread)
+            run.prepare()
+        except Exception as exc:  # SessionError and anything unexpected: one line, the app stays up
+            self.notify(one_line(exc), title="cannot start the session", severity="error", timeout=15)
+            return False
+        self.show_live(SessionFeed(run))
+        return True
+
+    def show_live(self, feed: Feed) -> None:
+        from greentui.tui.screens.live import LiveScreen
+
+        self.push_screen(LiveScreen(feed))
+
+    def _store_error_from_thread(self, message: str) -> None:
+        self.call_from_thread(self.notify, message, title="store", severity="error", timeout=15)
+
+    def action_history(self) -> None:
+        """Open the history screen (or go back to it when it is already on the stack)."""
+        from greentui.tui.screens.history import HistoryScreen
+
+        for index, screen in enumerate(self.screen_stack):
+            if isinstance(screen, HistoryScreen):
+                while len(self.screen_stack) > index + 1:
+                    self.pop_screen()
+                screen.reload()
+                return
+        self.push_screen(HistoryScreen())
+
+    def action_help(self) -> None:
+        from greentui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_quit_app(self) -> None:
+        """Quit; a running session is asked to stop first (its finished items are already saved)."""
+        from greentui.tui.screens.live import LiveScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen) and not screen.request_quit():
+                return
+        self.exit(0)
+
+
+def make_app(
+    *,
+    store: Any | None,
+    db_path: Path | None = None,
+    start: Start = "setup",
+    session_config: Any | None = None,
+    feed: Feed | None = None,
+    inline_workers: bool = False,
+) -> GreentuiApp:
+    """The app as ``greentui`` runs it.
+
+    ``store``: an open :class:`greentui.store.SessionStore` (None: history and runs are unavailable, said on
+    screen). ``start``: "setup" (default), "live"/"demo" (runs ``session_config`` at once, the setup screen
+    underneath), or "history". ``feed``: show this feed on the live screen instead (tests, replays).
+    ``inline_workers``: run model backends in threads (fake models in tests).
+    """
+    return GreentuiApp(store=store, db_path=db_path, start=start, session_config=session_config, feed=feed,
+                       inline_workers=inline_workers)

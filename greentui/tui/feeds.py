@@ -1,0 +1,116 @@
+"""Where the live screen's events come from: a running session, or a replay of stored (or prepared) events.
+
+A feed's :meth:`run` blocks (the live screen calls it in a thread worker) and hands every event to ``sink``
+(the bridge's ``handle``). Both kinds share pause / resume / stop, so the screen does not care which it shows.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from greentui.core.records import Event, ItemScored, PowerSampled, SessionFinished
+
+Sink = Callable[[Event], None]
+
+
+class Feed(Protocol):
+    """What the live screen drives: a blocking :meth:`run` and thread-safe controls."""
+
+    label: str  # "live" or "replay ×20"
+    live: bool  # True for a real session (its end opens the verdict)
+
+    def run(self, sink: Sink) -> str: ...  # returns the final status
+    def request_stop(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+
+
+def event_time(event: Event) -> float | None:
+    """The monotonic time an event happened at (the end of an item for ``ItemScored``)."""
+    if isinstance(event, PowerSampled):
+        return event.sample.t_mono_s
+    if isinstance(event, ItemScored):
+        return event.ended_mono_s
+    return getattr(event, "t_mono_s", None)
+
+
+class SessionFeed:
+    """Runs a prepared :class:`greentui.services.SessionRun` (session + store writer + verdict saved at the end)."""
+
+    live = True
+    label = "live"
+
+    def __init__(self, session_run: Any) -> None:
+        self.session_run = session_run
+        self.outcome: Any | None = None  # services.SessionOutcome once run() returns
+
+    @property
+    def session_id(self) -> str:
+        return str(self.session_run.session_id)
+
+    def run(self, sink: Sink) -> str:
+        self.session_run.subscribe(sink)
+        self.outcome = self.session_run.run()
+        return str(self.outcome.status)
+
+    def request_stop(self) -> None:
+        self.session_run.session.request_stop()
+
+    def pause(self) -> None:
+        self.session_run.session.pause()
+
+    def resume(self) -> None:
+        self.session_run.session.resume()
+
+
+class ReplayFeed:
+    """Plays events again, at ``speed`` times their recorded pace (``None``: all at once)."""
+
+    live = False
+
+    def __init__(self, events: Callable[[], Iterable[Event]], *, speed: float | None = 20.0,
+                 session_id: str | None = None) -> None:
+        self._events = events
+        self.speed = speed
+        self.session_id = session_id
+        self.label = "replay" if speed is None else f"replay ×{speed:g}"
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def run(self, sink: Sink) -> str:
+        status = "completed"
+        wall_start: float | None = None
+        first_t: float | None = None
+        for event in self._events():
+            if not self._running.is_set():
+                paused_at = time.monotonic()
+                self._running.wait()
+                if wall_start is not None:
+                    wall_start += time.monotonic() - paused_at
+            if self._stop.is_set():
+                return "interrupted"
+            t = event_time(event)
+            if self.speed is not None and t is not None:
+                if first_t is None or wall_start is None:
+                    first_t, wall_start = t, time.monotonic()
+                delay = wall_start + (t - first_t) / self.speed - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return "interrupted"
+            sink(event)
+            if isinstance(event, SessionFinished):
+                status = event.status
+        return status
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()

@@ -1,0 +1,34 @@
+"""A stored session folded into the same objects the live screen builds: a Tally, a PowerTrace and a verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from greentui.core.tally import Tally, verdict_from_tally
+from greentui.core.verdict import Verdict
+from greentui.tui.power_trace import PowerTrace
+
+
+@dataclass
+class FoldedSession:
+    session_id: str
+    tally: Tally
+    trace: PowerTrace
+    verdict: Verdict | None  # None when neither side finished an item
+
+
+def fold_session(store: Any, session_id: str) -> FoldedSession:
+    """Replay ``session_id`` from the store (reads the database: call it off the UI thread)."""
+    stored = store.load_session(session_id)
+    full_id = stored.session.id
+    tally, trace = Tally(), PowerTrace()
+    for event in store.replay(full_id):
+        tally.apply(event)
+        trace.apply(event)
+    verdict = None
+    if stored.verdict:
+        verdict = Verdict.from_dict(stored.verdict)
+    elif any(lane.items for lane in tally.sides.values()):
+        verdict = verdict_from_tally(tally)
+    return FoldedSession(full_id, tally, trace, verdict)

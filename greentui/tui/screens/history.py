@@ -1,0 +1,252 @@
+"""The history screen: every stored session; open, replay, compare, export, resume or delete one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from greentui.errors import one_line
+from greentui.tui.replay import FoldedSession, fold_session
+from greentui.tui.widgets.sessions_table import SORTABLE, SessionsTable
+
+REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
+
+
+class HistoryScreen(Screen[None]):
+    """A sortable, filterable table of sessions. Enter opens the verdict with the session's power chart."""
+
+    BINDINGS = [
+        Binding("enter", "open", "open"),
+        Binding("slash", "filter", "filter"),
+        Binding("s", "sort", "sort"),
+        Binding("S", "reverse", "reverse", show=False),
+        Binding("p", "replay", "replay"),
+        Binding("c", "mark", "compare"),
+        Binding("e", "export", "export"),
+        Binding("r", "resume", "resume"),
+        Binding("d", "delete", "delete"),
+        Binding("n", "new", "new session"),
+        Binding("escape", "leave_filter", "back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: list[Any] = []
+        self.shown: list[Any] = []
+        self.sort_key = "date"
+        self.reverse = True
+        self.marked: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(" greentui ─ history", id="history-heading")
+        yield Input(placeholder="filter: task, model, status or words of the verdict  (/ to focus, escape to leave)",
+                    id="history-filter")
+        yield SessionsTable(id="sessions-table")
+        yield Static(id="history-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.app.animation_level == "none":  # tests and screenshots: no blinking cursor
+            self.query_one("#history-filter", Input).cursor_blink = False
+        self.reload()
+        self.query_one(SessionsTable).focus()
+
+    @property
+    def store(self) -> Any | None:
+        return getattr(self.app, "store", None)
+
+    def reload(self) -> None:
+        """Read the session list again (after a run, a delete, or coming back to this screen)."""
+        if self.store is None:
+            self.summaries = []
+            self._status("no session store is open")
+        else:
+            try:
+                self.summaries = self.store.list_sessions()
+            except Exception as exc:  # a locked or damaged database: say it, keep the screen
+                self.notify(one_line(exc), title="cannot read the sessions", severity="error", timeout=10)
+                self.summaries = []
+        self.marked = [m for m in self.marked if any(s.id == m for s in self.summaries)]
+        self._render_rows()
+
+    def _render_rows(self) -> None:
+        needle = self.query_one("#history-filter", Input).value.strip()
+        self.shown = self.query_one(SessionsTable).show(
+            self.summaries, needle=needle, sort_key=self.sort_key, reverse=self.reverse, marked=self.marked)
+        mark_note = f" · marked for comparison: {len(self.marked)}/2" if self.marked else ""
+        self._status(f"{len(self.shown)} of {len(self.summaries)} sessions · sorted by {self.sort_key}"
+                     f"{' (descending)' if self.reverse else ''}{mark_note}")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#history-status", Static).update(text)
+
+    def _current(self) -> str | None:
+        session_id = self.query_one(SessionsTable).current_id()
+        if session_id is None:
+            self.notify("no session selected", severity="warning", timeout=3)
+        return session_id
+
+    # ---- filter and sort ---------------------------------------------------------------------------------
+    @on(Input.Changed, "#history-filter")
+    def _filter_changed(self) -> None:
+        self._render_rows()
+
+    @on(Input.Submitted, "#history-filter")
+    def _filter_done(self) -> None:
+        self.query_one(SessionsTable).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#history-filter", Input).focus()
+
+    def action_leave_filter(self) -> None:
+        if self.focused is self.query_one("#history-filter", Input):
+            self.query_one(SessionsTable).focus()
+        elif len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_sort(self) -> None:
+        self.sort_key = SORTABLE[(SORTABLE.index(self.sort_key) + 1) % len(SORTABLE)]
+        self._render_rows()
+
+    def action_reverse(self) -> None:
+        self.reverse = not self.reverse
+        self._render_rows()
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        if key in SORTABLE:
+            self.reverse = not self.reverse if key == self.sort_key else False
+            self.sort_key = key
+            self._render_rows()
+
+    # ---- open, replay, compare -----------------------------------------------------------------------------
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        session_id = self._current()
+        if session_id is not None:
+            self.fold([session_id], purpose="open")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-fold", description="open")
+    def fold(self, session_ids: list[str], purpose: str) -> tuple[str, list[FoldedSession]]:
+        """Replay sessions from the store off the UI thread (the result is shown by ``_folded``)."""
+        return purpose, [fold_session(self.store, session_id) for session_id in session_ids]
+
+    @on(Worker.StateChanged)
+    def _folded(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "history-fold":
+            return
+        if worker.state == WorkerState.ERROR and worker.error is not None:
+            self.notify(one_line(worker.error), title="cannot open the session", severity="error", timeout=10)
+            return
+        if worker.state != WorkerState.SUCCESS or worker.result is None:
+            return
+        purpose, folded = worker.result
+        if purpose == "compare":
+            from greentui.tui.screens.compare import CompareScreen
+
+            self.app.push_screen(CompareScreen(folded[0], folded[1]))
+            return
+        session = folded[0]
+        if session.verdict is None:
+            self.notify("this session has no finished item on either side: no verdict; replaying it instead",
+                        timeout=5)
+            self.action_replay()
+            return
+        from greentui.tui.screens.verdict import VerdictScreen
+
+        self.app.push_screen(VerdictScreen(session.verdict, session.tally, session.trace))
+
+    def action_replay(self) -> None:
+        """Play the session again through the live screen's widgets, 20 times faster than it ran."""
+        from greentui.tui.feeds import ReplayFeed
+
+        session_id, store = self._current(), self.store
+        if session_id is None or store is None:
+            return
+        self.app.show_live(  # type: ignore[attr-defined]
+            ReplayFeed(lambda: store.replay(session_id), speed=REPLAY_SPEED, session_id=session_id))
+
+    def action_mark(self) -> None:
+        """Mark (or unmark) the session for comparison; the second mark opens both side by side."""
+        session_id = self._current()
+        if session_id is None:
+            return
+        if session_id in self.marked:
+            self.marked.remove(session_id)
+        else:
+            self.marked.append(session_id)
+        self._render_rows()
+        if len(self.marked) == 2:
+            pair, self.marked = list(self.marked), []
+            self._render_rows()
+            self.fold(pair, purpose="compare")
+
+    # ---- export, resume, delete, new ---------------------------------------------------------------------
+    def action_export(self) -> None:
+        from greentui.tui.screens.export import ExportScreen
+
+        session_id = self._current()
+        if session_id is not None:
+            self.app.push_screen(ExportScreen(session_id))
+
+    def action_resume(self) -> None:
+        """Run the items an interrupted session has not finished, into the same session."""
+        session_id = self._current()
+        if session_id is None or self.store is None:
+            return
+        summary = next((s for s in self.summaries if s.id == session_id), None)
+        if summary is not None and summary.status not in ("interrupted", "failed"):
+            self.notify(f"only an interrupted or failed session can be resumed; this one is {summary.status}",
+                        severity="warning", timeout=5)
+            return
+        from greentui.services import resume_config
+
+        try:
+            full_id, config, done = resume_config(self.store, session_id)
+        except Exception as exc:
+            self.notify(one_line(exc), title="cannot resume", severity="error", timeout=10)
+            return
+        self.app.start_session(config, session_id=full_id, skip_items=done)  # type: ignore[attr-defined]
+
+    def action_delete(self) -> None:
+        from greentui.tui.screens.confirm import ConfirmScreen
+
+        session_id = self._current()
+        if session_id is None:
+            return
+        summary = next((s for s in self.summaries if s.id == session_id), None)
+        what = f"{summary.task_id}, {summary.model_a} vs {summary.model_b}" if summary else ""
+
+        def deleted(confirmed: bool | None) -> None:
+            if not confirmed or self.store is None:
+                return
+            try:
+                self.store.delete(session_id)
+            except Exception as exc:
+                self.notify(one_line(exc), title="not deleted", severity="error", timeout=10)
+                return
+            self.notify(f"deleted session {session_id}", timeout=4)
+            self.reload()
+
+        self.app.push_screen(ConfirmScreen(f"Delete session {session_id} ({what})? This cannot be undone.",
+                                           yes="delete"), deleted)
+
+    def action_new(self) -> None:
+        from greentui.tui.screens.setup import SetupScreen
+
+        if isinstance(self.app.screen_stack[1] if len(self.app.screen_stack) > 1 else None, SetupScreen):
+            while len(self.app.screen_stack) > 2:
+                self.app.pop_screen()
+        else:
+            self.app.push_screen(SetupScreen())

@@ -1,0 +1,213 @@
+"""The live screen: two lanes racing on the same items, the power chart, progress; also replays stored sessions.
+
+Events reach the screen only through the :class:`EventBridge`: the feed's thread appends, a timer here drains the
+buffer at most ``APPLY_HZ`` times a second, folds the batch into a :class:`Tally` (the same figures the CLI
+prints) and a :class:`PowerTrace`, and redraws once.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from greentui.core.records import Event, RunFailed, SessionFinished, SessionStarted
+from greentui.core.tally import Tally, verdict_from_tally
+from greentui.core.verdict import Verdict
+from greentui.errors import one_line
+from greentui.tui.bridge import APPLY_HZ, EventBridge
+from greentui.tui.feeds import Feed, event_time
+from greentui.tui.power_trace import PowerTrace
+from greentui.tui.widgets.lane_panel import LanePanel, is_estimated
+from greentui.tui.widgets.power_chart import PowerChart
+from greentui.tui.widgets.race_progress import RaceProgress
+from greentui.tui.widgets.session_header import SessionHeader
+
+CHART_WINDOWS_S: tuple[float | None, ...] = (60.0, None)  # the chart's span: the last minute, or everything
+
+
+class LiveScreen(Screen[None]):
+    """Shows one session as it happens (a :class:`SessionFeed`) or again (a :class:`ReplayFeed`)."""
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "pause/resume"),
+        Binding("s", "stop", "stop (keeps results)"),
+        Binding("v", "verdict", "verdict so far"),
+        Binding("c", "chart_span", "chart span"),
+        Binding("h", "app.history", "history"),
+        Binding("escape", "back", "back", show=False),
+    ]
+
+    def __init__(self, feed: Feed, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.feed = feed
+        self.bridge = EventBridge()
+        self.tally = Tally()
+        self.trace = PowerTrace()
+        self.clock_mono_s: float | None = None  # the newest event's time: the session's own "now"
+        self.paused = False
+        self.stopping = False
+        self.feed_done = False
+        self._quit_when_done = False
+        self._verdict_opened = False
+
+    def compose(self) -> ComposeResult:
+        yield SessionHeader(id="live-header")
+        with Horizontal(id="lanes"):
+            yield LanePanel("A", id="lane-a")
+            yield LanePanel("B", id="lane-b")
+        yield PowerChart(self.trace, id="power-chart")
+        yield RaceProgress(id="race-progress")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0 / APPLY_HZ, self.apply_pending, name="apply-events")
+        self._redraw()
+        self.run_feed()
+
+    # ---- the feed (a thread worker) and its events ---------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="feed", description="session")
+    def run_feed(self) -> str:
+        """Run the session (or replay) to its end; every event goes through the bridge."""
+        return self.feed.run(self.bridge.handle)
+
+    @on(Worker.StateChanged)
+    def _feed_state(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "feed" or event.state not in (
+            WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
+        ):
+            return
+        self.feed_done = True
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(one_line(event.worker.error), title="the session stopped", severity="error", timeout=15)
+        self.apply_pending()
+        if self._quit_when_done:
+            self.app.exit()
+
+    def apply_pending(self) -> None:
+        """Fold every buffered event, then redraw once (called by the timer, at most ``APPLY_HZ`` a second)."""
+        events = self.bridge.drain()
+        if not events:
+            return
+        for event in events:
+            self._fold(event)
+        self._redraw()
+
+    def _fold(self, event: Event) -> None:
+        self.tally.apply(event)
+        self.trace.apply(event)
+        t = event_time(event)
+        if t is not None and (self.clock_mono_s is None or t > self.clock_mono_s):
+            self.clock_mono_s = t
+        if isinstance(event, SessionStarted):
+            labels = [event.model_a, event.model_b]
+            self.query_one(PowerChart).set_labels(*labels, estimated=event.power_quality == "estimated")
+        elif isinstance(event, RunFailed):
+            self.notify(event.reason, title=f"model {event.side} failed", severity="error", timeout=15)
+        elif isinstance(event, SessionFinished):
+            self._finished(event)
+
+    def _finished(self, event: SessionFinished) -> None:
+        if event.status == "failed" and event.reason:
+            self.notify(event.reason, title="session failed", severity="error", timeout=15)
+        opens_verdict = self.feed.live and not self._quit_when_done and not self._verdict_opened
+        if opens_verdict and any(lane.items for lane in self.tally.sides.values()):
+            self._verdict_opened = True
+            self.call_after_refresh(self.action_verdict)
+
+    def state_label(self) -> str:
+        finished = self.tally.finished
+        if finished is not None:
+            return finished.status
+        if self.stopping:
+            return "stopping after the item in flight"
+        if self.paused:
+            return "paused"
+        if self.feed_done:
+            return "ended"
+        return "running" if self.feed.live else self.feed.label
+
+    def _redraw(self) -> None:
+        label = self.state_label()
+        self.query_one(SessionHeader).show(self.tally, label)
+        for lane in self.query(LanePanel):
+            lane.show(self.tally)
+        chart = self.query_one(PowerChart)
+        chart.estimated = is_estimated(self.tally)
+        chart.refresh_trace()
+        self.query_one(RaceProgress).show(self.tally, self.clock_mono_s, label)
+
+    # ---- actions ----------------------------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        if self.feed_done or self.stopping:
+            return
+        self.paused = not self.paused
+        if self.paused:
+            self.feed.pause()
+            self.notify("paused: the item in flight finishes, then the session waits", timeout=4)
+        else:
+            self.feed.resume()
+        self._redraw()
+
+    def action_stop(self) -> None:
+        if self.feed_done or self.stopping:
+            return
+        self.stopping = True
+        self.paused = False
+        self.feed.request_stop()
+        self._redraw()
+
+    def action_chart_span(self) -> None:
+        chart = self.query_one(PowerChart)
+        index = CHART_WINDOWS_S.index(chart.window_s) if chart.window_s in CHART_WINDOWS_S else 0
+        chart.window_s = CHART_WINDOWS_S[(index + 1) % len(CHART_WINDOWS_S)]
+
+    def action_verdict(self) -> None:
+        """The verdict on what has finished so far (the whole session once it ended)."""
+        if not any(lane.items for lane in self.tally.sides.values()):
+            self.notify("no item has finished yet: nothing to judge", severity="warning", timeout=4)
+            return
+        self.judge(copy.deepcopy(self.tally))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="verdict", description="verdict")
+    def judge(self, tally: Tally) -> tuple[Tally, Verdict]:
+        """Compute the verdict off the UI thread (bootstrap CIs take a moment on long sessions)."""
+        return tally, verdict_from_tally(tally)
+
+    @on(Worker.StateChanged)
+    def _judged(self, event: Worker.StateChanged) -> None:
+        from greentui.tui.screens.verdict import VerdictScreen
+
+        worker = event.worker
+        if worker.group != "verdict":
+            return
+        if worker.state == WorkerState.ERROR and worker.error is not None:
+            self.notify(one_line(worker.error), title="no verdict", severity="error", timeout=10)
+        elif worker.state == WorkerState.SUCCESS and worker.result is not None:
+            tally, verdict = worker.result
+            self.app.push_screen(VerdictScreen(verdict, tally, self.trace))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            if not self.feed_done:
+                self.feed.request_stop()
+            self.app.pop_screen()
+
+    def request_quit(self) -> bool:
+        """Stop the feed before the app exits; True when the app may exit at once."""
+        if self.feed_done:
+            return True
+        if self._quit_when_done:  # asked twice: leave now, the session thread ends the item on its own
+            return True
+        self._quit_when_done = True
+        self.stopping = True
+        self.feed.request_stop()
+        self.notify("stopping: the item in flight finishes and is saved; press q again to leave at once", timeout=6)
+        self._redraw()
+        return False

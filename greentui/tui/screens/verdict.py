@@ -1,0 +1,100 @@
+"""The verdict screen: the sentence first, the A-vs-B table, bar charts, CEGI with its inputs, the power chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from greentui.core.tally import Tally, verdict_from_tally
+from greentui.core.verdict import Verdict, format_joules
+from greentui.tui import formatting as fmt
+from greentui.tui.power_trace import PowerTrace
+from greentui.tui.safe_text import literal_text
+from greentui.tui.widgets.cegi_panel import CegiPanel
+from greentui.tui.widgets.comparison_table import ComparisonTable
+from greentui.tui.widgets.paired_bars import PairedBars
+from greentui.tui.widgets.power_chart import PowerChart
+from greentui.tui.widgets.verdict_summary import VerdictSummary
+
+
+def verdict_for(tally: Tally, stored: dict[str, Any] | None = None) -> Verdict:
+    """The stored verdict of a finished session when there is one, else the verdict of what the tally holds."""
+    return Verdict.from_dict(stored) if stored else verdict_from_tally(tally)
+
+
+def verdict_heading(tally: Tally) -> Text:
+    """``Verdict ─ Arithmetic, 20 items each, 2026-11-21 23:10, session 8f3a…, interrupted``."""
+    started = tally.started
+    text = Text.assemble((" Verdict ", "bold reverse"), end="")
+    if started is None:
+        return text
+    status = tally.finished.status if tally.finished else "running"
+    text.append(" ")
+    text.append_text(literal_text(
+        f"{started.task_name}, {started.n_items} items each, {fmt.timestamp(started.started_unix_s)}, "
+        f"session {started.session_id}, {status}", one_line=True))
+    return text
+
+
+class VerdictScreen(Screen[None]):
+    """A passive view of one :class:`Verdict` and the session's power trace."""
+
+    BINDINGS = [
+        Binding("e", "export", "export"),
+        Binding("h", "app.history", "history"),
+        Binding("escape", "app.pop_screen", "back"),
+    ]
+
+    def __init__(self, verdict: Verdict, tally: Tally, trace: PowerTrace) -> None:
+        super().__init__()
+        self.verdict = verdict
+        self.tally = tally
+        self.trace = trace
+
+    @property
+    def session_id(self) -> str | None:
+        return self.tally.started.session_id if self.tally.started else None
+
+    def compose(self) -> ComposeResult:
+        yield Static(verdict_heading(self.tally), id="verdict-heading")
+        with VerticalScroll(id="verdict-body"):
+            yield VerdictSummary(id="verdict-summary")
+            yield ComparisonTable(id="comparison-table")
+            with Horizontal(id="verdict-bars"):
+                yield PairedBars("accuracy", id="bars-accuracy")
+                yield PairedBars("J per correct answer", id="bars-jpc")
+            yield CegiPanel(id="cegi-panel")
+            yield PowerChart(self.trace, id="verdict-power-chart")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        verdict = self.verdict
+        self.query_one(VerdictSummary).show(verdict)
+        self.query_one(ComparisonTable).show(verdict)
+        self.query_one(CegiPanel).show(verdict)
+        a, b = verdict.a, verdict.b
+        self.query_one("#bars-accuracy", PairedBars).show(
+            a.accuracy, fmt.percent(a.accuracy), b.accuracy, fmt.percent(b.accuracy), "(higher is better)")
+        est = " est." if verdict.energy_quality == "estimated" else ""
+        self.query_one("#bars-jpc", PairedBars).show(
+            a.joules_per_correct, format_joules(a.joules_per_correct) + (est if a.joules_per_correct else ""),
+            b.joules_per_correct, format_joules(b.joules_per_correct) + (est if b.joules_per_correct else ""),
+            "(lower is better)")
+        chart = self.query_one(PowerChart)
+        chart.window_s = None
+        if self.tally.started is not None:
+            started = self.tally.started
+            chart.set_labels(started.model_a, started.model_b, estimated=started.power_quality == "estimated")
+
+    def action_export(self) -> None:
+        from greentui.tui.screens.export import ExportScreen
+
+        if self.session_id is None:
+            return
+        self.app.push_screen(ExportScreen(self.session_id))
