@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from greentui.core.models.protocol import ProgressFn
 
@@ -69,8 +69,9 @@ def cached_conversion(gguf_path: Path | str, digest: str | None = None) -> Path 
 
 
 @contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """An advisory lock (POSIX flock) held for the duration; a no-op where fcntl does not exist."""
+def _exclusive(lock_path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
+    """An advisory lock (POSIX flock) held for the duration; ``on_wait`` is called if another process holds it.
+    A no-op where fcntl does not exist."""
     try:
         import fcntl
     except ImportError:  # Windows: the atomic rename below still keeps the cache whole
@@ -78,7 +79,11 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
         return
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -96,8 +101,8 @@ def ensure_converted(gguf_path: Path | str, progress: ProgressFn | None = None) 
         return done
     root = models_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
-    report("waiting for another worker converting the same GGUF", None)
-    with _exclusive(root / f".gguf-{digest}.lock"):
+    waiting = lambda: report("waiting for another worker converting the same GGUF", None)  # noqa: E731
+    with _exclusive(root / f".gguf-{digest}.lock", waiting):
         done = cached_conversion(source, digest)  # the other worker may have finished it meanwhile
         if done is not None:
             return done
