@@ -21,6 +21,19 @@ from greentui.core.records import PowerSample
 DEFAULT_HISTORY_S = 600.0  # long enough for any one item's window and for the live chart
 
 
+def next_tick(start_s: float, period_s: float, tick: int, now_s: float) -> tuple[int, int]:
+    """The grid tick to wait for next, and how many ticks were skipped.
+
+    ``tick`` is the next tick in order. Up to one period late, it is kept (sampled at once: ordinary jitter).
+    More than a period late (a stalled read, a suspended VM), the missed ticks are dropped and the next one
+    still ahead on the grid ``start_s + k x period_s`` is chosen, so the sampler never bunches catch-up reads.
+    """
+    if now_s <= start_s + (tick + 1) * period_s:
+        return tick, 0
+    ahead = math.floor((now_s - start_s) / period_s) + 1
+    return ahead, ahead - tick
+
+
 class PowerSampler:
     """Samples ``sources`` every ``1 / rate_hz`` seconds on a daemon thread.
 
@@ -82,19 +95,12 @@ class PowerSampler:
 
     def _run(self) -> None:
         start_s = self._clock()
-        tick = 0
+        tick = 0  # index of the next deadline on the grid start_s + tick * period_s
         while not self._stop.is_set():
             self.sample_once()
-            tick += 1
-            deadline_s = start_s + tick * self.period_s
-            now_s = self._clock()
-            if now_s > deadline_s + self.period_s:
-                # more than a period late (a stalled read, a suspended VM): resume on the grid, do not catch up
-                skipped = int((now_s - deadline_s) / self.period_s)
-                self.missed_ticks += skipped
-                tick += skipped
-                deadline_s = start_s + tick * self.period_s
-            self._stop.wait(max(deadline_s - self._clock(), 0.0))
+            tick, skipped = next_tick(start_s, self.period_s, tick + 1, self._clock())
+            self.missed_ticks += skipped
+            self._stop.wait(max(start_s + tick * self.period_s - self._clock(), 0.0))
 
     def sample_once(self) -> list[PowerSample]:
         """Read every source once, keep and publish the samples (the thread's tick; also usable directly)."""

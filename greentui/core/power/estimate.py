@@ -8,10 +8,10 @@ Model::
   when the detected model is in it; otherwise CodeCarbon's own rule for an unknown CPU, 4 W per logical CPU.
 * ``IDLE_FRACTION`` = 0.1: CodeCarbon's CPU-load mode never goes below 10 % of TDP
   (``codecarbon/external/hardware.py``); we use the same floor as the idle draw.
-* ``utilisation``: the whole machine's busy share from ``psutil.cpu_times()`` deltas (user, nice, system, irq,
-  softirq over all time but guest double counts), taken under our own lock rather than ``psutil.cpu_percent``'s
-  process-global state, so the sampler thread and the meter can both call :meth:`EstimateSource.read`. The model
-  workers' process trees (``process_pids``) are measured too and kept as detail (:attr:`EstimateSource.detail`);
+* ``utilisation``: the whole machine's busy share from ``psutil.cpu_times()`` deltas (busy = all time but idle,
+  iowait and steal; guest time is already inside user), taken under our own lock rather than
+  ``psutil.cpu_percent``'s process-global state, so the sampler thread and the meter can both call
+  :meth:`EstimateSource.read`. The model workers' process trees (``process_pids``) are measured too and kept as detail (:attr:`EstimateSource.detail`);
   they do not change the figure, since the machine's CPU draws power whoever uses it.
 * Optional RAM term (``include_ram``): 3 W per 8 GB of installed memory, CodeCarbon's rule before 3.0, as a second
   device ``ram``.
@@ -41,10 +41,13 @@ IDLE_FRACTION = 0.1
 IDLE_FRACTION_SOURCE = "CodeCarbon's CPU-load floor"
 DEFAULT_W_PER_THREAD = 4.0  # CodeCarbon's DEFAULT_POWER_PER_CORE, used per logical CPU for unknown CPUs
 RAM_W_PER_GB = 3.0 / 8.0
-# Utilisation is recomputed only when at least this long has passed since the last snapshot: cpu_times()
-# moves in 10 ms ticks per CPU, so shorter spans are mostly quantisation noise.
-MIN_UTILISATION_SPAN_S = 0.05
-# How often the model workers' process trees are re-walked (walking /proc is the costly part).
+# Utilisation is recomputed only when at least this long has passed since the last snapshot (about 10 Hz; a
+# little under 0.1 s so 10 Hz sampling jitter does not skip updates): cpu_times() moves in 10 ms ticks per CPU,
+# so shorter spans are mostly quantisation noise, and reading /proc/stat is most of a tick's cost.
+MIN_UTILISATION_SPAN_S = 0.09
+# The workers' process-tree share is detail, not part of the figure: it is updated once a second (reading each
+# process costs ~0.1 ms on a cold cache, a third of a 20 Hz tick), and the trees re-walked every 2 s.
+TREE_SAMPLE_S = 1.0
 TREE_REFRESH_S = 2.0
 
 
@@ -121,13 +124,18 @@ def codecarbon_cpu_table() -> tuple[tuple[str, float], ...]:
     return tuple(rows)
 
 
+@lru_cache(maxsize=4)
+def _normalised(table: tuple[tuple[str, float], ...]) -> tuple[tuple[str, str, float], ...]:
+    return tuple((normalise_cpu_name(name), name, tdp) for name, tdp in table)
+
+
 def lookup_tdp(cpu_model: str, table: Sequence[tuple[str, float]]) -> tuple[str, float] | None:
     """Find ``cpu_model`` in a (name, TDP) table: exact match after :func:`normalise_cpu_name`, else the longest
     table name (with a model number in it) found word for word inside the detected name. Ambiguous -> None."""
     wanted = normalise_cpu_name(cpu_model)
     if not wanted:
         return None
-    normalised = [(normalise_cpu_name(name), name, tdp) for name, tdp in table]
+    normalised = _normalised(tuple(table))
     for norm, name, tdp in normalised:
         if norm == wanted:
             return name, tdp
@@ -195,6 +203,7 @@ class EstimateSource(PowerSource):
         self._tree: dict[tuple[int, float], tuple[psutil.Process, float]] = {}
         self._tree_pids: tuple[int, ...] = ()
         self._tree_walked_t = float("-inf")
+        self._tree_t = self._snapshot_t
         self._process_utilisation: float | None = None
         self.detail: EstimateDetail | None = None
 
@@ -214,21 +223,21 @@ class EstimateSource(PowerSource):
         return samples
 
     def _update(self, t_s: float) -> None:
-        """Advance the utilisation snapshot if enough time passed. Call with the lock held."""
-        span_s = t_s - self._snapshot_t
-        if span_s < MIN_UTILISATION_SPAN_S and self._utilisation is not None:
+        """Advance the utilisation snapshots if enough time passed. Call with the lock held."""
+        if t_s - self._snapshot_t < MIN_UTILISATION_SPAN_S and self._utilisation is not None:
             return
+        if self._process_pids is not None and t_s - self._tree_t >= TREE_SAMPLE_S:
+            self._process_utilisation = self._tree_utilisation(t_s, t_s - self._tree_t)
+            self._tree_t = t_s
         busy_s, total_s = _busy_and_total_s(psutil.cpu_times())
         d_busy, d_total = busy_s - self._snapshot[0], total_s - self._snapshot[1]
         if d_total <= 0:
             return  # no tick elapsed yet: keep the last figure (None before the first one)
         self._utilisation = min(max(d_busy / d_total, 0.0), 1.0)
-        if self._process_pids is not None:
-            self._process_utilisation = self._tree_utilisation(t_s, span_s)
         self._snapshot_t, self._snapshot = t_s, (busy_s, total_s)
 
     def _tree_utilisation(self, t_s: float, span_s: float) -> float | None:
-        """Share of the machine used by the workers' process trees since the last snapshot."""
+        """Share of the machine used by the workers' process trees over the last ``span_s`` seconds."""
         if t_s - self._tree_walked_t >= TREE_REFRESH_S:
             self._walk_trees()
             self._tree_walked_t = t_s

@@ -193,10 +193,11 @@ class NvmlSource(PowerSource):
                 before = time.monotonic()
                 power_w = self._power_w(gpu)
                 counter_j = self._counter_j(gpu)
-                temperature = self._call(gpu, pynvml.nvmlDeviceGetTemperature, pynvml.NVML_TEMPERATURE_GPU) \
-                    if gpu.has_temperature else None
-                clock = self._call(gpu, pynvml.nvmlDeviceGetClockInfo, pynvml.NVML_CLOCK_SM) \
-                    if gpu.has_sm_clock else None
+                temperature = clock = None
+                if gpu.has_temperature:
+                    temperature = self._call(gpu, pynvml.nvmlDeviceGetTemperature, pynvml.NVML_TEMPERATURE_GPU)
+                if gpu.has_sm_clock:
+                    clock = self._call(gpu, pynvml.nvmlDeviceGetClockInfo, pynvml.NVML_CLOCK_SM)
                 samples.append(
                     PowerSample(
                         # the middle of the calls: each NVML query takes a few hundred microseconds

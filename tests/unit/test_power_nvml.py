@@ -1,0 +1,240 @@
+"""The NVML source with pynvml's functions patched (autospec=True) over a fake set of GPUs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from unittest.mock import patch
+
+import pynvml
+import pytest
+
+from greentui.core.meter import EnergyMeter
+from greentui.core.power import PowerSourceError, describe_sources, select_power_sources
+from greentui.core.power.nvml import NvmlSource, visible_physical_indices
+from greentui.core.sampler import PowerSampler
+
+
+def nvml_error(code: int) -> pynvml.NVMLError:
+    return pynvml.NVMLError(code)  # pynvml maps the code to its subclass (NVMLError_NotSupported, ...)
+
+
+@dataclass
+class FakeGpu:
+    uuid: str
+    name: str = "NVIDIA H100 80GB HBM3"
+    energy_mj: int | None = 1_000_000  # None: no counter (pre-Volta)
+    power_mw: int = 150_000
+    instant_field: bool = True
+    temperature_c: int | None = 55
+    sm_clock_mhz: int | None = 1980
+    lost: bool = False
+
+
+@dataclass
+class FakeNvml:
+    gpus: list[FakeGpu] = field(default_factory=list)
+    init_error: int | None = None
+    calls: list[str] = field(default_factory=list)
+
+    def _gpu(self, handle: int) -> FakeGpu:
+        gpu = self.gpus[handle]
+        if gpu.lost:
+            raise nvml_error(pynvml.NVML_ERROR_GPU_IS_LOST)
+        return gpu
+
+    # the patched functions (same signatures as pynvml's, enforced by autospec)
+    def nvmlInit(self) -> None:
+        if self.init_error is not None:
+            raise nvml_error(self.init_error)
+
+    def nvmlShutdown(self) -> None:
+        self.calls.append("shutdown")
+
+    def nvmlDeviceGetCount(self) -> int:
+        return len(self.gpus)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+        if not 0 <= index < len(self.gpus):
+            raise nvml_error(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        return index
+
+    def nvmlDeviceGetUUID(self, handle: int) -> str:
+        return self.gpus[handle].uuid
+
+    def nvmlDeviceGetName(self, handle: int) -> str:
+        return self._gpu(handle).name
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:
+        gpu = self._gpu(handle)
+        if gpu.energy_mj is None:
+            raise nvml_error(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return gpu.energy_mj
+
+    def nvmlDeviceGetFieldValues(self, handle: int, fieldIds: list) -> object:
+        gpu = self._gpu(handle)
+        values = (pynvml.c_nvmlFieldValue_t * len(fieldIds))()
+        for value, field_id in zip(values, fieldIds):
+            value.fieldId = field_id
+            if field_id == pynvml.NVML_FI_DEV_POWER_INSTANT and gpu.instant_field:
+                value.nvmlReturn = pynvml.NVML_SUCCESS
+                value.valueType = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT
+                value.value.uiVal = gpu.power_mw + 7_000  # distinguishable from the 1 s average
+            else:
+                value.nvmlReturn = pynvml.NVML_ERROR_NOT_SUPPORTED
+        return values
+
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
+        self.calls.append("power_usage")
+        return self._gpu(handle).power_mw
+
+    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
+        gpu = self._gpu(handle)
+        if gpu.temperature_c is None:
+            raise nvml_error(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return gpu.temperature_c
+
+    def nvmlDeviceGetClockInfo(self, handle: int, type: int) -> int:
+        gpu = self._gpu(handle)
+        if gpu.sm_clock_mhz is None:
+            raise nvml_error(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return gpu.sm_clock_mhz
+
+
+PATCHED = [name for name in vars(FakeNvml) if name.startswith("nvml")]
+
+
+@pytest.fixture
+def fake_nvml(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    fake = FakeNvml([FakeGpu(f"GPU-{c * 8}-1111-2222-3333-444444444444") for c in "abcd"])
+    patchers = [patch.object(pynvml, name, autospec=True, side_effect=getattr(fake, name)) for name in PATCHED]
+    for patcher in patchers:
+        patcher.start()
+    yield fake
+    for patcher in patchers:
+        patcher.stop()
+
+
+def test_counter_path_energy_from_counter_deltas(fake_nvml: FakeNvml) -> None:
+    source = NvmlSource([0])
+    assert source.devices() == ["gpu0"] and source.quality == "measured"
+    assert source.counter_period_s == pytest.approx(0.1)
+    times = iter([10.0, 12.5])
+    meter = EnergyMeter([source], None, clock=lambda: next(times))
+    meter.begin("item")
+    fake_nvml.gpus[0].energy_mj += 437_250  # 437.25 J while the item ran
+    m = meter.end("item")
+    assert m.method == "counter"
+    assert m.joules == pytest.approx(437.25)
+    assert m.per_device_j == (("gpu0", pytest.approx(437.25)),)
+    source.close()
+    source.close()
+    assert fake_nvml.calls.count("shutdown") == 1
+
+
+def test_field_value_path_reads_instant_power_and_extras(fake_nvml: FakeNvml) -> None:
+    source = NvmlSource([1])
+    (sample,) = source.read()
+    assert sample.device == "gpu1" and sample.source == "nvml"
+    assert sample.power_kind == "instant"
+    assert sample.power_w == pytest.approx(157.0)  # from the field value, not nvmlDeviceGetPowerUsage
+    assert "power_usage" not in fake_nvml.calls
+    assert sample.energy_counter_j == pytest.approx(1000.0)
+    assert sample.temperature_c == 55 and sample.sm_clock_mhz == 1980
+    assert "instant power" in source.describe()
+
+
+def test_power_usage_fallback_is_labelled_one_second_average(fake_nvml: FakeNvml) -> None:
+    fake_nvml.gpus[0].instant_field = False
+    fake_nvml.gpus[0].temperature_c = None
+    (sample,) = NvmlSource([0]).read()
+    assert sample.power_kind == "1s-average"
+    assert sample.power_w == pytest.approx(150.0)
+    assert sample.temperature_c is None  # not supported: None, never 0
+
+
+def test_no_counter_path_integrates_power(fake_nvml: FakeNvml) -> None:
+    fake_nvml.gpus[0].energy_mj = None  # pre-Volta: no energy counter
+    source = NvmlSource([0])
+    assert source.energy_counter_j("gpu0") is None and source.counter_period_s is None
+    clock = iter([0.0, 2.0])
+    sampler = PowerSampler([source], 10.0)
+    meter = EnergyMeter([source], sampler, clock=lambda: next(clock))
+    meter.begin("w")
+    m = meter.end("w")
+    # the begin/end reads hold 157 W; the window spans 2 s of the meter's clock
+    assert m.method == "integrated"
+    assert m.joules == pytest.approx(157.0 * 2.0)
+
+
+def test_init_failure_gives_reason_and_falls_back(fake_nvml: FakeNvml, tmp_path) -> None:
+    fake_nvml.init_error = pynvml.NVML_ERROR_LIBRARY_NOT_FOUND
+    with pytest.raises(PowerSourceError, match="NVML library not found"):
+        NvmlSource([0])
+    with pytest.raises(PowerSourceError, match="power source nvml: NVML library not found"):
+        select_power_sources("nvml", gpu_indices=[0])
+    sources, statuses = select_power_sources("auto", gpu_indices=[0], rapl_root=tmp_path / "none")
+    assert [s.name for s in sources] == ["estimate"]
+    nvml_status = next(s for s in statuses if s.name == "nvml")
+    assert not nvml_status.available and nvml_status.reason == "NVML library not found"
+    line, quality = describe_sources(sources, statuses)
+    assert quality == "estimated"
+    assert "no GPU: NVML library not found" in line and "no RAPL:" in line
+
+
+def test_auto_uses_nvml_for_the_gpus_in_use(fake_nvml: FakeNvml, tmp_path) -> None:
+    sources, statuses = select_power_sources("auto", gpu_indices=[0, 2], rapl_root=tmp_path / "none")
+    assert [s.name for s in sources] == ["nvml"]
+    assert sources[0].devices() == ["gpu0", "gpu2"]
+    line, quality = describe_sources(sources, statuses)
+    assert quality == "measured" and line.startswith("measured (NVML gpu0, gpu2")
+    # no model on a GPU: NVML is reported available but not used
+    sources, statuses = select_power_sources("auto", rapl_root=tmp_path / "none")
+    assert [s.name for s in sources] == ["estimate"]
+    assert "no model uses a GPU" in next(s for s in statuses if s.name == "nvml").reason
+
+
+def test_errors_mid_run_become_none_and_are_counted(fake_nvml: FakeNvml) -> None:
+    source = NvmlSource([0])
+    times = iter([0.0, 1.0])
+    meter = EnergyMeter([source], None, clock=lambda: next(times))
+    meter.begin("w")
+    fake_nvml.gpus[0].lost = True
+    (sample,) = source.read()
+    assert sample.power_w is None and sample.energy_counter_j is None
+    assert source.errors >= 2 and "GPU" in (source.last_error or "")
+    m = meter.end("w")  # no exception, no counter: the one good reading is held and the window flagged
+    assert m.method == "integrated" and m.flagged_short
+    assert m.joules == pytest.approx(157.0)
+
+
+def test_cuda_visible_devices_with_uuids(fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch) -> None:
+    uuids = [g.uuid for g in fake_nvml.gpus]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", f"{uuids[2]},GPU-aaaa")  # a full UUID, then a prefix
+    source = NvmlSource([0, 1])
+    fake_nvml.gpus[2].energy_mj = 5_000_000
+    fake_nvml.gpus[0].energy_mj = 7_000_000
+    assert source.energy_counter_j("gpu0") == pytest.approx(5000.0)  # cuda:0 is NVML device 2
+    assert source.energy_counter_j("gpu1") == pytest.approx(7000.0)  # cuda:1 is NVML device 0
+    assert "NVML index 2" in source.details()["gpu0"]
+    with pytest.raises(PowerSourceError, match="cuda:2 is not visible"):
+        NvmlSource([2])
+
+
+def test_cuda_visible_devices_rules() -> None:
+    uuids = ["GPU-aaaa-1", "GPU-bbbb-2", "GPU-bbbc-3"]
+    assert visible_physical_indices(3, None, None) == [0, 1, 2]
+    assert visible_physical_indices(3, None, "2,0") == [2, 0]
+    assert visible_physical_indices(3, None, "1,7,0") == [1]  # CUDA stops at the first invalid entry
+    assert visible_physical_indices(3, None, "-1") == []
+    assert visible_physical_indices(3, uuids, "bbbc,GPU-aaaa") == [2, 0]  # prefixes, with or without GPU-
+    assert visible_physical_indices(3, uuids, "GPU-bbb") == []  # ambiguous prefix
+    with pytest.raises(PowerSourceError, match="MIG"):
+        visible_physical_indices(3, uuids, "MIG-1234")
+
+
+def test_no_visible_gpu(fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    with pytest.raises(PowerSourceError, match="no NVIDIA GPU visible"):
+        NvmlSource()
+    assert "shutdown" in fake_nvml.calls  # NVML released even when opening fails
