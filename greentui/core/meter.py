@@ -133,6 +133,11 @@ class EnergyMeter:
         t0_s = window.t0_mono_s
         duration_s = t1_s - t0_s
         sampled = self.sampler.samples_between(t0_s, t1_s) if self.sampler is not None else []
+        # a window longer than the sampler's history lost its first samples: integration would hold the oldest
+        # kept one back to t0, so such a figure is flagged
+        truncated = False
+        if self.sampler is not None and (oldest_s := self.sampler.oldest_kept_mono_s) is not None:
+            truncated = oldest_s > t0_s + self.sampler.period_s
         per_device: list[tuple[str, float]] = []
         methods: set[str] = set()
         flagged = False
@@ -165,8 +170,8 @@ class EnergyMeter:
                 if integrated is None:
                     missing = True
                     continue
-                if with_power < 2:
-                    flagged = True  # one reading held flat over the window: not an integral
+                if with_power < 2 or truncated:
+                    flagged = True  # one reading held flat over the window, or samples lost: not an integral
                 per_device.append((device, integrated))
                 methods.add("integrated")
         joules = None if missing or not per_device else sum(j for _, j in per_device)

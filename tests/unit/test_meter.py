@@ -244,3 +244,13 @@ def test_unknown_or_duplicate_window_keys() -> None:
         meter.begin("a")
     meter.discard("a")
     meter.begin("a")
+
+
+def test_window_longer_than_the_sampler_history_is_flagged() -> None:
+    clock = FakeClock(0.0)
+    source = ReplaySource({"cpu": [(0.0, 10.0), (100.0, 10.0)]}, clock=clock, loop=False)
+    source.start(0.0)
+    sampler = PowerSampler([source], 10.0, history_s=2.0, clock=clock)
+    meter = EnergyMeter([source], sampler, clock=clock)
+    m = window(meter, sampler, clock, 1.0, 9.0, 10.0)
+    assert m.flagged_short and m.joules == pytest.approx(80.0)
