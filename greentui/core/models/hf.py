@@ -87,17 +87,12 @@ def count_parameters(model: torch.nn.Module) -> int:
 
 
 def weight_bytes(model: torch.nn.Module) -> int:
-    """Bytes the weights occupy as held: parameters and buffers, plus the packed int8 weights of dynamic-quantized
-    Linear layers (which are neither)."""
-    seen: set[int] = set()
-    total = 0
-    for tensor in list(model.parameters()) + list(model.buffers()):
-        if id(tensor) not in seen:
-            seen.add(id(tensor))
-            total += tensor.numel() * tensor.element_size()
+    """Bytes the weights occupy as held: every parameter at its stored width (4-bit weights packed two per byte),
+    plus the packed int8 weights of dynamic-quantized Linear layers, which are not parameters. Buffers (rotary
+    tables) and quantization scales are left out."""
+    total = sum(parameter.numel() * parameter.element_size() for parameter in model.parameters())
     for module in model.modules():
-        if type(module).__name__ == "DynamicQuantizedLinear" or type(module).__module__.startswith(
-                "torch.ao.nn.quantized.dynamic"):
+        if type(module).__module__.startswith("torch.ao.nn.quantized.dynamic"):
             weight, bias = module._packed_params._weight_bias()
             total += weight.int_repr().numel() * weight.int_repr().element_size()
             total += 0 if bias is None else bias.numel() * bias.element_size()

@@ -1,0 +1,154 @@
+"""ModelWorker as a spawned process: messages, waiting on its pipe, and every way it can die (kill, crash, load
+error, load time limit) -- each a WorkerFailed, never an exception, never an orphan process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from multiprocessing.connection import wait
+from pathlib import Path
+
+import psutil
+import pytest
+
+from greentui.core.models.protocol import Generated, GenerateRequest, Loaded, LoadProgress, Token, WorkerFailed
+from greentui.core.models.spec import ModelSpec
+from greentui.core.models.worker import ModelWorker, exit_failure
+from greentui.core.records import Prompt
+
+PROMPT = Prompt(({"role": "user", "content": "Name a colour."},), "Name a colour.")
+
+
+@pytest.fixture(autouse=True)
+def cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENTUI_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _wait_loaded(worker: ModelWorker, timeout_s: float = 30) -> Loaded | WorkerFailed:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = worker.poll(1.0)
+        if isinstance(message, (Loaded, WorkerFailed)):
+            return message
+    raise AssertionError("worker neither loaded nor failed")
+
+
+def _assert_gone(pid: int | None) -> None:
+    assert pid is not None
+    assert pid not in [child.pid for child in psutil.Process().children(recursive=True)]
+    if psutil.pid_exists(pid):  # a reused pid would be some other process, never our zombie
+        assert psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+
+
+def test_spawned_worker_answers_and_stops_cleanly(tmp_path: Path) -> None:
+    worker = ModelWorker("A", ModelSpec.parse("fake:oracle?tps=1000&tokens=4"))
+    worker.start()
+    pid = worker.pid
+    assert pid is not None and pid != os.getpid() and worker.alive
+    loaded = _wait_loaded(worker)
+    assert isinstance(loaded, Loaded) and worker.info == loaded.info
+    assert worker.log_path is not None and worker.log_path.parent == tmp_path / "cache" / "logs"
+    worker.generate(GenerateRequest("q1", PROMPT, 16, hint="blue"))
+    seen: list[object] = []
+    while not isinstance(message := worker.poll(5), Generated):
+        assert isinstance(message, Token)
+        seen.append(message)
+    assert message.text == "blue" and len(seen) == 4
+    assert message.peak_rss_bytes is not None and message.peak_rss_bytes > 0
+    worker.stop()
+    assert not worker.alive
+    _assert_gone(pid)
+    worker.stop()  # twice is fine
+
+
+def test_two_workers_with_connection_wait() -> None:
+    workers = [ModelWorker(side, ModelSpec.parse("fake:o?tps=500&tokens=3")) for side in ("A", "B")]
+    for worker in workers:
+        worker.start()
+    try:
+        for worker in workers:
+            assert isinstance(_wait_loaded(worker), Loaded)
+        for worker in workers:
+            worker.generate(GenerateRequest(f"item-{worker.side}", PROMPT, 8, hint=f"answer {worker.side}"))
+        done: dict[str, Generated] = {}
+        while len(done) < 2:
+            ready = wait([w.connection() for w in workers if w.side not in done], timeout=5)  # type: ignore[misc]
+            assert ready, "no worker spoke within 5 s"
+            for worker in workers:
+                if worker.connection() in ready and isinstance(message := worker.poll(0), Generated):
+                    done[worker.side] = message
+        assert done["A"].text == "answer A" and done["B"].text == "answer B"
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def test_sigkill_mid_generation_is_reported_and_leaves_no_orphan() -> None:
+    worker = ModelWorker("B", ModelSpec.parse("fake:slow?tps=20&tokens=200&ttft_s=0"))
+    worker.start()
+    assert isinstance(_wait_loaded(worker), Loaded)
+    worker.generate(GenerateRequest("long", PROMPT, 256, hint="word " * 200))
+    assert isinstance(worker.poll(5), Token)  # mid-item
+    pid = worker.pid
+    os.kill(pid, signal.SIGKILL)  # type: ignore[arg-type]
+    message = worker.poll(5)
+    while isinstance(message, Token):
+        message = worker.poll(5)
+    assert message == WorkerFailed("killed", "killed (signal 9; out of memory?)", message.detail)  # type: ignore
+    assert worker.poll(0) is message and worker.connection() is None and not worker.alive
+    _assert_gone(pid)
+    worker.generate(GenerateRequest("after", PROMPT, 8))  # harmless on a dead worker
+    worker.stop()
+
+
+def test_exception_at_load_is_a_load_failure() -> None:
+    worker = ModelWorker("A", ModelSpec.parse("fake:broken?fail_load=checkpoint%20is%20truncated"))
+    worker.start()
+    pid = worker.pid
+    failed = _wait_loaded(worker)
+    assert isinstance(failed, WorkerFailed)
+    assert (failed.failure, failed.reason) == ("load", "checkpoint is truncated")
+    assert "Traceback" in failed.detail
+    _assert_gone(pid)
+
+
+def test_load_time_limit_kills_the_worker() -> None:
+    worker = ModelWorker("A", ModelSpec.parse("fake:stuck?hang_load=1"), load_timeout_s=1.0)
+    worker.start()
+    pid = worker.pid
+    messages = []
+    while not isinstance(message := worker.poll(None), WorkerFailed):
+        messages.append(message)
+    assert all(isinstance(m, LoadProgress) for m in messages)
+    assert message.failure == "timeout" and "1 s" in message.reason
+    _assert_gone(pid)
+
+
+def test_process_exit_and_crash_inside_the_worker() -> None:
+    worker = ModelWorker("A", ModelSpec.parse("fake:x?tps=1000&exit_after=0"))
+    worker.start()
+    assert isinstance(_wait_loaded(worker), Loaded)
+    worker.generate(GenerateRequest("q", PROMPT, 8, hint="a b c d"))
+    while not isinstance(message := worker.poll(5), WorkerFailed):
+        assert isinstance(message, Token)
+    assert message.failure == "crash" and "exit code 3" in message.reason
+    worker.stop()
+
+
+def test_exit_failure_mapping() -> None:
+    assert exit_failure(-9).failure == "killed" and "out of memory?" in exit_failure(-9).reason
+    assert exit_failure(-11).failure == "crash" and "SIGSEGV" in exit_failure(-11).reason
+    assert exit_failure(-15).failure == "killed" and "SIGTERM" in exit_failure(-15).reason
+    failed = exit_failure(1, "loading...\nRuntimeError: bad things\n")
+    assert failed.failure == "crash" and failed.reason.endswith("RuntimeError: bad things")
+
+
+def test_garbage_collected_worker_is_stopped() -> None:
+    worker = ModelWorker("A", ModelSpec.parse("fake:o"))
+    worker.start()
+    assert isinstance(_wait_loaded(worker), Loaded)
+    process = psutil.Process(worker.pid)
+    del worker  # weakref.finalize stops it
+    process.wait(timeout=5)
+    assert not process.is_running()
