@@ -164,8 +164,10 @@ def limit(name, value, hard=None):
 limit("RLIMIT_CPU", cfg["cpu_s"], cfg["cpu_s"] + 1)  # SIGXCPU first, SIGKILL 1 s later
 limit("RLIMIT_AS", cfg["memory_bytes"]); limit("RLIMIT_FSIZE", cfg["file_bytes"])
 limit("RLIMIT_CORE", 0); limit("RLIMIT_NOFILE", 256)
-def tasks_of_my_uid():
+def tasks_of_my_uid():  # RLIMIT_NPROC counts every task (thread) of the real user; None: cannot count here
     n, uid = 0, os.getuid()
+    if not os.path.isdir("/proc"):
+        return None
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
@@ -187,14 +189,15 @@ def seccomp(allow_fork):
     deny = [nr[k] for k in ("tkill", "ptrace", "setrlimit", "prlimit64", "pvr", "pvw") if k in nr] + [424]
     if not allow_fork:
         deny += [nr[k] for k in ("fork", "vfork") if k in nr]
-    body = [(JEQ, 0, 1, n) for n in deny]  # each followed by RET EPERM, patched below
+    # Classic BPF over struct seccomp_data: nr at offset 0, arch at 4, args[0] at 16 (low word) and 20 (high).
+    # (code, jump-if-true, jump-if-false, k): jumps skip that many instructions. Wrong arch or x32 ABI: kill.
     prog = [(LD, 0, 0, 4), (JEQ, 1, 0, audit), (RET, 0, 0, KILL), (LD, 0, 0, 0), (JSET, 0, 1, 0x40000000),
             (RET, 0, 0, KILL)]
-    for ins in body:
-        prog += [ins, (RET, 0, 0, EPERM)]
+    for number in deny:
+        prog += [(JEQ, 0, 1, number), (RET, 0, 0, EPERM)]
     if not allow_fork:  # clone3 cannot be inspected: ENOSYS makes libc fall back to clone
         prog += [(JEQ, 0, 1, 435), (RET, 0, 0, ENOSYS),
-                 (JEQ, 0, 4, nr["clone"]), (LD, 0, 0, 16), (JSET, 0, 1, 0x10000), (RET, 0, 0, ALLOW),
+                 (JEQ, 0, 4, nr["clone"]), (LD, 0, 0, 16), (JSET, 0, 1, 0x10000), (RET, 0, 0, ALLOW),  # threads
                  (RET, 0, 0, EPERM)]
     pid = os.getpid()  # kill/tgkill: only this process may be signalled
     prog += [(JEQ, 1, 0, nr["kill"]), (JEQ, 0, 5, nr["tgkill"]), (LD, 0, 0, 16), (JEQ, 0, 2, pid),
@@ -209,16 +212,17 @@ def seccomp(allow_fork):
         return False
     return libc.prctl(22, 2, ctypes.byref(P(len(prog), arr)), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
 cap = "none"
-if cfg["max_processes"] > 0 and hasattr(resource, "RLIMIT_NPROC"):  # before seccomp, which refuses setrlimit
-    limit("RLIMIT_NPROC", tasks_of_my_uid() + cfg["max_processes"])
+running = tasks_of_my_uid() if hasattr(resource, "RLIMIT_NPROC") else None
+if cfg["max_processes"] > 0 and running is not None:  # before seccomp, which refuses setrlimit
+    limit("RLIMIT_NPROC", running + cfg["max_processes"])
     cap = "rlimit" if os.getuid() != 0 else "none"
 try:
     if seccomp(cfg["max_processes"] > 0) and cfg["max_processes"] == 0:
         cap = "seccomp"
 except Exception:
     pass
-if cap == "none" and cfg["max_processes"] == 0 and hasattr(resource, "RLIMIT_NPROC"):
-    limit("RLIMIT_NPROC", tasks_of_my_uid())  # no seccomp: no new process (or thread) for non-root users
+if cap == "none" and cfg["max_processes"] == 0 and running is not None:
+    limit("RLIMIT_NPROC", running)  # no seccomp: no new process (or thread) for non-root users
     cap = "rlimit" if os.getuid() != 0 else "none"
 status.write("cap %s\n" % cap)
 ns = {"__name__": "solution", "__builtins__": __builtins__}

@@ -17,15 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from greentui.core.records import Prompt
-from greentui.core.scoring import (
-    EXTRACT_RULES,
-    SCORERS,
-    ScoreContext,
-    ScoreResult,
-    normalize_text,
-    parse_number,
-    score_output,
-)
+from greentui.core.scoring import EXTRACT_RULES, SCORERS, ScoreContext, ScoreResult, normalize_text, parse_number
+from greentui.core.scoring import score_output
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -114,16 +107,17 @@ class Task:
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def builtin_task_dirs() -> list[Path]:
-    """Where built-in tasks live: ``greentui/builtin_tasks`` (in a wheel) and the repository's ``tasks/``."""
-    package = Path(__file__).resolve().parent.parent
+def builtin_task_dirs(package_dir: Path | None = None) -> list[Path]:
+    """Where built-in tasks live: ``greentui/builtin_tasks`` (a wheel force-includes ``tasks/`` there) and the
+    repository's ``tasks/`` next to the package (a checkout or an editable install)."""
+    package = package_dir or Path(__file__).resolve().parent.parent
     return [d for d in (package / "builtin_tasks", package.parent / "tasks") if d.is_dir()]
 
 
-def builtin_task_folders() -> dict[str, Path]:
+def builtin_task_folders(package_dir: Path | None = None) -> dict[str, Path]:
     """Built-in task id -> folder, without loading anything (the first location wins)."""
     found: dict[str, Path] = {}
-    for root in builtin_task_dirs():
+    for root in builtin_task_dirs(package_dir):
         for folder in sorted(root.iterdir()):
             if (folder / "task.toml").is_file():
                 found.setdefault(folder.name, folder)

@@ -275,6 +275,14 @@ def test_builtin_tasks_are_found_in_the_repository() -> None:
     assert {"arithmetic", "sentiment"} <= {t.id for t in tasks}
 
 
+def test_builtin_tasks_are_also_found_where_a_wheel_puts_them(tmp_path: Path) -> None:
+    package = tmp_path / "site-packages" / "greentui"
+    write_task(package / "builtin_tasks" / "mini")
+    assert builtin_task_folders(package) == {"mini": package / "builtin_tasks" / "mini"}
+    write_task(tmp_path / "site-packages" / "tasks" / "other")  # a checkout's tasks/ is searched too, after it
+    assert list(builtin_task_folders(package)) == ["mini", "other"]
+
+
 @pytest.mark.parametrize("name", DISCOVERED)
 def test_builtin_task_metadata(name: str) -> None:
     folder = REPO_TASKS / name
