@@ -118,6 +118,7 @@ def test_bitsandbytes_nf4_on_cpu(tiny: Path) -> None:
         assert isinstance(session.ask(GenerateRequest("r", PROMPT, 6))[0], Generated)
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # peft calls a transformers method deprecated in v5
 def test_lora_adapter_reports_its_trainable_parameters(tiny: Path, tmp_path: Path) -> None:
     peft = pytest.importorskip("peft")
     from transformers import AutoModelForCausalLM
