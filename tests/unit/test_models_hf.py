@@ -256,3 +256,19 @@ def test_spawned_worker_with_a_real_model_and_sigkill(tiny: Path) -> None:
             pass
         assert isinstance(message, WorkerFailed) and message.failure == "killed"
         assert pid not in [p.pid for p in psutil.Process().children(recursive=True)]
+
+
+def test_bitsandbytes_mode_that_cannot_run_here_is_one_line(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import transformers
+
+    def no_backend(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Failed to find a bitsandbytes backend for device cpu\nmore lines")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", no_backend)
+    with Session(f"{tiny}@nf4") as session:
+        failed = session.loaded
+        assert isinstance(failed, WorkerFailed) and failed.failure == "unavailable"
+        assert failed.reason.startswith("nf4 on cpu is not supported by bitsandbytes")
+        assert "use dint8 (torch dynamic int8) or fp32" in failed.reason and "\n" not in failed.reason
+    with Session(str(tiny)) as session:  # without a bitsandbytes mode the error stays what it is
+        assert session.loaded.failure == "load" and "bitsandbytes backend" in session.loaded.reason  # type: ignore

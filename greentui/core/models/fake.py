@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import resource
 import sys
 import threading
 import time
@@ -45,8 +44,9 @@ _WORD_RE = re.compile(r"\s*\S+\s*$|\s*\S+")
 def peak_rss_bytes() -> int | None:
     """This process's peak resident set size in bytes (ru_maxrss is KiB on Linux, bytes on macOS)."""
     try:
+        import resource  # POSIX only
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    except (OSError, ValueError):
+    except (ImportError, OSError, ValueError):
         return None
     return int(peak) if sys.platform == "darwin" else int(peak) * 1024
 

@@ -111,6 +111,25 @@ def _bnb_config(quant: str, compute_dtype: torch.dtype) -> Any:
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=quant, bnb_4bit_compute_dtype=compute_dtype)
 
 
+def _bitsandbytes_problem(quant: str, device: str, exc: BaseException) -> ModelUnavailable | None:
+    """One line naming the mode, the device and the alternative, when bitsandbytes cannot run ``quant`` here."""
+    if quant not in BITSANDBYTES_QUANTS:
+        return None
+    text = f"{type(exc).__name__} {exc}".lower()
+    if not any(word in text for word in ("bitsandbytes", "bnb", "cuda", "backend", "not supported", "kernel")):
+        return None
+    try:
+        import bitsandbytes
+
+        version = f" {bitsandbytes.__version__}"
+    except ImportError:
+        version = ""
+    alternative = "dint8 (torch dynamic int8) or fp32" if device == "cpu" else "bf16 or fp16"
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+    return ModelUnavailable(f"{quant} on {device} is not supported by bitsandbytes{version} here: use {alternative} "
+                            f"({first})")
+
+
 def _needs_remote_code(exc: BaseException) -> bool:
     return "trust_remote_code" in str(exc)
 
@@ -135,10 +154,15 @@ def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: Pr
     if problem:
         raise ModelUnavailable(problem)
     resolved = catalog.resolve(spec)
+
+    def fetching(stage: str, fraction: float | None) -> None:
+        # Conversion and download take the first quarter of the bar, so it never runs backwards.
+        report(stage, None if fraction is None else 0.25 * fraction)
+
     if resolved.kind == "gguf":
-        folder = gguf_cache.ensure_converted(resolved.location, report)
+        folder = gguf_cache.ensure_converted(resolved.location, fetching)
     elif resolved.kind == "hub":
-        folder = hub_folder(resolved.location, resolved.revision, report, trust_remote_code=trust_remote_code)
+        folder = hub_folder(resolved.location, resolved.revision, fetching, trust_remote_code=trust_remote_code)
     else:
         folder = Path(resolved.location)
     if cancel is not None and cancel.is_set():
@@ -157,7 +181,9 @@ def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: Pr
         if _needs_remote_code(exc):
             raise ModelLoadError(f"{spec.source} needs --trust-remote-code (it runs Python code from the model "
                                  "repository: use it only for sources you trust)") from exc
-        raise
+        raise _bitsandbytes_problem(spec.quant, device, exc) or exc
+    except (RuntimeError, ImportError, NotImplementedError) as exc:
+        raise _bitsandbytes_problem(spec.quant, device, exc) or exc
     params_total = count_parameters(model)
     params_trainable = params_total
     if spec.adapter:

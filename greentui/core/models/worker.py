@@ -51,7 +51,9 @@ __all__ = [
     "WorkerMessage", "exit_failure",
 ]
 
-_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGFPE, signal.SIGILL}
+_SIGKILL = getattr(signal, "SIGKILL", 9)
+_CRASH_SIGNALS = {getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGFPE", "SIGILL")
+                  if hasattr(signal, name)}
 
 
 def exit_failure(exitcode: int | None, log_tail: str = "") -> WorkerFailed:
@@ -65,7 +67,7 @@ def exit_failure(exitcode: int | None, log_tail: str = "") -> WorkerFailed:
             name = signal.Signals(number).name
         except ValueError:
             name = f"signal {number}"
-        if number == signal.SIGKILL:
+        if number == _SIGKILL:
             # The kernel's OOM killer sends SIGKILL too; from here the two cannot be told apart.
             return WorkerFailed("killed", "killed (signal 9; out of memory?)", detail)
         if number in _CRASH_SIGNALS:
