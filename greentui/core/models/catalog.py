@@ -46,9 +46,9 @@ ENTRIES: tuple[CatalogEntry, ...] = (
     CatalogEntry("qwen2.5-1.5b", "Qwen2.5-1.5B-Instruct", "Qwen/Qwen2.5-1.5B-Instruct", 1_543_714_304),
     CatalogEntry("qwen2.5-3b", "Qwen2.5-3B-Instruct", "Qwen/Qwen2.5-3B-Instruct", 3_085_938_688),
     CatalogEntry("llama3.2-1b", "Llama-3.2-1B-Instruct", "meta-llama/Llama-3.2-1B-Instruct", 1_235_814_400,
-                 note="gated: accept the licence on huggingface.co and run `hf auth login`"),
+                 note="gated: accept its licence on huggingface.co, then `hf auth login`"),
     CatalogEntry("llama3.2-3b", "Llama-3.2-3B-Instruct", "meta-llama/Llama-3.2-3B-Instruct", 3_212_749_824,
-                 note="gated: accept the licence on huggingface.co and run `hf auth login`"),
+                 note="gated: accept its licence on huggingface.co, then `hf auth login`"),
 )
 _BY_NAME = {entry.name: entry for entry in ENTRIES}
 
@@ -75,6 +75,19 @@ class CatalogRow:
     params: int | None
     status: str  # one of Status
     note: str
+
+    @property
+    def size(self) -> str:
+        """Parameters in words: "135M", "1.5B"."""
+        if self.params is None:
+            return "?"
+        return f"{self.params / 1e9:.1f}B" if self.params >= 1e9 else f"{self.params / 1e6:.0f}M"
+
+    # The names headless.print_models reads.
+    name = property(lambda self: self.spec)
+    source = property(lambda self: self.model)
+    availability = property(lambda self: self.status)
+    notes = property(lambda self: self.note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +200,7 @@ def availability(spec: ModelSpec, *, has_cuda: bool | None = None) -> tuple[str,
         return "available here", ""
     if hf_cached_folder(resolved.location, resolved.revision) is not None:
         return "cached", ""
-    return "downloads on first use", "needs the network once; fails with one line when offline"
+    return "downloads on first use", ""
 
 
 def catalog_rows(*, has_cuda: bool | None = None) -> list[CatalogRow]:
