@@ -134,9 +134,15 @@ def _serve(conn: Connection, requests: queue.Queue[Any], spec_text: str, *, trus
     def send(message: object) -> None:
         conn.send(message)
 
+    def progress(stage: str, fraction: float | None) -> None:
+        send(LoadProgress(stage, fraction, time.monotonic()))
+
     try:
-        backend = make_backend(ModelSpec.parse(spec_text), trust_remote_code=trust_remote_code, cancel=cancel)
-        info = backend.load(lambda stage, fraction: send(LoadProgress(stage, fraction, time.monotonic())))
+        spec = ModelSpec.parse(spec_text)
+        if not spec.is_fake:  # importing torch and transformers takes seconds: say so before it starts
+            progress("starting: importing torch and transformers", 0.0)
+        backend = make_backend(spec, trust_remote_code=trust_remote_code, cancel=cancel)
+        info = backend.load(progress)
         send(Loaded(info, time.monotonic()))
     except SimulatedExit as exc:
         on_exit(exc.code)
