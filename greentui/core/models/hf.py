@@ -51,6 +51,7 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
     warnings.filterwarnings("ignore", message=r".*quantized tensor creation functions.*")
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.script_method.*is deprecated.*")
+    warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*is deprecated.*")  # peft vs transformers 5
 
 
 def resolve_device(spec: ModelSpec) -> str:
