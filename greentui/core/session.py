@@ -194,7 +194,7 @@ class Session:
     # ---- the run --------------------------------------------------------------------------------------
     def run(self) -> SessionStatus:
         """Run the whole session; returns its final status. Ctrl-C (KeyboardInterrupt) ends it as interrupted."""
-        from greentui.core.carbon import CodecarbonCrossCheck, grid_intensity
+        from greentui.core.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
         from greentui.core.meter import EnergyMeter
         from greentui.core.power import PowerSourceError, describe_sources, select_power_sources
         from greentui.core.sampler import PowerSampler
@@ -203,7 +203,10 @@ class Session:
             self.prepare()
         config, task = self.config, self.task
         items = list(task.items[: config.limit] if config.limit else task.items)
-        grid, grid_warnings = grid_intensity(config.country, config.grid_intensity, config.pue)
+        try:
+            grid, grid_warnings = grid_intensity(config.country, config.grid_intensity, config.pue)
+        except CarbonError as exc:
+            raise SessionError(str(exc)) from None
         lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
         try:
             sources, statuses = select_power_sources(
@@ -216,7 +219,7 @@ class Session:
         power_note, power_quality = describe_sources(sources, statuses)
         sampler = PowerSampler(sources, rate_hz=config.sample_hz, on_sample=lambda s: self._emit(PowerSampled(s)))
         meter = EnergyMeter(sources, sampler)
-        crosscheck = CodecarbonCrossCheck(grid) if config.codecarbon else None
+        crosscheck = CodecarbonCrossCheck(grid.country_iso3, pue=grid.pue) if config.codecarbon else None
 
         settings = config.to_dict()
         settings.update(
@@ -266,7 +269,10 @@ class Session:
                 if lane.worker is not None:
                     lane.worker.stop()
             if crosscheck is not None:
-                measurements["codecarbon"] = crosscheck.stop()
+                figures = crosscheck.stop()
+                measurements["codecarbon"] = (
+                    {"kwh": figures[0], "g": figures[1], "joules": figures[0] * 3.6e6, "note": crosscheck.reason}
+                    if figures else {"error": crosscheck.reason})
             sampler.stop()
             measurements["sample_rate_hz"] = sampler.achieved_rate_hz
             for source in sources:
