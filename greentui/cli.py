@@ -280,7 +280,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     from greentui.core.doctor import collect, render_doctor
 
-    Console().print(render_doctor(collect(country=args.country)))
+    Console().print(render_doctor(collect(country_iso3=args.country)))
     return EXIT_OK
 
 

@@ -23,7 +23,7 @@ class HeadlessPrinter:
     """Subscribes to a session's events and prints progress; called on the session thread only for items."""
 
     def __init__(self, *, db_path: Path, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.console = console or Console(highlight=False)
         self.db_path = db_path
         self.tally = Tally()
         self._last_stage: dict[str, str] = {}
@@ -79,9 +79,9 @@ class HeadlessPrinter:
         from greentui.report import render_verdict
 
         self.console.print()
-        self.console.print(summary_table(tally))
-        if outcome.verdict is not None:
-            self.console.print(render_verdict(outcome.verdict))
+        # The verdict holds the per-model table (accuracy, energy in J and Wh, J/token, J/correct, speed);
+        # without one (no finished item) the running figures are all there is.
+        self.console.print(render_verdict(outcome.verdict) if outcome.verdict is not None else summary_table(tally))
         status_style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
         line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ",
                              (outcome.status, status_style))
@@ -130,12 +130,16 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
         console.print(Text(f"no sessions in {db_path}"))
         return
     table = Table(title=f"sessions in {db_path}", title_justify="left")
-    for column in ("id", "started", "task", "model A", "model B", "items", "status", "verdict"):
-        table.add_column(column)
+    for column in ("id", "started", "task", "model A", "model B", "items", "status", "energy A · B"):
+        table.add_column(column, no_wrap=column in ("id", "started", "status"))
+    table.add_column("verdict", ratio=1)
     for row in rows:
+        mark = est(row.power_quality)
+        energy = f"{fmt_joules(row.a.energy_j)} · {fmt_joules(row.b.energy_j)}{mark}"
         table.add_row(*[Text(str(v)) for v in (
             row.id, _when(row.started_unix_s), row.task_id, row.model_a, row.model_b,
-            f"{row.items_a}/{row.items_b}", row.status, row.verdict_sentence or "",
+            f"{row.a.items_done}/{row.b.items_done} of {row.n_items}", row.status, energy,
+            row.verdict_sentence or "",
         )])
     console.print(table)
 
@@ -158,12 +162,12 @@ def print_session(store: Any, session_id: str) -> None:
         f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
         f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
     ))
-    console.print(summary_table(tally))
     verdict = Verdict.from_dict(stored.verdict) if stored.verdict else (
         verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
     if verdict is not None:
         console.print(render_verdict(verdict))
     else:
+        console.print(summary_table(tally))
         console.print(Text("no finished items, so no verdict"))
 
 
@@ -186,8 +190,9 @@ def print_tasks() -> None:
 
     console = Console(highlight=False)
     table = Table(title="built-in tasks (add your own: --task path/to/folder)", title_justify="left")
-    for column in ("id", "category", "items", "metric", "baseline s0", "provenance"):
-        table.add_column(column)
+    for column in ("id", "category", "items", "metric", "baseline s0"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("provenance", ratio=1)
     for task in builtin_tasks():
         table.add_row(*[Text(v) for v in (task.id, task.category, str(len(task.items)), task.metric,
                                           f"{task.baseline:g}", task.provenance)])
@@ -199,9 +204,10 @@ def print_models() -> None:
 
     console = Console(highlight=False)
     table = Table(title="model catalog (any Hugging Face id, folder or .gguf file also works)", title_justify="left")
-    for column in ("name", "model", "size", "availability", "notes"):
-        table.add_column(column)
+    for column in ("spec", "model", "size", "here"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("notes", ratio=1)
     for row in catalog_rows():
-        table.add_row(*[Text(str(v)) for v in (row.name, row.source, row.size, row.availability, row.notes)])
+        table.add_row(*[Text(str(v)) for v in (row.spec, row.model, row.size, row.status, row.note)])
     console.print(table)
 

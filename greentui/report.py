@@ -21,6 +21,7 @@ from greentui.core.verdict import (
     SideSummary,
     Verdict,
     cegi_lines,
+    format_energy,
     format_grams,
     format_joules,
     format_number,
@@ -83,7 +84,7 @@ def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
     rows = [
         (f"{verdict.metric} (95% CI)", _score(a, verdict.continuous), _score(b, verdict.continuous)),
         ("items scored", str(a.n_items), str(b.n_items)),
-        ("energy (total)", energy(a.energy_j, format_joules), energy(b.energy_j, format_joules)),
+        ("energy (total)", energy(a.energy_j, format_energy), energy(b.energy_j, format_energy)),
         ("energy (dynamic)", dynamic(a), dynamic(b)),
         ("J / token", energy(a.joules_per_token, format_number), energy(b.joules_per_token, format_number)),
         ("J / correct answer", per_correct(a), per_correct(b)),

@@ -486,6 +486,14 @@ def format_joules(j: float | None) -> str:
     return "—" if j is None else _scaled(j, ((1.0, "J"), (1e3, "kJ"), (1e6, "MJ"), (1e9, "GJ")))
 
 
+def format_energy(j: float | None) -> str:
+    """Joules with the same energy in watt-hours beside them: ``1.32 kJ · 0.367 Wh``."""
+    if j is None:
+        return "—"
+    wh = _scaled(j / 3600.0, ((1e-6, "µWh"), (1e-3, "mWh"), (1.0, "Wh"), (1e3, "kWh")))
+    return f"{format_joules(j)} · {wh}"
+
+
 def format_grams(g: float | None) -> str:
     return "—" if g is None else _scaled(g, ((1.0, "g"), (1e3, "kg"), (1e6, "t")))
 

@@ -83,12 +83,6 @@ class CatalogRow:
             return "?"
         return f"{self.params / 1e9:.1f}B" if self.params >= 1e9 else f"{self.params / 1e6:.0f}M"
 
-    # The names headless.print_models reads.
-    name = property(lambda self: self.spec)
-    source = property(lambda self: self.model)
-    availability = property(lambda self: self.status)
-    notes = property(lambda self: self.note)
-
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
