@@ -33,7 +33,6 @@ from greentui.store.rows import (
     RunRecord,
     SessionRecord,
     SessionSummary,
-    SideSummary,
     StoredSession,
     item_from_row,
     item_started_from_row,
@@ -41,6 +40,7 @@ from greentui.store.rows import (
     run_from_row,
     sample_from_row,
     session_from_row,
+    summary_from_row,
 )
 from greentui.store.errors import (
     AmbiguousSessionIdError,
@@ -94,7 +94,7 @@ class SessionStore:
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()
         self._check_file()
-        with self._guard("opening the database"):
+        with self._guard("open the database"):
             self._db = self._open_checked()
         if not readonly:
             try:
@@ -110,8 +110,11 @@ class SessionStore:
         if path.is_dir():
             raise StoreError(f"{path} is a folder, not a database file")
         if path.exists():
-            with path.open("rb") as handle:
-                header = handle.read(len(SQLITE_MAGIC))
+            try:
+                with path.open("rb") as handle:
+                    header = handle.read(len(SQLITE_MAGIC))
+            except OSError as exc:
+                raise StoreError(f"cannot read {path} ({exc.strerror})") from exc
             if header and header != SQLITE_MAGIC:
                 raise NotAGreentuiDatabaseError(f"{path} is not a greentui database (not an SQLite file)")
         elif self.readonly:
@@ -193,7 +196,7 @@ class SessionStore:
 
     def _connect_writer(self) -> Database:
         """A fresh read-write connection for the writer thread (raises StoreError)."""
-        with self._guard("opening the database for writing"):
+        with self._guard("open the database for writing"):
             return self._connect(readonly=False)
 
     @contextlib.contextmanager
@@ -203,7 +206,7 @@ class SessionStore:
         except sqlite3.Error as exc:
             raise translate(exc, self.path, doing) from exc
 
-    def _query(self, sql: str, params: Any = (), doing: str = "reading sessions") -> list[dict[str, Any]]:
+    def _query(self, sql: str, params: Any = (), doing: str = "read the sessions") -> list[dict[str, Any]]:
         with self._lock, self._guard(doing):
             return list(self._db.query(sql, params))
 
@@ -414,20 +417,5 @@ class SessionStore:
         )
         if limit is not None:
             params.append(int(limit))
-        return [_summary(row) for row in self._query(sql, params)]
+        return [summary_from_row(row) for row in self._query(sql, params)]
 
-
-def _summary(row: dict[str, Any]) -> SessionSummary:
-    def side(x: str, name: Side, spec: str) -> SideSummary:
-        done = row[f"{x}_items_done"] or 0
-        return SideSummary(
-            side=name, spec=spec, status=row[f"{x}_status"] or "pending", items_done=done,
-            correct=row[f"{x}_correct"] or 0, accuracy=(row[f"{x}_score_sum"] / done) if done else None,
-            energy_j=row[f"{x}_energy_j"], failure=row[f"{x}_failure"])
-
-    return SessionSummary(
-        id=row["id"], status=row["status"], status_reason=row["status_reason"], task_id=row["task_id"],
-        task_name=row["task_name"], task_version=row["task_version"], n_items=row["n_items"],
-        schedule=row["schedule"], model_a=row["model_a"], model_b=row["model_b"],
-        power_quality=row["power_quality"], started_unix_s=row["started_unix_s"], ended_unix_s=row["ended_unix_s"],
-        a=side("a", "A", row["model_a"]), b=side("b", "B", row["model_b"]), verdict_sentence=row["sentence"])

@@ -52,21 +52,20 @@ class AmbiguousSessionIdError(StoreError):
 def translate(error: sqlite3.Error, path: Path | str, doing: str) -> StoreError:
     """Map a ``sqlite3`` error to a :class:`StoreError` with a one-line message.
 
-    ``doing`` says what the store was doing ("saving the session", "reading sessions"), so the message
-    tells the user what did not happen.
+    ``doing`` names, as a verb phrase, what did not happen ("save the session", "read the sessions").
     """
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     lowered = text.lower()
-    if "disk is full" in lowered or "database or disk is full" in lowered:
-        return StoreFullError(f"{path}: the disk is full while {doing}; what was saved before is kept")
+    if "disk is full" in lowered:
+        return StoreFullError(f"{path}: the disk is full, could not {doing}; what was saved before is kept")
     if "readonly" in lowered or "read-only" in lowered:
-        return StoreReadOnlyError(f"{path} is read-only: cannot write while {doing}")
+        return StoreReadOnlyError(f"{path} is read-only: could not {doing}")
     if "locked" in lowered or "busy" in lowered:
-        return StoreBusyError(f"{path} stayed locked by another process while {doing}; try again")
+        return StoreBusyError(f"{path} stayed locked by another process, could not {doing}; try again")
     if "malformed" in lowered or "corrupt" in lowered:
-        return StoreCorruptError(f"{path} is damaged (SQLite: {text}) while {doing}")
+        return StoreCorruptError(f"{path} is damaged (SQLite: {text}): could not {doing}")
     if "not a database" in lowered or "encrypted" in lowered:
         return NotAGreentuiDatabaseError(f"{path} is not a greentui database (SQLite: {text})")
     if "unable to open" in lowered:
-        return StoreError(f"cannot open {path} while {doing} (SQLite: {text})")
-    return StoreError(f"{path}: {doing} failed (SQLite: {text})")
+        return StoreError(f"cannot open {path} (SQLite: {text})")
+    return StoreError(f"{path}: could not {doing} (SQLite: {text})")

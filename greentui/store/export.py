@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
@@ -144,6 +145,25 @@ def session_to_json(store: SessionStore, session_id: str, *, include_samples: bo
 def write_json(store: SessionStore, session_id: str, out: TextIO, *, include_samples: bool = True) -> None:
     json.dump(session_to_json(store, session_id, include_samples=include_samples), out, indent=1)
     out.write("\n")
+
+
+def export_csv(store: SessionStore, session_id: str, *, what: str = "items") -> str:
+    """The session's items (``what="items"``) or power samples (``what="samples"``) as CSV text."""
+    out = io.StringIO()
+    if what == "items":
+        write_items_csv(store, session_id, out)
+    elif what == "samples":
+        write_samples_csv(store, session_id, out)
+    else:
+        raise StoreError(f"cannot export {what!r} as CSV (choose items or samples)")
+    return out.getvalue()
+
+
+def export_json(store: SessionStore, session_id: str, *, include_samples: bool = True) -> str:
+    """The whole session as JSON text (see :func:`session_to_json`)."""
+    out = io.StringIO()
+    write_json(store, session_id, out, include_samples=include_samples)
+    return out.getvalue()
 
 
 def _samples_from_json(block: dict[str, Any]) -> Iterator[PowerSample]:

@@ -8,6 +8,7 @@ into the event sequence a live run emitted (token and load-progress events are n
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -99,6 +100,22 @@ class SessionRecord:
     idle: IdleMeasured | None
     measurements: dict[str, Any]
 
+    @property
+    def grid_g_per_kwh(self) -> float:
+        return self.grid.g_per_kwh
+
+    @property
+    def grid_source(self) -> str:
+        return self.grid.source
+
+    @property
+    def country(self) -> str | None:
+        return self.grid.country_iso3
+
+    @property
+    def pue(self) -> float:
+        return self.grid.pue
+
     def started_event(self) -> SessionStarted:
         return SessionStarted(
             session_id=self.id, task_id=self.task_id, task_name=self.task_name, n_items=self.n_items,
@@ -184,6 +201,24 @@ class StoredSession:
     def items_for(self, side: Side) -> tuple[ItemScored, ...]:
         return tuple(item for item in self.items if item.side == side)
 
+    def session_dict(self) -> dict[str, Any]:
+        """The session as a flat dict (the grid as grid_g_per_kwh / grid_source / country / pue), for reports."""
+        flat = dataclasses.asdict(self.session)
+        grid = flat.pop("grid")
+        flat.update(grid_g_per_kwh=grid["g_per_kwh"], grid_source=grid["source"], country=grid["country_iso3"],
+                    pue=grid["pue"])
+        return flat
+
+    def runs_dicts(self) -> list[dict[str, Any]]:
+        """One dict per side (A first) with every :class:`RunRecord` field."""
+        return [dataclasses.asdict(self.runs[side]) for side in sorted(self.runs)]
+
+    def items_summary(self) -> dict[Side, dict[str, Any]]:
+        """Per side: items_done, correct, score_sum, energy_j (None if none measured), tokens_out."""
+        return {side: {"items_done": run.items_done, "correct": run.correct, "score_sum": run.score_sum,
+                       "energy_j": run.energy_j, "tokens_out": run.tokens_out}
+                for side, run in sorted(self.runs.items())}
+
 
 @dataclass(frozen=True)
 class ResumeInfo:
@@ -216,6 +251,24 @@ def session_from_row(row: Row) -> SessionRecord:
         ended_unix_s=row["ended_unix_s"], t0_mono_s=row["t0_mono_s"], ended_mono_s=row["ended_mono_s"],
         idle=idle, measurements=json.loads(row["measurements_json"] or "{}"),
     )
+
+
+def summary_from_row(row: Row) -> SessionSummary:
+    """A ``list_sessions`` row: session columns, ``a_*`` / ``b_*`` run columns and the verdict ``sentence``."""
+
+    def side(x: str, name: Side, spec: str) -> SideSummary:
+        done = row[f"{x}_items_done"] or 0
+        return SideSummary(
+            side=name, spec=spec, status=row[f"{x}_status"] or "pending", items_done=done,
+            correct=row[f"{x}_correct"] or 0, accuracy=(row[f"{x}_score_sum"] / done) if done else None,
+            energy_j=row[f"{x}_energy_j"], failure=row[f"{x}_failure"])
+
+    return SessionSummary(
+        id=row["id"], status=row["status"], status_reason=row["status_reason"], task_id=row["task_id"],
+        task_name=row["task_name"], task_version=row["task_version"], n_items=row["n_items"],
+        schedule=row["schedule"], model_a=row["model_a"], model_b=row["model_b"],
+        power_quality=row["power_quality"], started_unix_s=row["started_unix_s"], ended_unix_s=row["ended_unix_s"],
+        a=side("a", "A", row["model_a"]), b=side("b", "B", row["model_b"]), verdict_sentence=row["sentence"])
 
 
 _RUN_FIELDS = tuple(RunRecord.__dataclass_fields__)

@@ -308,7 +308,7 @@ class StoreWriter:
             batch.channel_ids.clear()  # rows inserted in the failed transaction are gone
             self.dropped_events += batch.n_events
             if isinstance(exc, sqlite3.Error):
-                self._fail(translate(exc, self._store.path, "saving the session"))
+                self._fail(translate(exc, self._store.path, "save the session"))
             else:
                 log.exception("store writer could not save a batch")
                 self._fail(StoreError(f"{self._store.path}: could not save the session ({exc})"))

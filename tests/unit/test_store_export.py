@@ -12,6 +12,8 @@ import pytest
 from greentui.store import SessionStore, StoreError
 from greentui.store.export import (
     ITEM_CSV_COLUMNS,
+    export_csv,
+    export_json,
     import_json,
     read_items_csv,
     read_samples_csv,
@@ -104,3 +106,18 @@ def test_import_refuses_what_is_not_an_export(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="damaged"):
         import_json(store, {"format": "greentui.session", "format_version": 1, "session": {"id": "x"}})
     assert store.list_sessions() == []
+
+
+def test_text_exports_and_report_dicts(store: SessionStore) -> None:
+    assert read_items_csv(io.StringIO(export_csv(store, "s-export"))) == store.items("s-export")
+    assert read_samples_csv(io.StringIO(export_csv(store, "s-export", what="samples"))) == store.samples("s-export")
+    with pytest.raises(StoreError, match="choose items or samples"):
+        export_csv(store, "s-export", what="runs")
+    assert json.loads(export_json(store, "s-export", include_samples=False))["samples"]["rows"] == []
+    stored = store.load_session("s-export")
+    flat = stored.session_dict()
+    assert (flat["grid_g_per_kwh"], flat["grid_source"], flat["country"]) == (56.0, "codecarbon data: FRA", "FRA")
+    assert stored.session.grid_g_per_kwh == 56.0 and "grid" not in flat
+    assert [run["side"] for run in stored.runs_dicts()] == ["A", "B"]
+    summary = stored.items_summary()
+    assert summary["B"]["items_done"] == len(stored.items_for("B")) and summary["B"]["tokens_out"] > 0
