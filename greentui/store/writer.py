@@ -231,7 +231,8 @@ class StoreWriter:
         self._flush_target = 0  # flush() waits until _settled reaches this
         self._closing = False
         self.error: StoreError | None = None
-        self.dropped_events = 0
+        self._dropped_closed = 0  # handled after close() (under the lock)
+        self._dropped_unsaved = 0  # not written after an error (writer thread only)
         self._session_id: str | None = None
         self._orphans: list[Event] = []
         self._thread = threading.Thread(target=self._run, name="greentui-store-writer", daemon=True)
@@ -244,7 +245,7 @@ class StoreWriter:
             return
         with self._cond:
             if self._closing:
-                self.dropped_events += 1
+                self._dropped_closed += 1
                 return
             self._queue.append(event)
             self._received += 1
@@ -273,6 +274,11 @@ class StoreWriter:
         self.close()
 
     @property
+    def dropped_events(self) -> int:
+        """Events not written: after a write error, before any SessionStarted, or handled after close()."""
+        return self._dropped_closed + self._dropped_unsaved
+
+    @property
     def session_id(self) -> str | None:
         """The session the writer is storing now (from the last SessionStarted)."""
         return self._session_id
@@ -282,18 +288,19 @@ class StoreWriter:
         if self.error is not None:
             return
         self.error = error
-        log.warning("store writer stopped: %s", error)
+        # on_error is the channel to the user; logging at warning level would print over a running TUI
+        log.info("store writer stopped: %s", error)
         if self._on_error is not None:
             try:
                 self._on_error(error)
             except Exception:  # a broken callback must not kill the writer thread
-                log.exception("store writer on_error callback raised")
+                log.debug("store writer on_error callback raised", exc_info=True)
 
     def _commit(self, db: Database | None, batch: _Batch) -> None:
         if batch.n_events == 0:
             return
         if db is None or self.error is not None:
-            self.dropped_events += batch.n_events
+            self._dropped_unsaved += batch.n_events
             batch.clear()
             return
         try:
@@ -306,11 +313,11 @@ class StoreWriter:
             except sqlite3.Error:
                 pass
             batch.channel_ids.clear()  # rows inserted in the failed transaction are gone
-            self.dropped_events += batch.n_events
+            self._dropped_unsaved += batch.n_events
             if isinstance(exc, sqlite3.Error):
                 self._fail(translate(exc, self._store.path, "save the session"))
             else:
-                log.exception("store writer could not save a batch")
+                log.debug("store writer could not save a batch", exc_info=True)
                 self._fail(StoreError(f"{self._store.path}: could not save the session ({exc})"))
         batch.clear()
 
@@ -325,7 +332,7 @@ class StoreWriter:
             if len(self._orphans) < MAX_ORPHANS:
                 self._orphans.append(event)
             else:
-                self.dropped_events += 1
+                self._dropped_unsaved += 1
         else:
             batch.add(self._session_id, event, identity)
 
@@ -338,11 +345,11 @@ class StoreWriter:
         try:
             self._loop(db)
         except Exception as exc:  # a bug must not leave flush() and close() waiting on a dead thread
-            log.exception("store writer thread failed")
+            log.debug("store writer thread failed", exc_info=True)
             self._fail(StoreError(f"{self._store.path}: the store writer stopped ({exc})"))
         finally:
             with self._cond:
-                self.dropped_events += len(self._orphans) + len(self._queue)
+                self._dropped_unsaved += len(self._orphans) + len(self._queue)
                 self._settled = self._received
                 self._cond.notify_all()
             if db is not None:
