@@ -28,8 +28,8 @@ class HeadlessPrinter:
         self.tally = Tally()
         self._last_stage: dict[str, str] = {}
 
-    def store_error(self, message: str) -> None:
-        self.console.print(Text(f"store: {message}", style="bold red"))
+    def store_error(self, error: Exception) -> None:
+        self.console.print(Text(f"store: {error}", style="bold red"))
 
     def handle(self, event: Event) -> None:
         tally = self.tally

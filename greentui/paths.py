@@ -36,10 +36,3 @@ def config_dir() -> Path:
         return Path(override).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME))
 
-
-def builtin_tasks_dir() -> Path:
-    """The built-in tasks: the repository's ``tasks/`` in a checkout, ``greentui/builtin_tasks`` in a wheel."""
-    packaged = Path(__file__).resolve().parent / "builtin_tasks"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "tasks"

@@ -14,6 +14,7 @@ from typing import Any
 from greentui.core.records import Event, SessionStatus, Side
 from greentui.core.session import Session, SessionConfig, SessionError
 from greentui.core.tally import Tally, verdict_from_tally
+from greentui.store.errors import StoreError
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class SessionRun:
         session_id: str | None = None,
         skip_items: dict[Side, set[str]] | None = None,
         inline_workers: bool = False,
-        on_store_error: Callable[[str], None] | None = None,
+        on_store_error: Callable[[Exception], None] | None = None,
     ) -> None:
         self.store = store
         self.session = Session(config, session_id=session_id, skip_items=skip_items, inline_workers=inline_workers)
@@ -51,10 +52,11 @@ class SessionRun:
     def session_id(self) -> str:
         return self.session.session_id
 
-    def _store_error(self, message: str) -> None:
-        self._store_errors.append(message)
+    def _store_error(self, error: Exception) -> None:
+        """The store writer's one report of a failure (disk full, read-only file...); finished items stay saved."""
+        self._store_errors.append(str(error))
         if self._on_store_error is not None:
-            self._on_store_error(message)
+            self._on_store_error(error)
 
     def subscribe(self, handler: Callable[[Event], None]) -> None:
         self.session.subscribe(handler)
@@ -73,8 +75,8 @@ class SessionRun:
             verdict = verdict_from_tally(self.tally)
             try:
                 self.store.save_verdict(self.session_id, verdict.to_dict(), verdict.sentence)
-            except Exception as exc:  # the store reports its own errors in one line; keep the verdict shown
-                self._store_error(str(exc))
+            except StoreError as exc:  # one line from the store; the verdict is still shown
+                self._store_error(exc)
         reason = self.tally.finished.reason if self.tally.finished else ""
         return SessionOutcome(self.session_id, status, reason, verdict, tuple(self._store_errors))
 

@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import psutil
 from sqlite_utils import Database
 
+from greentui import paths
 from greentui.core.records import SIDES, Event, ItemScored, PowerSample, Side
 from greentui.store.rows import (
     ResumeInfo,
@@ -60,11 +60,8 @@ _PAGE_ROWS = 4096  # samples fetched per query while replaying
 
 
 def default_db_path() -> Path:
-    """``$GREENTUI_DB`` if set, else ``<platformdirs user_data_dir("greentui")>/greentui.db``."""
-    override = os.environ.get("GREENTUI_DB")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("greentui")) / "greentui.db"
+    """``$GREENTUI_DB`` if set, else ``<platformdirs user_data_dir("greentui")>/greentui.db`` (see greentui.paths)."""
+    return paths.db_path()
 
 
 def _pid_alive(pid: int | None, created_unix_s: float | None) -> bool:

@@ -52,7 +52,7 @@ def test_render_verdict_shows_sentence_table_cegi_and_scale_in_order() -> None:
     scale_at = flat.index("At 1 million answers a day")
     assert sentence_at < table_at < cegi_at < scale_at
     assert "lower is better" in flat and "E / (G × P / 1e6)" in flat
-    assert "800 J est." in flat and "400 J est." in flat  # 40 x 20 J and 40 x 10 J, marked as estimates
+    assert "800 J · 222 mWh est." in flat and "400 J · 111 mWh est." in flat  # 40 x 20 J and 40 x 10 J, in J and Wh, marked as estimates
     assert "134.5 M (4-bit)" in flat and "the ranking holds" in flat
 
 

@@ -278,4 +278,5 @@ def test_store_imports_only_core_records() -> None:
             "print(' '.join(sorted(m for m in sys.modules if m.startswith('greentui') or m == 'textual')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     outside = [m for m in loaded if not m.startswith("greentui.store")]
-    assert outside == ["greentui", "greentui.core", "greentui.core.records"]
+    # greentui.paths is the one place that knows where files live (platformdirs + environment), not a layer
+    assert outside == ["greentui", "greentui.core", "greentui.core.records", "greentui.paths"]
