@@ -156,11 +156,18 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 
 def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
+    """Open the session store. Reading commands still open it for writing when they can, so that sessions
+    left ``running`` by a killed process are marked interrupted; on a read-only file they just read."""
     from greentui.services import open_store
-    from greentui.store import StoreError
+    from greentui.store import StoreError, StoreReadOnlyError
 
     try:
-        return open_store(_db_path(args), readonly=readonly)
+        try:
+            return open_store(_db_path(args))
+        except StoreReadOnlyError:
+            if not readonly:
+                raise
+            return open_store(_db_path(args), readonly=True)
     except StoreError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 

@@ -27,6 +27,7 @@ class HeadlessPrinter:
         self.db_path = db_path
         self.tally = Tally()
         self._last_stage: dict[str, str] = {}
+        self._failures_shown: set[str] = set()
 
     def store_error(self, error: Exception) -> None:
         self.console.print(Text(f"store: {error}", style="bold red"))
@@ -60,6 +61,7 @@ class HeadlessPrinter:
         elif isinstance(event, ItemScored):
             self._print_item(event)
         elif isinstance(event, RunFailed):
+            self._failures_shown.add(event.reason)
             self.console.print(Text(f"  {event.side} failed: {event.reason}", style="bold red"))
 
     def _print_item(self, item: ItemScored) -> None:
@@ -78,14 +80,16 @@ class HeadlessPrinter:
         """The final per-model table, the verdict, and where the session was saved."""
         from greentui.report import render_verdict
 
-        self.console.print()
-        # The verdict holds the per-model table (accuracy, energy in J and Wh, J/token, J/correct, speed);
-        # without one (no finished item) the running figures are all there is.
-        self.console.print(render_verdict(outcome.verdict) if outcome.verdict is not None else summary_table(tally))
+        if outcome.verdict is not None:
+            # the verdict holds the per-model table: accuracy, energy in J and Wh, J/token, J/correct, speed
+            self.console.print()
+            self.console.print(render_verdict(outcome.verdict))
+        elif tally.items_done:
+            self.console.print(summary_table(tally))
         status_style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
         line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ",
                              (outcome.status, status_style))
-        if outcome.reason:
+        if outcome.reason and outcome.reason not in self._failures_shown:
             line.append(f": {outcome.reason}")
         self.console.print(line)
         self.console.print(Text(f"saved in {self.db_path}   (greentui show {outcome.session_id})"))

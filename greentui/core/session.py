@@ -137,6 +137,7 @@ class Session:
         self._running.set()
         self.status: SessionStatus | None = None
         self.task: Any = None
+        self._lanes: dict[Side, _Lane] = {}
 
     # ---- control (thread-safe) -------------------------------------------------------------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
@@ -157,6 +158,10 @@ class Session:
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    def worker_pids(self) -> dict[Side, int | None]:
+        """Process ids of the model workers (None before start, for inline workers, or after they ended)."""
+        return {side: lane.worker.pid if lane.worker is not None else None for side, lane in self._lanes.items()}
 
     def _emit(self, event: Event) -> None:
         for handler in list(self._handlers):
@@ -207,12 +212,12 @@ class Session:
             grid, grid_warnings = grid_intensity(config.country, config.grid_intensity, config.pue)
         except CarbonError as exc:
             raise SessionError(str(exc)) from None
-        lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
+        lanes = self._lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
         try:
             sources, statuses = select_power_sources(
                 config.power_source,
                 gpu_indices=_gpu_indices(self._specs.values()),
-                process_pids=lambda: [lane.worker.pid for lane in lanes.values() if lane.worker and lane.worker.pid],
+                process_pids=lambda: [pid for pid in self.worker_pids().values() if pid],
             )
         except PowerSourceError as exc:
             raise SessionError(str(exc)) from None
@@ -223,7 +228,7 @@ class Session:
 
         settings = config.to_dict()
         settings.update(
-            task={
+            task_info={
                 "id": task.id, "name": task.name, "version": task.version, "category": task.category,
                 "metric": task.metric, "baseline": task.baseline, "continuous": task.continuous,
                 "scorer": task.scorer,

@@ -178,7 +178,7 @@ class Tally:
                 self.active_side = None
         elif isinstance(event, SessionStarted):
             self.started = event
-            self.continuous = bool(event.settings.get("task", {}).get("continuous", False))
+            self.continuous = bool(event.settings.get("task_info", {}).get("continuous", False))
             self.sides["A"].spec = event.model_a
             self.sides["B"].spec = event.model_b
         elif isinstance(event, ModelLoading):
@@ -210,7 +210,7 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0):  # -> Verdict (imported 
     if tally.started is None:
         raise ValueError("no session has started")
     settings = tally.started.settings
-    task = settings.get("task", {})
+    task = settings.get("task_info", {})
     inputs = []
     for lane in tally.sides.values():
         loaded = lane.loaded

@@ -22,7 +22,7 @@ def started(n_items: int = 3, *, continuous: bool = False, session_id: str = "s1
         schedule="alternate", model_a="smollm2-135m@fp32", model_b="smollm2-135m@nf4",
         power_sources=("replay:cpu",), power_quality="estimated", power_note="replay (test)",
         grid=GridIntensity(g_per_kwh=360.0, source="user"), started_unix_s=1_700_000_000.0, t_mono_s=0.0,
-        settings={"task": {"metric": "accuracy", "baseline": 0.0, "continuous": continuous, "name": "Arithmetic"}},
+        settings={"task_info": {"metric": "accuracy", "baseline": 0.0, "continuous": continuous, "name": "Arithmetic"}},
     )
 
 

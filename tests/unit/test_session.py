@@ -41,7 +41,7 @@ def test_completed_session_emits_the_stream_in_order(constant_trace: Path) -> No
     scored = [e for e in events if isinstance(e, ItemScored)]
     assert len(scored) == 8 and all(e.score == 1.0 for e in scored)
     assert events[-1].status == "completed"
-    assert events[0].settings["task_version"] and events[0].settings["task"]["metric"]
+    assert events[0].settings["task_version"] and events[0].settings["task_info"]["metric"]
 
 
 def test_item_energy_is_power_times_its_duration(constant_trace: Path) -> None:
