@@ -86,6 +86,9 @@ class HeadlessPrinter:
             self.console.print(render_verdict(outcome.verdict))
         elif tally.items_done:
             self.console.print(summary_table(tally))
+        crosscheck = codecarbon_line(tally.finished.measurements if tally.finished else {})
+        if crosscheck:
+            self.console.print(Text(crosscheck))
         status_style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
         line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ",
                              (outcome.status, status_style))
@@ -93,6 +96,20 @@ class HeadlessPrinter:
             line.append(f": {outcome.reason}")
         self.console.print(line)
         self.console.print(Text(f"saved in {self.db_path}   (greentui show {outcome.session_id})"))
+
+
+def codecarbon_line(measurements: dict[str, Any]) -> str | None:
+    """codecarbon's figure for the run beside greentui's over the same span (``--codecarbon``), or None."""
+    figures = measurements.get("codecarbon")
+    if not figures:
+        return None
+    if "error" in figures:
+        return f"codecarbon cross-check failed: {figures['error']}"
+    run = measurements.get("run") or {}
+    ours = (f"greentui over the same span: {fmt_joules(run.get('joules'))}{est(run.get('quality'))}"
+            if run else "greentui: no whole-run figure")
+    return (f"codecarbon cross-check (whole run, {fmt_seconds(run.get('seconds'))}): {fmt_joules(figures['joules'])}, "
+            f"{figures['g']:.3g} g CO2e (codecarbon's own CPU and RAM model) · {ours}")
 
 
 def summary_table(tally: Tally) -> Table:
@@ -173,6 +190,12 @@ def print_session(store: Any, session_id: str) -> None:
     else:
         console.print(summary_table(tally))
         console.print(Text("no finished items, so no verdict"))
+    crosscheck = codecarbon_line(session.measurements)
+    if crosscheck:
+        console.print(Text(crosscheck))
+    rate = session.measurements.get("sample_rate_hz")
+    if rate:
+        console.print(Text(f"power sampled at {rate:.1f} Hz from {', '.join(session.power_sources)}"))
 
 
 def export_session(store: Any, session_id: str, fmt: str) -> str:

@@ -222,7 +222,13 @@ class Session:
         except PowerSourceError as exc:
             raise SessionError(str(exc)) from None
         power_note, power_quality = describe_sources(sources, statuses)
-        sampler = PowerSampler(sources, rate_hz=config.sample_hz, on_sample=lambda s: self._emit(PowerSampled(s)))
+        run_energy = RunEnergy()
+
+        def on_sample(sample: Any) -> None:
+            run_energy.add(sample)
+            self._emit(PowerSampled(sample))
+
+        sampler = PowerSampler(sources, rate_hz=config.sample_hz, on_sample=on_sample)
         meter = EnergyMeter(sources, sampler)
         crosscheck = CodecarbonCrossCheck(grid.country_iso3, pue=grid.pue) if config.codecarbon else None
 
@@ -262,6 +268,7 @@ class Session:
                     seconds=idle.seconds, joules=idle.joules, power_w=idle.mean_power_w,
                     quality=idle.quality, source=idle.source, t_mono_s=time.monotonic(),
                 ))
+                run_energy.start(time.monotonic())
                 if crosscheck is not None:
                     crosscheck.start()
                 status, reason = self._run_items(lanes, items, meter)
@@ -280,6 +287,9 @@ class Session:
                     if figures else {"error": crosscheck.reason})
             sampler.stop()
             measurements["sample_rate_hz"] = sampler.achieved_rate_hz
+            if run_energy.started:
+                measurements["run"] = {"seconds": run_energy.seconds, "joules": run_energy.joules,
+                                       "quality": power_quality}
             for source in sources:
                 source.close()
             self.status = status
@@ -422,6 +432,49 @@ class Session:
             last_token_mono_s=generated.last_token_mono_s, ended_mono_s=measurement.end_mono_s,
             stop_reason=generated.stop_reason,
         )
+
+
+class RunEnergy:
+    """Energy of the whole run (items and the gaps between them), integrated sample by sample.
+
+    Kept beside the per-item windows so that a whole-run figure such as codecarbon's can be compared with
+    greentui's over the same span. Trapezoids between consecutive samples of each device; not a window of the
+    meter, because a session can outlast the sampler's history.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._start_s: float | None = None
+        self._last: dict[str, tuple[float, float]] = {}
+        self._last_t_s: float | None = None
+        self.joules = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self._start_s is not None
+
+    @property
+    def seconds(self) -> float:
+        if self._start_s is None or self._last_t_s is None:
+            return 0.0
+        return max(0.0, self._last_t_s - self._start_s)
+
+    def start(self, t_mono_s: float) -> None:
+        with self._lock:
+            self._start_s, self._last, self.joules = t_mono_s, {}, 0.0
+
+    def add(self, sample: Any) -> None:
+        if sample.power_w is None:
+            return
+        with self._lock:
+            if self._start_s is None or sample.t_mono_s < self._start_s:
+                return
+            previous = self._last.get(sample.device)
+            if previous is not None:
+                t0, p0 = previous
+                self.joules += (sample.t_mono_s - t0) * (p0 + sample.power_w) / 2
+            self._last[sample.device] = (sample.t_mono_s, sample.power_w)
+            self._last_t_s = max(self._last_t_s or sample.t_mono_s, sample.t_mono_s)
 
 
 def _different_devices(a: Any, b: Any) -> bool:

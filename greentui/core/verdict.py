@@ -532,7 +532,8 @@ def model_label(s: SideSummary, other: SideSummary) -> str:
 def _diff_for(c: Comparison, side: Side) -> tuple[float, float, float]:
     """Accuracy of ``side`` minus the other's, with its CI, in points."""
     d, lo, hi = c.diff_points or 0.0, c.diff_lo_points or 0.0, c.diff_hi_points or 0.0
-    return (d, lo, hi) if side == "B" else (-d, -hi, -lo)
+    # "+ 0.0" turns a negated zero (-0.0, printed "-0.0") back into 0.0
+    return (d, lo, hi) if side == "B" else (-d + 0.0, -hi + 0.0, -lo + 0.0)
 
 
 def _ratio_for(c: Comparison, side: Side) -> tuple[float | None, float | None, float | None]:

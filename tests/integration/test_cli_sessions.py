@@ -141,3 +141,26 @@ def test_real_smollm2_three_items_end_to_end(tmp_path: Path) -> None:
     assert len(rows) == 6
     assert all(tokens > 0 and joules > 0 and seconds > 0 for _, tokens, joules, seconds in rows)
     assert runs == {"A": 134_515_008, "B": 134_515_008}
+
+
+def test_replayed_constant_trace_gives_power_times_duration_per_item(tmp_path: Path) -> None:
+    trace = tmp_path / "const.csv"
+    trace.write_text("t_s,power_w\n0,37.5\n10,37.5\n")
+    db = tmp_path / "g.db"
+    done = greentui("run", "--model-a", FAKE, "--model-b", SLOW_FAKE, "--task", "sentiment", "--limit", "4",
+                    "--idle-seconds", "0.3", "--power-source", f"replay:{trace}", "--country", "FRA", "--headless",
+                    db=db)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with sqlite3.connect(db) as conn:
+        items = conn.execute("SELECT joules, seconds, energy_source FROM items").fetchall()
+        quality, sources, grid, grid_source, idle_w = conn.execute(
+            "SELECT power_quality, power_sources_json, grid_g_per_kwh, grid_source, idle_power_w FROM sessions"
+        ).fetchone()
+    assert len(items) == 8
+    for joules, seconds, source in items:
+        assert joules == pytest.approx(37.5 * seconds, rel=0.01)
+        assert source.startswith("replay")
+    assert quality == "estimated" and "replay" in sources
+    assert grid == pytest.approx(56, abs=1) and "FRA" in grid_source
+    assert idle_w == pytest.approx(37.5, rel=0.01)
+    assert "est." in done.stdout
