@@ -420,13 +420,16 @@ class Session:
 
     def _scored(self, side: Side, item: Any, idx: int, generated: Any, measurement: Any) -> ItemScored:
         result = self.task.score(item, generated.text)
+        joules = measurement.joules
+        if self.config.schedule == "parallel":  # both models ran at once, each on its own device
+            joules = device_joules(measurement, self._specs[side].device)
         ttft = (generated.first_token_mono_s - generated.started_mono_s
                 if generated.first_token_mono_s is not None else None)
         return ItemScored(
             side=side, item_id=item.id, index=idx, prompt=item.question, output=generated.text,
             answer=result.answer, reference=item.reference, score=result.score,
             tokens_in=generated.tokens_in, tokens_out=generated.tokens_out, ttft_s=ttft,
-            seconds=measurement.seconds, joules=measurement.joules, energy_quality=measurement.quality,
+            seconds=measurement.seconds, joules=joules, energy_quality=measurement.quality,
             energy_source=measurement.source, energy_flagged=measurement.flagged_short,
             started_mono_s=measurement.start_mono_s, first_token_mono_s=generated.first_token_mono_s,
             last_token_mono_s=generated.last_token_mono_s, ended_mono_s=measurement.end_mono_s,
@@ -475,6 +478,20 @@ class RunEnergy:
                 self.joules += (sample.t_mono_s - t0) * (p0 + sample.power_w) / 2
             self._last[sample.device] = (sample.t_mono_s, sample.power_w)
             self._last_t_s = max(self._last_t_s or sample.t_mono_s, sample.t_mono_s)
+
+
+def device_joules(measurement: Any, model_device: str) -> float | None:
+    """The part of a window's energy drawn by the device a model ran on (parallel schedule).
+
+    ``cuda:N`` (or ``cuda``, device 0) is NVML's ``gpuN``; ``cpu`` is every non-GPU device (RAPL domains or the
+    CPU estimate). None when the measurement has no per-device figure for that device.
+    """
+    if model_device.startswith("cuda"):
+        index = model_device.split(":", 1)[1] if ":" in model_device else "0"
+        wanted = [j for device, j in measurement.per_device_j if device == f"gpu{index}"]
+    else:
+        wanted = [j for device, j in measurement.per_device_j if not device.startswith("gpu")]
+    return sum(wanted) if wanted else None
 
 
 def _different_devices(a: Any, b: Any) -> bool:

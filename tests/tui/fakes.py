@@ -72,6 +72,7 @@ def race_events(
     session_id: str = SESSION_ID,
     started_unix_s: float = STARTED_UNIX_S,
     task: tuple[str, str, str] = ("sentiment", "Sentiment", "nlp"),
+    stop_after: int | None = None,
 ) -> list[Event]:
     """The events of a session of ``n_items`` per side, in time order.
 
@@ -79,6 +80,7 @@ def race_events(
     ``fail``: that side's worker dies when it starts that item (RunFailed; the other side goes on).
     ``until_s``: cut the stream at T0 + until_s (a session caught mid-item); no SessionFinished then.
     ``session_id``, ``started_unix_s``, ``task`` (id, name, category): to fill a history with several sessions.
+    ``stop_after``: the user stops the session after that many items per side (status interrupted).
     """
     task_id, task_name, category = task
     outputs = outputs or {}
@@ -96,7 +98,7 @@ def race_events(
         model_a="smollm2-135m@fp32", model_b="smollm2-135m@nf4", power_sources=("estimate:cpu",),
         power_quality="estimated", power_note="estimated (no RAPL, no GPU)", grid=grid,
         started_unix_s=started_unix_s, t_mono_s=T0,
-        settings={"task": {"id": task_id, "name": task_name, "category": category, "metric": "accuracy",
+        settings={"task_info": {"id": task_id, "name": task_name, "category": category, "metric": "accuracy",
                            "baseline": 0.5, "continuous": False}, "requests_per_day": 1e6},
     ))
     for side, quant in (("A", "none"), ("B", "nf4")):
@@ -113,7 +115,7 @@ def race_events(
     t = T0 + 2.6
     dead: set[Side] = set()
     for side, index in _schedule(n_items):
-        if side in dead:
+        if side in dead or (stop_after is not None and index >= stop_after):
             continue
         prompt, reference = REVIEWS[index % len(REVIEWS)]
         item_id = f"sent-{index + 1:03d}"
@@ -145,8 +147,12 @@ def race_events(
         t = end + 0.15
     end_t = t
     if finished:
-        reason = "" if fail is None else f"model {fail[0]} failed: worker process killed (out of memory?)"
-        add(end_t, SessionFinished(status="failed" if fail else "completed", reason=reason, t_mono_s=end_t,
+        status, reason = "completed", ""
+        if fail is not None:
+            status, reason = "failed", f"model {fail[0]} failed: worker process killed (out of memory?)"
+        elif stop_after is not None:
+            status, reason = "interrupted", "stopped by the user"
+        add(end_t, SessionFinished(status=status, reason=reason, t_mono_s=end_t,  # type: ignore[arg-type]
                                    ended_unix_s=started_unix_s + end_t - T0, measurements={"sample_rate_hz": 20.0}))
 
     n_samples = int((end_t - T0) * SAMPLE_HZ)

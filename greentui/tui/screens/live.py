@@ -71,6 +71,12 @@ class LiveScreen(Screen[None]):
         self._redraw()
         self.run_feed()
 
+    def on_unmount(self) -> None:
+        # Leaving the screen (or the app) ends the feed: a session stops after its item in flight and is saved
+        # as interrupted, and its thread ends, so the app can exit.
+        if not self.feed_done:
+            self.feed.request_stop()
+
     # ---- the feed (a thread worker) and its events ---------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed", description="session")
     def run_feed(self) -> str:

@@ -14,7 +14,7 @@ def session_summary(tally: Tally) -> Text:
     started = tally.started
     if started is None:
         return Text("starting…", end="")
-    task = started.settings.get("task", {}) if isinstance(started.settings, dict) else {}
+    task = started.settings.get("task_info", {}) if isinstance(started.settings, dict) else {}
     category = task.get("category")
     what = f"{started.task_name} ({category + ', ' if category else ''}{started.n_items} items)"
     grid = started.grid
