@@ -48,6 +48,7 @@ class GreentuiApp(App[int]):
         self.session_config = session_config
         self.start_feed = feed
         self.inline_workers = inline_workers
+        self._feeds: list[Feed] = []
 
     def on_mount(self) -> None:
         if self.start_feed is not None:
@@ -86,7 +87,14 @@ class GreentuiApp(App[int]):
     def show_live(self, feed: Feed) -> None:
         from greentui.tui.screens.live import LiveScreen
 
+        self._feeds.append(feed)
         self.push_screen(LiveScreen(feed))
+
+    def on_unmount(self) -> None:
+        # The app is closing: every feed is asked to stop, so no session or replay thread outlives it (a session
+        # ends after its item in flight and is saved as interrupted; the interpreter then exits).
+        for feed in self._feeds:
+            feed.request_stop()
 
     def _store_error_from_thread(self, message: str) -> None:
         self.call_from_thread(self.notify, message, title="store", severity="error", timeout=15)

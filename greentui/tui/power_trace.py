@@ -132,10 +132,15 @@ class PowerTrace:
         if n_columns <= 0 or end_s <= start_s:
             return []
         span = (end_s - start_s) / n_columns
+        eps = 1e-9  # keeps float noise (11 x 0.6818 = 7.4999...) from moving a bin into the previous column
         powers: list[float | None] = []
         for col in range(n_columns):
-            first = int((start_s + col * span) / self.bin_s)
-            last = max(int((start_s + (col + 1) * span) / self.bin_s), first + 1)
+            col_start = start_s + col * span
+            if col_start >= self.duration_s:  # the future: nothing to draw yet
+                powers.append(None)
+                continue
+            first = int(col_start / self.bin_s + eps)
+            last = max(int((col_start + span) / self.bin_s + eps), first + 1)
             values = [p for p in (self._bin_power(i) for i in range(first, last)) if p is not None]
             powers.append(sum(values) / len(values) if values else None)
         active = self._activity(n_columns, start_s, span)

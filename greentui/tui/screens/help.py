@@ -10,18 +10,20 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-FIGURES = """\
-power now     total draw of the measured devices right now, with its source (nvml, rapl, estimate, replay);
-              shown in the lane of the model that is generating (one model runs at a time: ABBA order)
-energy        sum of the model's item windows: hardware counter deltas where there is a counter,
-              else power integrated over the window
-tokens/s      end-to-end: new tokens / item time;  "now": the item in flight
-TTFT          time to the first new token (median over the items)
-J / token     window energy / new tokens;  J / correct: run energy / correct answers
-accuracy      mean score with its 95% CI (Wilson for right/wrong scores, bootstrap for continuous ones)
-CO2e          energy (kWh) × grid intensity (g/kWh) × PUE; the grid figure's source is in the header
-est.          derived from an estimated power source (no sensor): the ranking holds, the joules are approximate
-chart         bars: total power; colour = the model active then; dashed line = idle baseline"""
+FIGURES = (
+    ("power now", "total draw of the measured devices now, with its source (nvml, rapl, estimate, replay); shown in "
+                  "the lane of the model generating (one model runs at a time, in ABBA order)"),
+    ("energy", "sum of the model's item windows: hardware counter deltas where there is a counter, else power "
+               "integrated over the window"),
+    ("tokens/s", "end-to-end: new tokens / item time; \"now\": the item in flight"),
+    ("TTFT", "time to the first new token (median over the items)"),
+    ("J / token", "window energy / new tokens;  J / correct: run energy / correct answers"),
+    ("accuracy", "mean score with its 95% CI (Wilson for right/wrong scores, bootstrap for continuous ones)"),
+    ("CO2e", "energy (kWh) × grid intensity (g/kWh) × PUE; the grid figure's source is in the header"),
+    ("est.", "derived from an estimated power source (no sensor): the ranking holds, the joules are approximate"),
+    ("chart", "bars: total power; colour: the model active then; dashed line: the idle baseline"),
+)
+HIDDEN_ACTIONS = {"focus_next", "focus_previous", "screen.copy_text", "app.copy_text"}
 
 
 class HelpScreen(ModalScreen[None]):
@@ -35,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
         seen: set[str] = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.description in seen:
+            if not binding.description or binding.description in seen or binding.action in HIDDEN_ACTIONS:
                 continue
             seen.add(binding.description)
             self._keys.add_row(Text(screen.app.get_key_display(binding), style="bold"), Text(binding.description))
@@ -45,5 +47,10 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("Keys", style="bold"))
             yield Static(self._keys)
             yield Static(Text("\nWhere the figures come from", style="bold"))
-            yield Static(Text(FIGURES))
+            figures = Table.grid(padding=(0, 2))
+            figures.add_column(style="bold", no_wrap=True)
+            figures.add_column()
+            for name, meaning in FIGURES:
+                figures.add_row(name, meaning)
+            yield Static(figures)
             yield Static(Text("\nescape closes this help", style="dim"))

@@ -13,7 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from greentui.errors import one_line
 from greentui.tui.replay import FoldedSession, fold_session
-from greentui.tui.widgets.sessions_table import SORTABLE, SessionsTable
+from greentui.tui.widgets.sessions_table import SORTABLE, SessionsTable, summary_text
 
 REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
 
@@ -48,6 +48,7 @@ class HistoryScreen(Screen[None]):
         yield Input(placeholder="filter: task, model, status or words of the verdict  (/ to focus, escape to leave)",
                     id="history-filter")
         yield SessionsTable(id="sessions-table")
+        yield Static(id="history-preview")
         yield Static(id="history-status")
         yield Footer()
 
@@ -81,7 +82,10 @@ class HistoryScreen(Screen[None]):
             self.summaries, needle=needle, sort_key=self.sort_key, reverse=self.reverse, marked=self.marked)
         mark_note = f" · marked for comparison: {len(self.marked)}/2" if self.marked else ""
         self._status(f"{len(self.shown)} of {len(self.summaries)} sessions · sorted by {self.sort_key}"
-                     f"{' (descending)' if self.reverse else ''}{mark_note}")
+                     f"{' (descending)' if self.reverse else ''}{mark_note} · enter opens the verdict")
+        if not self.shown:
+            self.query_one("#history-preview", Static).update(
+                "no sessions yet: press n to set one up" if not self.summaries else "no session matches the filter")
 
     def _status(self, text: str) -> None:
         self.query_one("#history-status", Static).update(text)
@@ -117,6 +121,11 @@ class HistoryScreen(Screen[None]):
     def action_reverse(self) -> None:
         self.reverse = not self.reverse
         self._render_rows()
+
+    @on(DataTable.RowHighlighted)
+    def _preview(self, event: DataTable.RowHighlighted) -> None:
+        summary = next((s for s in self.summaries if s.id == event.row_key.value), None)
+        self.query_one("#history-preview", Static).update(summary_text(summary) if summary else "")
 
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:

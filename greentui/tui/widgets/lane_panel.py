@@ -72,7 +72,7 @@ class LanePanel(Vertical):
         self.set_class(tally.active_side == self.side, "-active")
         self.query_one(".lane-item", Static).update(self._status_line(tally, lane))
         output = self.query_one(StreamingOutput)
-        output.text = lane.failed_reason if lane.state == "failed" and not lane.current_output else lane.current_output
+        output.text = (lane.failed_reason or "") if lane.state == "failed" else lane.current_output
         output.streaming = lane.state == "generating"
         self._show_tiles(tally, lane)
 
@@ -86,7 +86,7 @@ class LanePanel(Vertical):
             fraction = "" if lane.load_fraction is None else f" {lane.load_fraction:.0%}"
             return literal_text(f"loading: {lane.load_stage}{fraction}", one_line=True)
         if lane.state == "failed":
-            return literal_text(f"failed: {lane.failed_reason or 'unknown reason'}", style="bold", one_line=True)
+            return Text(f"failed after {lane.items_done} items; its finished items are kept", style="bold", end="")
         if lane.state == "done":
             return Text(f"done: {lane.items_done}/{n_items} items", end="")
         if lane.items:

@@ -91,3 +91,21 @@ class SessionsTable(DataTable[Text]):
             Text(energy, justify="right"),
             literal_text(fmt.shorten(summary.verdict_sentence or "—", 44), one_line=True),
         ]
+
+
+def summary_text(summary: Any) -> Text:
+    """The highlighted session in full: id, status and reason, the verdict sentence, each side's figures."""
+    est = " est." if summary.power_quality == "estimated" else ""
+    text = Text.assemble((f"session {summary.id}", "bold"), f" · {summary.status}", end="")
+    if summary.status_reason:
+        text.append_text(literal_text(f" ({summary.status_reason})"))
+    text.append("\n")
+    text.append_text(literal_text(summary.verdict_sentence or "no verdict (no finished item on both sides)"))
+    for side in (summary.a, summary.b):
+        text.append(f"\n{side.side} ", "bold")
+        text.append_text(literal_text(side.spec, one_line=True))
+        text.append(f" · {side.items_done}/{summary.n_items} items · accuracy {fmt.percent(side.accuracy)}"
+                    f" · {fmt.fmt_joules(side.energy_j)}{est if side.energy_j is not None else ''}")
+        if side.failure:
+            text.append_text(literal_text(f" · failed: {side.failure}"))
+    return text
