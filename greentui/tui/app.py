@@ -62,6 +62,15 @@ class GreentuiApp(App[int]):
             if self.start in ("live", "demo") and self.session_config is not None:
                 self.start_session(self.session_config)
 
+    def run(self, *args: Any, **kwargs: Any) -> int | None:
+        # While it runs, Textual swaps sys.stderr for an object whose fileno() is -1. multiprocessing's resource
+        # tracker, started by the first spawned model worker, hands sys.stderr.fileno() to its own child and then
+        # fails with "bad value(s) in fds_to_keep". Started now, while stderr is the terminal, it is reused later.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+        return super().run(*args, **kwargs)
+
     # ---- navigation used by several screens --------------------------------------------------------------
     def start_session(self, config: Any, *, session_id: str | None = None,
                       skip_items: dict[str, set[str]] | None = None) -> bool:

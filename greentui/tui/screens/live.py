@@ -67,6 +67,9 @@ class LiveScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # looked up once: _redraw runs ten times a second
+        self._views = (self.query_one(SessionHeader), list(self.query(LanePanel)), self.query_one(PowerChart),
+                       self.query_one(RaceProgress))
         self.set_interval(1.0 / APPLY_HZ, self.apply_pending, name="apply-events")
         self._redraw()
         self.run_feed()
@@ -141,13 +144,13 @@ class LiveScreen(Screen[None]):
 
     def _redraw(self) -> None:
         label = self.state_label()
-        self.query_one(SessionHeader).show(self.tally, label)
-        for lane in self.query(LanePanel):
+        header, lanes, chart, progress = self._views
+        header.show(self.tally, label)
+        for lane in lanes:
             lane.show(self.tally)
-        chart = self.query_one(PowerChart)
         chart.estimated = is_estimated(self.tally)
         chart.refresh_trace()
-        self.query_one(RaceProgress).show(self.tally, self.clock_mono_s, label)
+        progress.show(self.tally, self.clock_mono_s, label)
 
     # ---- actions ----------------------------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:

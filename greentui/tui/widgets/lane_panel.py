@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
-from textual.widgets import Static
 
 from greentui.core.records import Side
 from greentui.core.tally import SideTally, Tally
@@ -13,6 +12,7 @@ from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.metric_tile import MetricTile
 from greentui.tui.widgets.streaming_output import StreamingOutput
+from greentui.tui.widgets.text_line import TextLine
 
 TILES = (
     ("power", "power now"),
@@ -43,9 +43,10 @@ class LanePanel(Vertical):
     def __init__(self, side: Side, *, id: str | None = None) -> None:
         super().__init__(id=id, classes=f"lane -side-{side.lower()}")
         self.side = side
+        self._title = Text()
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="lane-item")
+        yield TextLine(classes="lane-item")
         yield StreamingOutput(classes="lane-output")
         with Grid(classes="lane-tiles"):
             for key, label in TILES:
@@ -53,9 +54,13 @@ class LanePanel(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = Text(f"{self.side}  ")
+        # looked up once: show() runs ten times a second
+        self._tiles = {key: self.query_one(f".tile-{key}", MetricTile) for key, _ in TILES}
+        self._item = self.query_one(".lane-item", TextLine)
+        self._output = self.query_one(StreamingOutput)
 
     def _tile(self, key: str) -> MetricTile:
-        return self.query_one(f".tile-{key}", MetricTile)
+        return self._tiles[key]
 
     def show(self, tally: Tally) -> None:
         """Redraw the lane from the tally's figures for this side."""
@@ -67,11 +72,13 @@ class LanePanel(Vertical):
             loaded = lane.loaded
             title.append_text(literal_text(
                 f" · {lane.display_name} · {fmt.params(loaded.params_total)} · {loaded.device}", one_line=True))
-        self.border_title = title
+        if title != self._title:
+            self._title = title
+            self.border_title = title
         self.set_class(lane.state == "failed", "-failed")
         self.set_class(tally.active_side == self.side, "-active")
-        self.query_one(".lane-item", Static).update(self._status_line(tally, lane))
-        output = self.query_one(StreamingOutput)
+        self._item.show(self._status_line(tally, lane))
+        output = self._output
         output.text = (lane.failed_reason or "") if lane.state == "failed" else lane.current_output
         output.streaming = lane.state == "generating"
         self._show_tiles(tally, lane)

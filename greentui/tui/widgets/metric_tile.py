@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from greentui.tui.formatting import EST
+from greentui.tui.widgets.text_line import TextLine
 
 
-class MetricTile(Static):
+class MetricTile(TextLine):
     """Label, then the value (bold, with ``est.`` when estimated), then a muted note; a 2-row tile drops the note."""
 
     COMPONENT_CLASSES = {"metric-tile--label", "metric-tile--value", "metric-tile--note", "metric-tile--est"}
@@ -21,7 +21,7 @@ class MetricTile(Static):
     def on_mount(self) -> None:
         self.show("—")
 
-    def show(self, value: str, note: str = "", *, estimated: bool = False) -> None:
+    def show(self, value: str, note: str = "", *, estimated: bool = False) -> None:  # type: ignore[override]
         """Set the figure; ``estimated`` appends an ``est.`` mark. Skips the redraw when nothing changed."""
         if self._shown == (value, note, estimated):
             return
@@ -34,4 +34,4 @@ class MetricTile(Static):
         if note:
             text.append("\n")
             text.append(note, self.get_component_rich_style("metric-tile--note", partial=True))
-        self.update(text)
+        super().show(text)

@@ -7,6 +7,8 @@ and the time span on the x axis. Colours come from component classes styled in `
 from __future__ import annotations
 
 import math
+import time
+from itertools import groupby
 
 from rich.style import Style
 from rich.text import Text
@@ -19,6 +21,7 @@ from greentui.tui.safe_text import literal_text
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 _AXIS_WIDTH = 7  # "1250 ┤ "
+REDRAW_S = 0.5  # the chart follows the trace at 2 Hz; the lanes and tiles update at the bridge's 10 Hz
 
 
 def nice_ceiling(value: float) -> float:
@@ -55,6 +58,7 @@ class PowerChart(Widget):
         self.estimated = estimated
         self.labels: dict[str, str] = {"A": "A", "B": "B"}
         self._drawn_version = -1
+        self._drawn_at = float("-inf")
 
     def on_mount(self) -> None:
         self._update_titles()
@@ -66,8 +70,14 @@ class PowerChart(Widget):
         self._update_titles()
 
     def refresh_trace(self) -> None:
-        """Redraw if the trace changed since the last draw and the chart is visible."""
-        if self.trace.version != self._drawn_version and self.is_on_screen:
+        """Redraw if the trace changed, the chart is visible, and the last draw is at least ``REDRAW_S`` old.
+
+        A column spans about half a second of a one-minute window, so redrawing at every sample (20 Hz) would
+        cost a full chart render per frame for no visible gain.
+        """
+        now = time.monotonic()
+        if self.trace.version != self._drawn_version and self.is_on_screen and now - self._drawn_at >= REDRAW_S:
+            self._drawn_at = now
             self.refresh()
             self._update_titles()
 
@@ -125,16 +135,19 @@ class PowerChart(Widget):
                 label = f"{top * (plot_rows - row) / plot_rows:.4g}"  # the value at the row's top edge
             out.append(f"{label[: _AXIS_WIDTH - 2]:>{_AXIS_WIDTH - 2}} ┤", axis)
             row_floor = (plot_rows - 1 - row) * 8
+            cells: list[tuple[str, Style | None]] = []
             for level, column in zip(levels, columns):
                 fill = 0 if level is None else int(min(max(level - row_floor, 0), 8))
                 if fill == 0 and row == plot_rows - 1 and level is not None and level > 0:
                     fill = 1  # a non-zero reading never disappears into the axis
                 if fill:
-                    out.append(_BLOCKS[fill], styles[column.activity])
+                    cells.append((_BLOCKS[fill], styles[column.activity]))
                 elif row == baseline_row:
-                    out.append("╌", dashed)
+                    cells.append(("╌", dashed))
                 else:
-                    out.append(" ")
+                    cells.append((" ", None))
+            for style, run in groupby(cells, key=lambda cell: cell[1]):  # one span per run, not per cell
+                out.append("".join(char for char, _ in run), style)
             out.append("\n")
         left, right = f"{start_s:.0f} s", f"{end_s:.0f} s"
         rule = "─" * max(plot_width - len(left) - len(right) - 2, 0)

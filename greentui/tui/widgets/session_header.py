@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from greentui.core.tally import Tally
 from greentui.tui.safe_text import literal_text
+from greentui.tui.widgets.text_line import TextLine
 
 
 def session_summary(tally: Tally) -> Text:
@@ -27,12 +27,12 @@ def session_summary(tally: Tally) -> Text:
     return text
 
 
-class SessionHeader(Static):
+class SessionHeader(TextLine):
     """The top line of the live screen: ``greentui <state> ─ <session summary>`` (the state never gets cropped)."""
 
-    def show(self, tally: Tally, state: str) -> None:
+    def show(self, tally: Tally, state: str) -> None:  # type: ignore[override]
         text = Text.assemble((" greentui ", "bold reverse"), end="")
         text.append(f" {state} ", style="bold")
         text.append("─ ")
         text.append_text(session_summary(tally))
-        self.update(text)
+        super().show(text)

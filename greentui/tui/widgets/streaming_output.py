@@ -24,7 +24,11 @@ class StreamingOutput(Widget):
 
     def render(self) -> Text:
         width, height = self.content_size.width, self.content_size.height
-        body = literal_text(self.text)
+        text = self.text
+        if width > 0 and height > 0:
+            # Only the tail can be seen: wrap at most two screenfuls, so a long output costs the same as a short one.
+            text = text[-2 * width * height:]
+        body = literal_text(text)
         if self.streaming:
             body.append(CURSOR)
         if width <= 0 or height <= 0:
