@@ -26,8 +26,8 @@ class GreentuiApp(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     BINDINGS = [
-        Binding("q", "quit_app", "quit"),
-        Binding("ctrl+q", "quit_app", "quit", show=False, priority=True),
+        Binding("ctrl+q", "quit_app", "quit", priority=True),
+        Binding("q", "quit_app", "quit", show=False),  # also q, where no text field has the focus
         Binding("f1,question_mark", "help", "help"),
     ]
 

@@ -45,8 +45,7 @@ class SetupScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+r", "run", "run", priority=True),
         Binding("ctrl+o", "app.history", "history"),
-        Binding("ctrl+x", "swap", "swap A/B"),
-        Binding("ctrl+q", "app.quit_app", "quit"),
+        Binding("f2", "swap", "swap A/B"),
     ]
 
     def __init__(self, initial: Any | None = None) -> None:
