@@ -6,6 +6,7 @@ import time: the CLI opens the store and hands it over.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,7 +107,11 @@ class GreentuiApp(App[int]):
             feed.request_stop()
 
     def _store_error_from_thread(self, message: str) -> None:
-        self.call_from_thread(self.notify, message, title="store", severity="error", timeout=15)
+        """A store error reported by the writer or session thread (or, rarely, this one) becomes a notification."""
+        if threading.get_ident() == self._thread_id:
+            self.notify(message, title="store", severity="error", timeout=15)
+        else:
+            self.call_from_thread(self.notify, message, title="store", severity="error", timeout=15)
 
     def action_history(self) -> None:
         """Open the history screen (or go back to it when it is already on the stack)."""
