@@ -9,8 +9,8 @@ import time
 
 from greentui.format import DASH, fmt_joules, fmt_num, fmt_seconds, fmt_wh
 
-__all__ = ["DASH", "EST", "duration", "fmt_joules", "fmt_num", "fmt_seconds", "fmt_wh", "grams", "percent",
-           "params", "power", "shorten", "timestamp"]
+__all__ = ["DASH", "EST", "fmt_joules", "fmt_num", "fmt_seconds", "fmt_wh", "grams", "percent",
+           "power", "shorten", "timestamp"]
 
 EST = "est."
 
@@ -28,30 +28,6 @@ def grams(value_g: float | None) -> str:
 def percent(fraction: float | None, decimals: int = 1) -> str:
     """A fraction in [0, 1] as a percentage: ``81.1%``."""
     return DASH if fraction is None else f"{100.0 * fraction:.{decimals}f}%"
-
-
-def duration(value_s: float | None) -> str:
-    """A human duration: ``42s``, ``4m12s``, ``1h03m``."""
-    if value_s is None:
-        return DASH
-    total = int(round(max(value_s, 0.0)))
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def params(count: int | None) -> str:
-    """A parameter count: ``134.5 M``, ``1.7 B``."""
-    if not count:
-        return DASH
-    for factor, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if count >= factor:
-            return f"{count / factor:.1f} {unit}"
-    return str(count)
 
 
 def timestamp(unix_s: float | None) -> str:

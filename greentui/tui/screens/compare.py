@@ -46,6 +46,5 @@ class CompareScreen(Screen[None]):
                 summary.update("no finished items on either side: no verdict")
             chart = self.query_one(f"#compare-chart-{index}", PowerChart)
             chart.window_s = None
-            started = session.tally.started
-            if started is not None:
-                chart.set_labels(started.model_a, started.model_b, estimated=started.power_quality == "estimated")
+            if session.tally.started is not None:
+                chart.describe_session(session.tally.started)

@@ -24,7 +24,7 @@ from greentui.errors import one_line
 from greentui.tui.bridge import APPLY_HZ, EventBridge
 from greentui.tui.feeds import Feed, event_time
 from greentui.tui.power_trace import PowerTrace
-from greentui.tui.widgets.lane_panel import LanePanel, is_estimated
+from greentui.tui.widgets.lane_panel import LanePanel
 from greentui.tui.widgets.power_chart import PowerChart
 from greentui.tui.widgets.race_progress import RaceProgress
 from greentui.tui.widgets.session_header import SessionHeader
@@ -115,8 +115,7 @@ class LiveScreen(Screen[None]):
         if t is not None and (self.clock_mono_s is None or t > self.clock_mono_s):
             self.clock_mono_s = t
         if isinstance(event, SessionStarted):
-            labels = [event.model_a, event.model_b]
-            self.query_one(PowerChart).set_labels(*labels, estimated=event.power_quality == "estimated")
+            self._views[2].describe_session(event)
         elif isinstance(event, RunFailed):
             self.notify(event.reason, title=f"model {event.side} failed", severity="error", timeout=15)
         elif isinstance(event, SessionFinished):
@@ -148,7 +147,6 @@ class LiveScreen(Screen[None]):
         header.show(self.tally, label)
         for lane in lanes:
             lane.show(self.tally)
-        chart.estimated = is_estimated(self.tally)
         chart.refresh_trace()
         progress.show(self.tally, self.clock_mono_s, label)
 

@@ -89,8 +89,7 @@ class VerdictScreen(Screen[None]):
         chart = self.query_one(PowerChart)
         chart.window_s = None
         if self.tally.started is not None:
-            started = self.tally.started
-            chart.set_labels(started.model_a, started.model_b, estimated=started.power_quality == "estimated")
+            chart.describe_session(self.tally.started)
 
     def action_export(self) -> None:
         from greentui.tui.screens.export import ExportScreen

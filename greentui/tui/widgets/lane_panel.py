@@ -8,6 +8,7 @@ from textual.containers import Grid, Vertical
 
 from greentui.core.records import Side
 from greentui.core.tally import SideTally, Tally
+from greentui.core.verdict import format_params
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.metric_tile import MetricTile
@@ -71,7 +72,7 @@ class LanePanel(Vertical):
         if lane.loaded is not None:
             loaded = lane.loaded
             title.append_text(literal_text(
-                f" · {lane.display_name} · {fmt.params(loaded.params_total)} · {loaded.device}", one_line=True))
+                f" · {lane.display_name} · {format_params(loaded.params_total)} · {loaded.device}", one_line=True))
         if title != self._title:
             self._title = title
             self.border_title = title

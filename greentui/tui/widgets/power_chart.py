@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from greentui.core.records import SessionStarted
 from greentui.tui import formatting as fmt
 from greentui.tui.power_trace import Activity, PowerTrace
 from greentui.tui.safe_text import literal_text
@@ -63,10 +64,10 @@ class PowerChart(Widget):
     def on_mount(self) -> None:
         self._update_titles()
 
-    def set_labels(self, label_a: str, label_b: str, *, estimated: bool) -> None:
-        """Model names for the legend, and whether the power figures are estimates."""
-        self.labels = {"A": label_a, "B": label_b}
-        self.estimated = estimated
+    def describe_session(self, started: SessionStarted) -> None:
+        """Take the legend's model names and the figures' quality (measured or estimated) from the session."""
+        self.labels = {"A": started.model_a, "B": started.model_b}
+        self.estimated = started.power_quality == "estimated"
         self._update_titles()
 
     def refresh_trace(self) -> None:

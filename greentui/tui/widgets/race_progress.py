@@ -28,6 +28,6 @@ class RaceProgress(Horizontal):
         eta = tally.eta_s(now_mono_s) if now_mono_s is not None and tally.finished is None else None
         parts = [f"{tally.items_done}/{total or '?'} items"]
         if eta is not None:
-            parts.append(f"ETA {fmt.duration(eta)}")
+            parts.append(f"ETA {fmt.fmt_seconds(eta)}")
         parts.append(state)
         self.query_one("#race-label", TextLine).show(Text(" · ".join(parts), end=""))
