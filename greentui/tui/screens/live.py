@@ -201,10 +201,14 @@ class LiveScreen(Screen[None]):
             self.app.push_screen(VerdictScreen(verdict, tally, self.trace))
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
-            if not self.feed_done:
-                self.feed.request_stop()
-            self.app.pop_screen()
+        """Leave the screen: at once for a replay or an ended session; a running session must be stopped first."""
+        if len(self.app.screen_stack) <= 2:
+            return
+        if self.feed.live and not self.feed_done:
+            self.notify("the session is still running: press s to stop it (its finished items are kept)",
+                        severity="warning", timeout=5)
+            return
+        self.app.pop_screen()  # on_unmount stops a replay still playing
 
     def request_quit(self) -> bool:
         """Stop the feed before the app exits; True when the app may exit at once."""
