@@ -129,10 +129,11 @@ def test_a_worker_killed_mid_run_keeps_every_finished_item(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # converts the GGUF once (~15 s quiet) and loads two real models; slow on a busy machine
 def test_real_smollm2_three_items_end_to_end(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
     done = greentui("run", "--model-a", "smollm2-135m@fp32", "--model-b", "smollm2-135m@nf4", "--task",
-                    "arithmetic", "--limit", "3", "--idle-seconds", "0.5", "--headless", db=db, timeout=600)
+                    "arithmetic", "--limit", "3", "--idle-seconds", "0.5", "--headless", db=db, timeout=1100)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "est." in done.stdout and "Verdict" in done.stdout
     with sqlite3.connect(db) as conn:
