@@ -311,6 +311,8 @@ def cmd_tui(args: argparse.Namespace, *, start: str = "setup", config: Any = Non
     store = _open_store(args)
     app = make_app(store=store, db_path=_db_path(args), start=start, session_config=config)
     app.run()
+    for session_id in app.live_session_ids:  # the TUI is gone: say where its sessions are
+        print(f"session {session_id} saved in {_db_path(args)}   (greentui show {session_id})")
     return int(app.return_code or 0)
 
 

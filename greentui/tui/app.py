@@ -94,6 +94,11 @@ class GreentuiApp(App[int]):
         self.show_live(SessionFeed(run))
         return True
 
+    @property
+    def live_session_ids(self) -> list[str]:
+        """Sessions this app ran (not replays), for the line the CLI prints once the TUI closes."""
+        return [feed.session_id for feed in self._feeds if getattr(feed, "live", False) and hasattr(feed, "session_id")]
+
     def show_live(self, feed: Feed) -> None:
         from greentui.tui.screens.live import LiveScreen
 
