@@ -65,7 +65,7 @@ def _worker_run(worker: ModelWorker, index: int, new_tokens: int) -> tuple[float
 
 def measure(variant: str, *, source: str, new_tokens: int, rounds: int) -> dict[str, object]:
     from greentui.core.models.hf import load_model
-    from greentui.core.models.stream import encode_prompt
+    from greentui.core.models.hf_stream import encode_prompt
 
     spec = ModelSpec.parse(f"{source}@{variant}")
     loaded = load_model(spec)

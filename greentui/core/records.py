@@ -205,8 +205,32 @@ class TokenEvent(Event):
     t_mono_s: float
 
 
+class TokenSpeeds:
+    """Speeds of one generation, as vLLM's benchmark defines them, for any record with ``tokens_out``,
+    ``first_token_mono_s``, ``last_token_mono_s`` and ``seconds`` (the whole request)."""
+
+    __slots__ = ()
+    tokens_out: int
+    first_token_mono_s: float | None
+    last_token_mono_s: float | None
+    seconds: float
+
+    @property
+    def decode_tokens_per_s(self) -> float | None:
+        """(n_new - 1) / (t_last - t_first)."""
+        if self.first_token_mono_s is None or self.last_token_mono_s is None or self.tokens_out < 2:
+            return None
+        span = self.last_token_mono_s - self.first_token_mono_s
+        return (self.tokens_out - 1) / span if span > 0 else None
+
+    @property
+    def e2e_tokens_per_s(self) -> float | None:
+        """n_new / total time of the request."""
+        return self.tokens_out / self.seconds if self.seconds > 0 else None
+
+
 @dataclass(frozen=True, slots=True)
-class ItemScored(Event):
+class ItemScored(TokenSpeeds, Event):
     """One finished and scored item, with its energy window. Committed to the store as soon as it arrives."""
 
     kind: ClassVar[str] = "item_scored"
@@ -242,18 +266,6 @@ class ItemScored(Event):
             return None
         return self.joules / self.tokens_out
 
-    @property
-    def decode_tokens_per_s(self) -> float | None:
-        """(n_new - 1) / (t_last - t_first), as vLLM's benchmark defines it."""
-        if self.first_token_mono_s is None or self.last_token_mono_s is None or self.tokens_out < 2:
-            return None
-        span = self.last_token_mono_s - self.first_token_mono_s
-        return (self.tokens_out - 1) / span if span > 0 else None
-
-    @property
-    def e2e_tokens_per_s(self) -> float | None:
-        """n_new / total time of the request."""
-        return self.tokens_out / self.seconds if self.seconds > 0 else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.models import gguf_cache
+from greentui.core.models import hf_gguf_cache
 from greentui.core.models.protocol import Generated, GenerateRequest, Loaded, LoadProgress
 from greentui.core.models.spec import ModelSpec
 from greentui.core.models.worker import ModelWorker
@@ -47,16 +47,16 @@ def _load_and_answer(spec: str) -> tuple[list[str], Loaded, Generated]:
 
 
 def test_cache_dir_override(cache: Path) -> None:
-    assert gguf_cache.cache_dir() == cache
-    assert gguf_cache.models_cache_dir() == cache / "models"
+    assert hf_gguf_cache.cache_dir() == cache
+    assert hf_gguf_cache.models_cache_dir() == cache / "models"
 
 
 def test_converts_once_then_loads_from_the_cache(cache: Path, gguf: Path) -> None:
     first_stages, first_loaded, first = _load_and_answer(str(gguf))
     assert any("converting GGUF" in stage for stage in first_stages)
-    digest = gguf_cache.sha256_file(gguf)
+    digest = hf_gguf_cache.sha256_file(gguf)
     folder = cache / "models" / f"gguf-{digest}"
-    marker = json.loads((folder / gguf_cache.MARKER).read_text())
+    marker = json.loads((folder / hf_gguf_cache.MARKER).read_text())
     assert marker["sha256"] == digest and marker["source"] == str(gguf.resolve())
     assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
     assert [p.name for p in (cache / "models").iterdir() if p.name.startswith(".tmp")] == []
@@ -70,13 +70,13 @@ def test_converts_once_then_loads_from_the_cache(cache: Path, gguf: Path) -> Non
 def test_cached_weights_equal_the_gguf_weights(cache: Path, gguf: Path) -> None:
     from transformers import AutoModelForCausalLM
 
-    folder = gguf_cache.ensure_converted(gguf)
+    folder = hf_gguf_cache.ensure_converted(gguf)
     direct = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     cached = AutoModelForCausalLM.from_pretrained(folder)
     direct_state, cached_state = direct.state_dict(), cached.state_dict()
     assert direct_state.keys() == cached_state.keys()
     assert all(torch.equal(direct_state[name], cached_state[name]) for name in direct_state)
-    assert gguf_cache.cached_conversion(gguf) == folder
+    assert hf_gguf_cache.cached_conversion(gguf) == folder
 
 
 def test_a_failed_conversion_leaves_no_cache(cache: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,32 +84,32 @@ def test_a_failed_conversion_leaves_no_cache(cache: Path, gguf: Path, monkeypatc
         (target / "model.safetensors").write_bytes(b"half a file")
         raise KeyboardInterrupt  # as if the worker were stopped mid-conversion
 
-    monkeypatch.setattr(gguf_cache, "_convert", dies_halfway)
+    monkeypatch.setattr(hf_gguf_cache, "_convert", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
-        gguf_cache.ensure_converted(gguf)
-    assert gguf_cache.cached_conversion(gguf) is None
+        hf_gguf_cache.ensure_converted(gguf)
+    assert hf_gguf_cache.cached_conversion(gguf) is None
     assert list((cache / "models").glob("gguf-*")) == []
     assert list((cache / "models").glob(".tmp-*")) == []
 
 
 def test_leftovers_of_a_killed_conversion_are_ignored_and_cleaned(cache: Path, gguf: Path) -> None:
-    digest = gguf_cache.sha256_file(gguf)
+    digest = hf_gguf_cache.sha256_file(gguf)
     leftover = cache / "models" / f".tmp-{digest[:16]}-killed"
     leftover.mkdir(parents=True)
     (leftover / "model.safetensors").write_bytes(b"truncated")
     unmarked = cache / "models" / f"gguf-{digest}"  # a folder without the marker is not a cache
     unmarked.mkdir()
-    assert gguf_cache.cached_conversion(gguf) is None
-    folder = gguf_cache.ensure_converted(gguf)
-    assert folder == unmarked and (folder / gguf_cache.MARKER).is_file()
+    assert hf_gguf_cache.cached_conversion(gguf) is None
+    folder = hf_gguf_cache.ensure_converted(gguf)
+    assert folder == unmarked and (folder / hf_gguf_cache.MARKER).is_file()
     assert not leftover.exists()
 
 
 def test_a_changed_file_gets_its_own_cache(cache: Path, gguf: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.gguf"
     copy.write_bytes(gguf.read_bytes())
-    assert gguf_cache.ensure_converted(copy) == gguf_cache.ensure_converted(gguf)  # same bytes, one cache
+    assert hf_gguf_cache.ensure_converted(copy) == hf_gguf_cache.ensure_converted(gguf)  # same bytes, one cache
     changed = tmp_path / "changed.gguf"
     changed.write_bytes(gguf.read_bytes() + b"\0" * 32)  # GGUF readers ignore trailing padding
-    assert gguf_cache.ensure_converted(changed) != gguf_cache.ensure_converted(gguf)
+    assert hf_gguf_cache.ensure_converted(changed) != hf_gguf_cache.ensure_converted(gguf)
     assert len(list((cache / "models").glob("gguf-*"))) == 2

@@ -1,6 +1,6 @@
 """Models: what to load (:class:`ModelSpec`), which models are known (catalog), and the worker that runs one.
 
-Importing this package is cheap and never imports torch or transformers: those live in ``hf.py``/``stream.py``,
+Importing this package is cheap and never imports torch or transformers: those live in ``hf.py``/``hf_stream.py``,
 which only the model worker process imports.
 """
 

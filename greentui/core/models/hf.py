@@ -22,7 +22,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from greentui.core.models import catalog, gguf_cache
+from greentui.core.models import catalog, hf_gguf_cache
 from greentui.core.models.fake import peak_rss_bytes
 from greentui.core.models.hub import adapter_folder, hub_folder
 from greentui.core.models.protocol import (
@@ -35,7 +35,7 @@ from greentui.core.models.protocol import (
     ProgressFn,
 )
 from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, device_problem
-from greentui.core.models.stream import run_generate
+from greentui.core.models.hf_stream import run_generate
 
 _TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -161,7 +161,7 @@ def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: Pr
         report(stage, None if fraction is None else 0.25 * fraction)
 
     if resolved.kind == "gguf":
-        folder = gguf_cache.ensure_converted(resolved.location, fetching)
+        folder = hf_gguf_cache.ensure_converted(resolved.location, fetching)
     elif resolved.kind == "hub":
         folder = hub_folder(resolved.location, resolved.revision, fetching, trust_remote_code=trust_remote_code)
     else:
@@ -183,7 +183,7 @@ def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: Pr
             raise ModelLoadError(f"{spec.source} needs --trust-remote-code (it runs Python code from the model "
                                  "repository: use it only for sources you trust)") from exc
         raise _bitsandbytes_problem(spec.quant, device, exc) or exc
-    except (RuntimeError, ImportError, NotImplementedError) as exc:
+    except (RuntimeError, ImportError) as exc:  # an op with no kernel for this device raises a RuntimeError subclass
         raise _bitsandbytes_problem(spec.quant, device, exc) or exc
     params_total = count_parameters(model)
     params_trainable = params_total

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol, Union
 
-from greentui.core.records import Prompt
+from greentui.core.records import Prompt, TokenSpeeds
 
 # failure kinds of WorkerFailed (they match records.RunFailed.failure)
 FAILURES = ("load", "crash", "oom", "killed", "timeout", "unavailable")
@@ -82,7 +82,7 @@ class Token:
 
 
 @dataclass(frozen=True, slots=True)
-class Generated:
+class Generated(TokenSpeeds):
     """A finished request. ``tokens_out`` counts generated ids (eos included when the model emitted it).
     ``stop_reason``: "eos" | "stop-string" | "max-tokens" | "length" | "cancelled". The peaks are the worker's
     high-water marks so far (RSS of the worker process; CUDA allocator peak where there is CUDA)."""
@@ -108,18 +108,6 @@ class Generated:
         """First new token time minus request start."""
         return None if self.first_token_mono_s is None else self.first_token_mono_s - self.started_mono_s
 
-    @property
-    def decode_tokens_per_s(self) -> float | None:
-        """(n_new - 1) / (t_last - t_first), as vLLM's benchmark defines it."""
-        if self.first_token_mono_s is None or self.last_token_mono_s is None or self.tokens_out < 2:
-            return None
-        span = self.last_token_mono_s - self.first_token_mono_s
-        return (self.tokens_out - 1) / span if span > 0 else None
-
-    @property
-    def e2e_tokens_per_s(self) -> float | None:
-        """n_new / total request time."""
-        return self.tokens_out / self.seconds if self.seconds > 0 else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from greentui.core.models.gguf_cache import cache_dir
+from greentui.core.models.hf_gguf_cache import cache_dir
 from greentui.core.models.protocol import (
     Generated,
     GenerateRequest,
