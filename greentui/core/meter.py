@@ -219,3 +219,60 @@ def _find(edges: tuple[tuple[int, PowerSample], ...], position: int, device: str
         if pos == position and sample.device == device:
             return sample
     return None
+
+
+class RunEnergy:
+    """Energy of the whole run (items and the gaps between them), integrated sample by sample.
+
+    Kept beside the per-item windows so that a whole-run figure such as codecarbon's can be compared with
+    greentui's over the same span. Trapezoids between consecutive samples of each device; not a window of the
+    meter, because a session can outlast the sampler's history.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._start_s: float | None = None
+        self._last: dict[str, tuple[float, float]] = {}
+        self._last_t_s: float | None = None
+        self.joules = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self._start_s is not None
+
+    @property
+    def seconds(self) -> float:
+        if self._start_s is None or self._last_t_s is None:
+            return 0.0
+        return max(0.0, self._last_t_s - self._start_s)
+
+    def start(self, t_mono_s: float) -> None:
+        with self._lock:
+            self._start_s, self._last, self.joules = t_mono_s, {}, 0.0
+
+    def add(self, sample: PowerSample) -> None:
+        if sample.power_w is None:
+            return
+        with self._lock:
+            if self._start_s is None or sample.t_mono_s < self._start_s:
+                return
+            previous = self._last.get(sample.device)
+            if previous is not None:
+                t0, p0 = previous
+                self.joules += (sample.t_mono_s - t0) * (p0 + sample.power_w) / 2
+            self._last[sample.device] = (sample.t_mono_s, sample.power_w)
+            self._last_t_s = max(self._last_t_s or sample.t_mono_s, sample.t_mono_s)
+
+
+def device_joules(measurement: Measurement, model_device: str) -> float | None:
+    """The part of a window's energy drawn by the device a model ran on (parallel schedule).
+
+    ``cuda:N`` (or ``cuda``, device 0) is NVML's ``gpuN``; ``cpu`` is every non-GPU device (RAPL domains or the
+    CPU estimate). None when the measurement has no per-device figure for that device.
+    """
+    if model_device.startswith("cuda"):
+        index = model_device.split(":", 1)[1] if ":" in model_device else "0"
+        wanted = [j for device, j in measurement.per_device_j if device == f"gpu{index}"]
+    else:
+        wanted = [j for device, j in measurement.per_device_j if not device.startswith("gpu")]
+    return sum(wanted) if wanted else None

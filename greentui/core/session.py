@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
+from greentui.core.meter import RunEnergy, device_joules
+from greentui.core.schedule import SCHEDULES, ScheduleError, schedule_order
 from greentui.core.records import (
     SIDES,
     Event,
@@ -40,10 +42,7 @@ from greentui.core.records import (
     TokenEvent,
 )
 
-SCHEDULES: tuple[Schedule, ...] = ("alternate", "sequential", "parallel")
-
-
-class SessionError(Exception):
+class SessionError(ScheduleError):
     """Bad configuration found before any work starts (unknown task, bad spec, unusable power source)."""
 
 
@@ -81,25 +80,6 @@ class SessionConfig:
     def from_dict(cls, data: dict[str, Any]) -> SessionConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
-
-
-def schedule_order(n_items: int, schedule: Schedule) -> list[list[tuple[Side, int]]]:
-    """The order items run in, as a list of *steps*; each step's (side, index) pairs run together.
-
-    ``alternate``: A1 B1, B2 A2, A3 B3, ... one at a time (ABBA cancels drift such as a warming GPU).
-    ``sequential``: all of A, then all of B. ``parallel``: A_i and B_i at once (different devices only).
-    """
-    if schedule == "alternate":
-        steps: list[list[tuple[Side, int]]] = []
-        for i in range(n_items):
-            first, second = ("A", "B") if i % 2 == 0 else ("B", "A")
-            steps += [[(first, i)], [(second, i)]]
-        return steps
-    if schedule == "sequential":
-        return [[("A", i)] for i in range(n_items)] + [[("B", i)] for i in range(n_items)]
-    if schedule == "parallel":
-        return [[("A", i), ("B", i)] for i in range(n_items)]
-    raise SessionError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
 
 
 def new_session_id() -> str:
@@ -435,63 +415,6 @@ class Session:
             last_token_mono_s=generated.last_token_mono_s, ended_mono_s=measurement.end_mono_s,
             stop_reason=generated.stop_reason,
         )
-
-
-class RunEnergy:
-    """Energy of the whole run (items and the gaps between them), integrated sample by sample.
-
-    Kept beside the per-item windows so that a whole-run figure such as codecarbon's can be compared with
-    greentui's over the same span. Trapezoids between consecutive samples of each device; not a window of the
-    meter, because a session can outlast the sampler's history.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._start_s: float | None = None
-        self._last: dict[str, tuple[float, float]] = {}
-        self._last_t_s: float | None = None
-        self.joules = 0.0
-
-    @property
-    def started(self) -> bool:
-        return self._start_s is not None
-
-    @property
-    def seconds(self) -> float:
-        if self._start_s is None or self._last_t_s is None:
-            return 0.0
-        return max(0.0, self._last_t_s - self._start_s)
-
-    def start(self, t_mono_s: float) -> None:
-        with self._lock:
-            self._start_s, self._last, self.joules = t_mono_s, {}, 0.0
-
-    def add(self, sample: Any) -> None:
-        if sample.power_w is None:
-            return
-        with self._lock:
-            if self._start_s is None or sample.t_mono_s < self._start_s:
-                return
-            previous = self._last.get(sample.device)
-            if previous is not None:
-                t0, p0 = previous
-                self.joules += (sample.t_mono_s - t0) * (p0 + sample.power_w) / 2
-            self._last[sample.device] = (sample.t_mono_s, sample.power_w)
-            self._last_t_s = max(self._last_t_s or sample.t_mono_s, sample.t_mono_s)
-
-
-def device_joules(measurement: Any, model_device: str) -> float | None:
-    """The part of a window's energy drawn by the device a model ran on (parallel schedule).
-
-    ``cuda:N`` (or ``cuda``, device 0) is NVML's ``gpuN``; ``cpu`` is every non-GPU device (RAPL domains or the
-    CPU estimate). None when the measurement has no per-device figure for that device.
-    """
-    if model_device.startswith("cuda"):
-        index = model_device.split(":", 1)[1] if ":" in model_device else "0"
-        wanted = [j for device, j in measurement.per_device_j if device == f"gpu{index}"]
-    else:
-        wanted = [j for device, j in measurement.per_device_j if not device.startswith("gpu")]
-    return sum(wanted) if wanted else None
 
 
 def _different_devices(a: Any, b: Any) -> bool:

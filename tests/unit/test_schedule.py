@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from greentui.core.session import SessionConfig, SessionError, schedule_order
+from greentui.core.schedule import ScheduleError, schedule_order
+from greentui.core.session import SessionConfig
 
 
 def flat(steps):
@@ -30,7 +31,7 @@ def test_every_item_runs_once_per_side() -> None:
 
 
 def test_unknown_schedule() -> None:
-    with pytest.raises(SessionError, match="unknown schedule"):
+    with pytest.raises(ScheduleError, match="unknown schedule"):
         schedule_order(2, "random")  # type: ignore[arg-type]
 
 

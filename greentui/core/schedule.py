@@ -1,0 +1,34 @@
+"""The order in which the two models run the task's items (DESIGN section 3, attribution).
+
+NVML and RAPL measure whole devices, so two models generating at once on one device cannot be told apart:
+by default one model runs at a time, each item in its own energy window.
+"""
+
+from __future__ import annotations
+
+from greentui.core.records import Schedule, Side
+
+SCHEDULES: tuple[Schedule, ...] = ("alternate", "sequential", "parallel")
+
+
+class ScheduleError(ValueError):
+    """An unknown schedule name."""
+
+
+def schedule_order(n_items: int, schedule: Schedule) -> list[list[tuple[Side, int]]]:
+    """The order items run in, as a list of *steps*; each step's (side, index) pairs run together.
+
+    ``alternate``: A1 B1, B2 A2, A3 B3, ... one at a time (ABBA cancels drift such as a warming GPU).
+    ``sequential``: all of A, then all of B. ``parallel``: A_i and B_i at once (different devices only).
+    """
+    if schedule == "alternate":
+        steps: list[list[tuple[Side, int]]] = []
+        for i in range(n_items):
+            first, second = ("A", "B") if i % 2 == 0 else ("B", "A")
+            steps += [[(first, i)], [(second, i)]]
+        return steps
+    if schedule == "sequential":
+        return [[("A", i)] for i in range(n_items)] + [[("B", i)] for i in range(n_items)]
+    if schedule == "parallel":
+        return [[("A", i), ("B", i)] for i in range(n_items)]
+    raise ScheduleError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
