@@ -85,10 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help=f"the offline demo: {DEMO_MODEL_A} vs {DEMO_MODEL_B}, {DEMO_LIMIT} items")
     demo.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
-    demo.add_argument("--limit", type=int, default=DEMO_LIMIT, metavar="N")
-    demo.add_argument("--task", default=DEMO_TASK)
-    demo.add_argument("--country", metavar="ISO3")
-    demo.add_argument("--power-source", default="auto", metavar="SOURCE")
+    demo.add_argument("--limit", type=int, default=DEMO_LIMIT, metavar="N", help=f"items per model (default {DEMO_LIMIT})")
+    demo.add_argument("--task", default=DEMO_TASK, help=f"any task (default {DEMO_TASK})")
+    demo.add_argument("--country", metavar="ISO3", help="grid carbon intensity of this country (codecarbon data)")
+    demo.add_argument("--power-source", default="auto", metavar="SOURCE",
+                      help="auto (default), nvml, rapl, estimate, or replay:FILE.csv")
 
     resume = sub.add_parser("resume", help="finish an interrupted session (same models, same task version)")
     resume.add_argument("session_id", metavar="ID")
