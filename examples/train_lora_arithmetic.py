@@ -12,7 +12,7 @@ few-shot style ("4 x 6 = 24, and 24 - 3 = 21. The answer is 21."); the loss cove
 Energy and emissions of the training loop come from codecarbon's OfflineEmissionsTracker, through greentui's own
 wrapper (:class:`greentui.core.carbon.CodecarbonCrossCheck`: offline only, writes no files). Usage:
 
-    .venv/bin/python examples/train_lora_arithmetic.py --steps 300 --out ./lora-arithmetic
+    .venv/bin/python examples/train_lora_arithmetic.py --steps 200 --out ./lora-arithmetic
 
 It writes the adapter (``save_pretrained``) and ``training_emissions.json`` into ``--out``.
 """
@@ -23,6 +23,7 @@ import argparse
 import importlib.util
 import json
 import math
+import os
 import random
 import re
 import shlex
@@ -115,32 +116,37 @@ def _work(template: str, n: list[int]) -> tuple[str, int] | None:
     if template == "round_trip":
         speed, hours, extra = n[:3]
         one_way = speed * hours
-        return (f"{speed} x {hours} = {one_way}, 2 x {one_way} = {2 * one_way}, and {2 * one_way} + {extra} = "
-                f"{2 * one_way + extra}.", 2 * one_way + extra)
+        text = (f"{speed} x {hours} = {one_way}, 2 x {one_way} = {2 * one_way}, and {2 * one_way} + {extra} = "
+                f"{2 * one_way + extra}.")
+        return text, 2 * one_way + extra
     if template == "eggs":
         baskets, per_basket, keep, friends = n[:4]
         total = baskets * per_basket
         rest = total - keep
-        return (f"{baskets} x {per_basket} = {total}, {total} - {keep} = {rest}, and {rest} / {friends} = "
-                f"{rest // friends}.", rest // friends)
+        text = (f"{baskets} x {per_basket} = {total}, {total} - {keep} = {rest}, and {rest} / {friends} = "
+                f"{rest // friends}.")
+        return text, rest // friends
     if template == "chairs":
         per_hour, hours, days, broken = n[:4]
         daily = per_hour * hours
         made = daily * days
-        return (f"{per_hour} x {hours} = {daily} chairs a day, {daily} x {days} = {made}, and {made} - {broken} = "
-                f"{made - broken}.", made - broken)
+        text = (f"{per_hour} x {hours} = {daily} chairs a day, {daily} x {days} = {made}, and {made} - {broken} = "
+                f"{made - broken}.")
+        return text, made - broken
     if template == "cinema":
         adult, child, adults, children, snacks = n[:5]
         grown, young = adults * adult, children * child
         total = grown + young + snacks
-        return (f"{adults} x {adult} = {grown}, {children} x {child} = {young}, and {grown} + {young} + {snacks} = "
-                f"{total}.", total)
+        text = (f"{adults} x {adult} = {grown}, {children} x {child} = {young}, and {grown} + {young} + {snacks} = "
+                f"{total}.")
+        return text, total
     if template == "marathon":
         morning, evening, days, rest = n[:4]
         daily = morning + evening
         planned, missed = daily * days, rest * evening
-        return (f"{morning} + {evening} = {daily} km a day, {daily} x {days} = {planned}, {rest} x {evening} = "
-                f"{missed}, and {planned} - {missed} = {planned - missed}.", planned - missed)
+        text = (f"{morning} + {evening} = {daily} km a day, {daily} x {days} = {planned}, {rest} x {evening} = "
+                f"{missed}, and {planned} - {missed} = {planned - missed}.")
+        return text, planned - missed
     return None
 
 
@@ -212,11 +218,11 @@ class EnergyMeter(Protocol):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 300
+    steps: int = 200
     seed: int = 7
     items: int = 600  # distinct training problems (cycled through in shuffled passes)
-    batch_size: int = 4
-    lr: float = 5e-4
+    batch_size: int = 2
+    lr: float = 1e-3
     r: int = 8
     alpha: int = 16
     dropout: float = 0.05
@@ -239,11 +245,11 @@ class TrainResult:
     meter_note: str | None  # why the figures are missing, or how they were priced
 
 
-def _encode(tokenizer: Any, task: Task, example: Example) -> tuple[list[int], list[int]]:
+def encode_example(tokenizer: Any, task: Task, example: Example) -> tuple[list[int], list[int]]:
     """(input ids, labels): the worker's exact prompt tokens, then the answer and end-of-turn token; labels are
     -100 on the prompt so only the answer is learned."""
+    from greentui.core.models.hf_stream import encode_prompt
     from greentui.core.models.protocol import GenerateRequest
-    from greentui.core.models.stream import encode_prompt
     from greentui.core.tasks import TaskItem
 
     item = TaskItem(id="train", input={"question": example.question}, reference="", question=example.question)
@@ -254,33 +260,64 @@ def _encode(tokenizer: Any, task: Task, example: Example) -> tuple[list[int], li
     return prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids
 
 
-def _batch(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
-    """Left-padded tensors, so every row's answer sits at the end and only the last few positions need logits."""
+def shared_prefix_length(rows: Sequence[tuple[list[int], list[int]]]) -> int:
+    """Tokens at the start of every row that are the same in all of them and carry no label (the system text and
+    few-shot turns), leaving at least one prompt token per row after them."""
+    first = rows[0][0]
+    length = min(len(ids) for ids, _ in rows)
+    for ids, labels in rows:
+        answer_start = next((i for i, label in enumerate(labels) if label != -100), len(labels))
+        length = min(length, answer_start - 1)
+        for position in range(length):
+            if ids[position] != first[position]:
+                length = position
+                break
+    return max(0, length)
+
+
+def make_batch(rows: list[tuple[list[int], list[int]]], prefix_len: int, pad_id: int) -> dict[str, Any]:
+    """The shared prefix once, and each row's rest left-padded, so every answer sits at the end of its row and
+    only the last few positions need logits."""
     import torch
 
-    width = max(len(ids) for ids, _ in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(rows), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, (row_ids, row_labels) in enumerate(rows):
+    rests = [(ids[prefix_len:], labels[prefix_len:]) for ids, labels in rows]
+    width = max(len(ids) for ids, _ in rests)
+    ids = torch.full((len(rests), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rests), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rests), width), dtype=torch.long)
+    for row, (row_ids, row_labels) in enumerate(rests):
         ids[row, width - len(row_ids):] = torch.tensor(row_ids)
         labels[row, width - len(row_labels):] = torch.tensor(row_labels)
         mask[row, width - len(row_ids):] = 1
-    answer_span = max(sum(1 for label in row_labels if label != -100) for _, row_labels in rows)
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels,
-            "position_ids": (mask.cumsum(-1) - 1).clamp(min=0), "answer_span": answer_span}
+    answer_span = max(sum(1 for label in row_labels if label != -100) for _, row_labels in rests)
+    return {"prefix_ids": torch.tensor([rows[0][0][:prefix_len]], dtype=torch.long), "input_ids": ids,
+            "attention_mask": mask, "labels": labels, "answer_span": answer_span}
 
 
-def _loss(model: Any, batch: dict[str, Any]) -> Any:
-    """Cross-entropy over the answer tokens. The logits are computed for the last ``answer_span + 1`` positions
-    only: the 49k-word output layer over the whole few-shot prompt would cost more than the rest of the step."""
+def batch_loss(model: Any, batch: dict[str, Any]) -> Any:
+    """Mean cross-entropy over the answer tokens of a batch (nats per token).
+
+    Exact, but cheaper than running every full sequence: the few-shot prefix that all rows share (about three
+    quarters of each row) runs once, with gradients, and its keys and values are repeated for the rows; and the
+    logits are computed for the last ``answer_span + 1`` positions only, since the 49k-word output layer over the
+    whole prompt would cost more than the rest of the step.
+    """
     import torch
 
+    rows, width = batch["input_ids"].shape
+    prefix_len = batch["prefix_ids"].shape[1]
     keep = batch["answer_span"] + 1
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                position_ids=batch["position_ids"], logits_to_keep=keep, use_cache=False)
+    cache = None
+    if prefix_len:
+        cache = model(input_ids=batch["prefix_ids"], use_cache=True, logits_to_keep=1).past_key_values
+        cache.batch_repeat_interleave(rows)
+    mask = torch.cat([torch.ones((rows, prefix_len), dtype=torch.long), batch["attention_mask"]], dim=1)
+    # Pads sit between the prefix and each row's question: masked out, and skipped by the positions.
+    positions = prefix_len + (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions, past_key_values=cache,
+                use_cache=cache is not None, logits_to_keep=keep)
     logits = out.logits[:, :-1, :]  # position t predicts token t + 1
-    targets = batch["labels"][:, -(keep - 1):]
+    targets = batch["labels"][:, width - keep + 1:]
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
                                              ignore_index=-100)
 
@@ -306,9 +343,10 @@ def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainCo
     tokenizer = loaded.tokenizer
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     examples = training_examples(task, config.items, config.seed)
-    encoded = [_encode(tokenizer, task, example) for example in examples]
+    encoded = [encode_example(tokenizer, task, example) for example in examples]
+    prefix_len = shared_prefix_length(encoded)
     log(f"{len(encoded)} fresh training problems (seed {config.seed}); e.g. {examples[0].question!r} -> "
-        f"{examples[0].answer_text!r}")
+        f"{examples[0].answer_text!r}; {prefix_len} prompt tokens shared by all")
 
     lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.targets), task_type="CAUSAL_LM")
@@ -336,7 +374,7 @@ def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainCo
         if len(order) < config.batch_size:  # a new shuffled pass over the problems
             order += random.sample(range(len(encoded)), len(encoded))
         picked, order = order[:config.batch_size], order[config.batch_size:]
-        loss = _loss(model, _batch([encoded[i] for i in picked], pad_id))
+        loss = batch_loss(model, make_batch([encoded[i] for i in picked], prefix_len, pad_id))
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
         optimizer.step()
@@ -413,8 +451,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
-
     os.environ.setdefault("TQDM_DISABLE", "1")
     from greentui.core.carbon import CodecarbonCrossCheck
 

@@ -125,3 +125,37 @@ def test_compare_command_is_fine_tune_mode_with_the_training_emissions(example: 
     assert "--model-b 'smollm2-135m@fp32+adapter=/tmp/my lora'" in command
     assert "--training-emissions-g 0.1235 --amortize-answers 1000000" in command
     assert "--training-emissions-g" not in example.compare_command(Path("lora"), None, "USA")
+
+
+def test_batch_loss_with_the_shared_prefix_equals_the_plain_full_sequence_loss(example: ModuleType,
+                                                                                tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from greentui.core.tasks import load_task
+
+    tiny = build_tiny_llama(tmp_path / "tiny")
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    model = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32)
+    task = load_task("arithmetic")
+    rows = [example.encode_example(tokenizer, task, e) for e in example.training_examples(task, 3, seed=11)]
+    prefix_len = example.shared_prefix_length(rows)
+    assert 0 < prefix_len < min(len(ids) for ids, _ in rows)
+    assert all(label == -100 for _, labels in rows for label in labels[:prefix_len])
+
+    loss = example.batch_loss(model, example.make_batch(rows, prefix_len, tokenizer.pad_token_id))
+    loss.backward()
+    grad = model.model.layers[0].self_attn.v_proj.weight.grad.clone()
+    model.zero_grad()
+
+    # Reference: each full row on its own through transformers' own loss, weighted by its answer tokens.
+    total = torch.zeros(())
+    tokens = 0
+    for ids, labels in rows:
+        count = sum(1 for label in labels if label != -100)
+        out = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels]))
+        total = total + out.loss * count
+        tokens += count
+    reference = total / tokens
+    reference.backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-4)
+    torch.testing.assert_close(grad, model.model.layers[0].self_attn.v_proj.weight.grad, rtol=1e-3, atol=1e-6)
