@@ -26,7 +26,9 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
+from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.stats import RunningScore, running_score
+from greentui.core.verdict import SideInput, Verdict, compute_verdict
 
 
 @dataclass
@@ -202,11 +204,8 @@ class Tally:
                     lane.state = "done"
 
 
-def verdict_from_tally(tally: Tally, *, seed: int = 0):  # -> Verdict (imported lazily: verdict pulls numpy)
+def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
     """The verdict of what the tally has seen so far (a finished session, or the part of it that finished)."""
-    from greentui.core.models.spec import ModelSpec, SpecError
-    from greentui.core.verdict import SideInput, compute_verdict
-
     if tally.started is None:
         raise ValueError("no session has started")
     settings = tally.started.settings
@@ -214,16 +213,12 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0):  # -> Verdict (imported 
     inputs = []
     for lane in tally.sides.values():
         loaded = lane.loaded
-        try:
-            spec = ModelSpec.parse(lane.spec)
-            has_adapter = spec.adapter is not None
-        except SpecError:
-            spec, has_adapter = None, False
+        spec = _parsed(lane.spec)
         inputs.append(SideInput(
             side=lane.side, spec=lane.spec, display_name=lane.display_name or lane.spec,
             params_total=loaded.params_total if loaded else 0,
             params_trainable=loaded.params_trainable if loaded else 0,
-            has_adapter=has_adapter, quant=loaded.quant if loaded else "",
+            has_adapter=spec is not None and spec.adapter is not None, quant=loaded.quant if loaded else "",
             items=tuple(lane.items), failed_reason=lane.failed_reason,
         ))
     fine_tune = _is_fine_tune(tally.sides["A"].spec, tally.sides["B"].spec)
@@ -243,12 +238,14 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0):  # -> Verdict (imported 
     )
 
 
+def _parsed(text: str) -> ModelSpec | None:
+    try:
+        return ModelSpec.parse(text)
+    except SpecError:
+        return None
+
+
 def _is_fine_tune(spec_a: str, spec_b: str) -> bool:
     """Fine-tune mode (DESIGN section 4): model B is model A plus a PEFT adapter."""
-    from greentui.core.models.spec import ModelSpec, SpecError
-
-    try:
-        a, b = ModelSpec.parse(spec_a), ModelSpec.parse(spec_b)
-    except SpecError:
-        return False
-    return a.adapter is None and b.adapter is not None and b.base() == a
+    a, b = _parsed(spec_a), _parsed(spec_b)
+    return a is not None and b is not None and a.adapter is None and b.adapter is not None and b.base() == a

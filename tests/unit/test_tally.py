@@ -65,3 +65,12 @@ def test_eta_from_the_pace_so_far() -> None:
     tally = fed(ev.started(2), ev.scored("A", 0, score=1, joules=1.0, start=10.0))
     # one item done in 2 s of session time (10 -> 12): three to go -> 6 s
     assert tally.eta_s(12.0) == pytest.approx(6.0)
+
+
+def test_fine_tune_mode_is_b_equal_to_a_plus_an_adapter() -> None:
+    from greentui.core.tally import _is_fine_tune
+
+    assert _is_fine_tune("smollm2-135m@fp32", "smollm2-135m@fp32+adapter=./lora")
+    assert not _is_fine_tune("smollm2-135m@fp32+adapter=./lora", "smollm2-135m@fp32")
+    assert not _is_fine_tune("smollm2-135m@fp32", "smollm2-135m@nf4+adapter=./lora")
+    assert not _is_fine_tune("smollm2-135m@fp32", "smollm2-135m@nf4")
