@@ -1,0 +1,199 @@
+"""The verdict's records: what ``compute_verdict`` returns, JSON-safe for the store (``to_dict`` / ``from_dict``).
+
+Units: energy in joules (J), emissions in grams CO2e (g), scores in [0, 1], differences in percentage points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from greentui.core.records import GridIntensity, ItemScored, Quality, Side
+
+Mode = Literal["fine-tune", "head-to-head"]
+MIN_PAIRED_ITEMS = 5
+CEGI_FORMULA = "CEGI = E / (G × P / 1e6)"
+
+
+class VerdictError(ValueError):
+    """An input the user controls (baseline, request rate, amortisation) is out of range; one-line message."""
+
+
+@dataclass(frozen=True)
+class SideInput:
+    side: Side
+    spec: str
+    display_name: str
+    params_total: int
+    params_trainable: int
+    has_adapter: bool
+    quant: str
+    items: tuple[ItemScored, ...]
+    failed_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SideSummary:
+    """One model's figures over all of its scored items. Energy figures cover the items that carry joules."""
+
+    side: Side
+    spec: str
+    display_name: str
+    params_total: int
+    params_trainable: int
+    has_adapter: bool
+    quant: str
+    failed_reason: str | None
+    n_items: int
+    accuracy: float | None  # mean score in [0, 1]
+    accuracy_lo: float | None  # 95% CI: Wilson (binary) or bootstrap (continuous)
+    accuracy_hi: float | None
+    correct: float  # correct items, or the sum of scores ("correct-equivalent") for continuous scores
+    energy_items: int  # items with an energy figure
+    energy_j: float | None  # total: sum of item windows
+    dynamic_energy_j: float | None  # total - idle power x item seconds; None without an idle baseline
+    co2e_g: float | None
+    dynamic_co2e_g: float | None
+    joules_per_token: float | None
+    joules_per_correct: float | None  # None: no energy, or no correct answers
+    tokens_out: int
+    seconds: float
+    decode_tokens_per_s_p50: float | None
+    e2e_tokens_per_s_p50: float | None
+    ttft_p50_s: float | None
+    ttft_p95_s: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """B against A over the items both answered. Differences are B - A in percentage points."""
+
+    n_paired: int
+    diff_points: float | None
+    diff_lo_points: float | None
+    diff_hi_points: float | None
+    n_energy_paired: int  # paired items where both sides carry joules
+    energy_ratio: float | None  # E_B / E_A over those items
+    energy_ratio_lo: float | None
+    energy_ratio_hi: float | None
+    more_accurate: Side | None  # set only when the accuracy CI excludes 0
+    cheaper: Side | None  # set only when the energy-ratio CI excludes 1
+    extra_j_per_extra_correct: float | None  # (E_more - E_less) / (correct_more - correct_less)
+    outcome: str  # matches | more_accurate | dominates | too_close | no_correct | incomplete
+
+
+@dataclass(frozen=True)
+class CegiSide:
+    side: Side
+    emissions_g: float | None  # E
+    score: float | None  # s
+    gain: float | None  # G: percent of s_A (fine-tune) or points (head-to-head / fallback)
+    params: int  # P, trainable (fine-tune) or all parameters (head-to-head)
+    value: float | None  # None when undefined (see status)
+    status: str  # ok | no gain | no energy | no parameters | no items | no base score
+
+
+@dataclass(frozen=True)
+class Cegi:
+    mode: Mode
+    formula: str
+    gain_definition: str
+    reference_score: float | None  # s0 (head-to-head) or s_A (fine-tune)
+    points_fallback: bool  # fine-tune with s_A == 0: G in percentage points
+    sides: tuple[CegiSide, ...]  # inference only
+    amortized: tuple[CegiSide, ...]  # fine-tune with training emissions included; else empty
+    training_emissions_g: float | None
+    amortize_answers: float | None
+    note: str
+
+
+@dataclass(frozen=True)
+class ScaleSide:
+    side: Side
+    joules_per_answer: float | None
+    kwh_per_million_answers: float | None
+    kg_co2e_per_million_answers: float | None
+    kwh_per_day: float | None
+    kg_co2e_per_year: float | None
+
+
+@dataclass(frozen=True)
+class Scale:
+    requests_per_day: float
+    sides: tuple[ScaleSide, ...]
+    equivalence_of: str  # "difference" (between the models), "A", "B" or "none"
+    equivalence_kg_per_year: float | None  # the yearly emissions the equivalence is about
+    equivalence_km: float | None
+    equivalence_source: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    task_name: str
+    metric: str
+    continuous: bool
+    baseline_s0: float
+    fine_tune: bool
+    a: SideSummary
+    b: SideSummary
+    comparison: Comparison
+    cegi: Cegi
+    scale: Scale
+    sentence: str
+    pareto: str
+    energy_note: str | None  # "estimated ..." or "no energy figures"; None for measured energy
+    energy_quality: Quality
+    energy_source: str
+    grid: GridIntensity
+    idle_power_w: float | None
+    seed: int
+    format_version: int = 1
+
+    def side(self, side: Side) -> SideSummary:
+        return self.a if side == "A" else self.b
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe nested dict (tuples become lists; no inf/NaN is ever produced)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        return _build(
+            cls,
+            data,
+            a=lambda d: _build(SideSummary, d),
+            b=lambda d: _build(SideSummary, d),
+            comparison=lambda d: _build(Comparison, d),
+            cegi=lambda d: _build(Cegi, d, sides=_cegi_rows, amortized=_cegi_rows),
+            scale=lambda d: _build(Scale, d, sides=lambda rows: tuple(_build(ScaleSide, r) for r in rows)),
+            grid=lambda d: GridIntensity(**d),
+        )
+
+
+def _cegi_rows(rows: list[dict[str, Any]]) -> tuple[CegiSide, ...]:
+    return tuple(_build(CegiSide, r) for r in rows)
+
+
+def _build(cls: type, data: dict[str, Any], **nested: Any) -> Any:
+    """Rebuild dataclass ``cls`` from ``data``; ``nested`` converts the named fields; unknown keys are ignored."""
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            kwargs[f.name] = nested[f.name](value) if f.name in nested else value
+    return cls(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per side
+# --------------------------------------------------------------------------------------------------
+
+
+def latest_by_item(items: tuple[ItemScored, ...]) -> dict[str, ItemScored]:
+    """One result per item id (a resumed session may hold a retried item twice: the last one counts)."""
+    return {item.item_id: item for item in items}
+
+
+def correct_equivalent(items: list[ItemScored], continuous: bool) -> float:
+    return float(sum(i.score for i in items)) if continuous else float(sum(1 for i in items if i.correct))

@@ -1,0 +1,245 @@
+"""The verdict in words: number formats, the one-sentence conclusion, the Pareto line, CEGI and scale lines.
+
+Pure functions over :mod:`greentui.core.verdict_model` records; the TUI, the CLI and the markdown export all print
+these same lines.
+"""
+
+from __future__ import annotations
+
+import math
+
+from greentui.core.records import Quality, Side
+from greentui.core.verdict_model import (
+    MIN_PAIRED_ITEMS,
+    CegiSide,
+    Comparison,
+    SideSummary,
+    Verdict,
+)
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    """Plain-text lines for the TUI: sentence, Pareto line, energy note, CEGI lines, scale lines."""
+    lines = [verdict.sentence, verdict.pareto]
+    if verdict.energy_note:
+        lines.append(verdict.energy_note)
+    lines.extend(cegi_lines(verdict))
+    lines.extend(scale_lines(verdict))
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------
+# Words: number formats, the sentence, the Pareto line, CEGI and scale lines
+# --------------------------------------------------------------------------------------------------
+
+# One everyday equivalence, cited by name. Type-approval figure: real-world driving emits more.
+CAR_G_PER_KM = 106.6
+CAR_SOURCE = ("EEA: new passenger cars registered in Europe in 2023 averaged about 106.6 g CO2/km, "
+              "WLTP type-approval; an approximate equivalence")
+
+
+def format_number(x: float, sig: int = 3) -> str:
+    """``sig`` significant digits, trailing zeros kept ("5.00", "0.0500"); thousands separators from
+    10**(sig-1) up; an exponent only below 1e-4 or from 1e9."""
+    if x == 0:
+        return "0"
+    rounded = float(f"{x:.{sig}g}")  # round first, so 9.9999 becomes 10.0 and not "10.00"
+    ax = abs(rounded)
+    if ax >= 1e9 or ax < 1e-4:
+        return f"{rounded:.{sig - 1}e}"
+    if ax >= 10 ** (sig - 1):
+        return f"{rounded:,.0f}"
+    return f"{rounded:.{sig - 1 - math.floor(math.log10(ax))}f}"
+
+
+def _scaled(x: float, units: tuple[tuple[float, str], ...]) -> str:
+    for factor, unit in reversed(units):
+        if abs(x) >= factor:
+            return f"{format_number(x / factor)} {unit}"
+    return f"{format_number(x / units[0][0])} {units[0][1]}"
+
+
+def format_joules(j: float | None) -> str:
+    return "—" if j is None else _scaled(j, ((1.0, "J"), (1e3, "kJ"), (1e6, "MJ"), (1e9, "GJ")))
+
+
+def format_energy(j: float | None) -> str:
+    """Joules with the same energy in watt-hours beside them: ``1.32 kJ · 0.367 Wh``."""
+    if j is None:
+        return "—"
+    wh = _scaled(j / 3600.0, ((1e-6, "µWh"), (1e-3, "mWh"), (1.0, "Wh"), (1e3, "kWh")))
+    return f"{format_joules(j)} · {wh}"
+
+
+def format_grams(g: float | None) -> str:
+    return "—" if g is None else _scaled(g, ((1.0, "g"), (1e3, "kg"), (1e6, "t")))
+
+
+def format_params(n: int) -> str:
+    """134515008 -> "134.5 M" (four significant digits: quantized variants of one model differ little)."""
+    for factor, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= factor:
+            return f"{n / factor:.4g} {unit}"
+    return str(n)
+
+
+def format_count(n: float) -> str:
+    """1e6 -> "1 million"; other values with separators."""
+    if n >= 1e6 and (n / 1e6) == round(n / 1e6, 3):
+        return f"{n / 1e6:g} million"
+    return f"{n:,.0f}" if n >= 1 else f"{n:g}"
+
+
+def _pct(ratio: float | None) -> str:
+    if ratio is None:
+        return "—"
+    value = 100 * ratio
+    # One decimal near 100%, where rounding would print "100%" for a real (significant) difference.
+    return f"{value:.1f}%" if 99 <= value <= 101 else f"{value:.0f}%"
+
+
+def model_label(s: SideSummary, other: SideSummary) -> str:
+    """"B (smollm2-135m@nf4)": the display name, or the spec where both sides share a display name."""
+    name = s.display_name or s.spec
+    if name == (other.display_name or other.spec) and s.spec and s.spec != other.spec:
+        name = s.spec
+    return f"{s.side} ({name})" if name else s.side
+
+
+def _diff_for(c: Comparison, side: Side) -> tuple[float, float, float]:
+    """Accuracy of ``side`` minus the other's, with its CI, in points."""
+    d, lo, hi = c.diff_points or 0.0, c.diff_lo_points or 0.0, c.diff_hi_points or 0.0
+    # "+ 0.0" turns a negated zero (-0.0, printed "-0.0") back into 0.0
+    return (d, lo, hi) if side == "B" else (-d + 0.0, -hi + 0.0, -lo + 0.0)
+
+
+def _ratio_for(c: Comparison, side: Side) -> tuple[float | None, float | None, float | None]:
+    """Energy of ``side`` over the other's, with its CI."""
+    r, lo, hi = c.energy_ratio, c.energy_ratio_lo, c.energy_ratio_hi
+    if side == "B" or r is None:
+        return r, lo, hi
+    inv = lambda x: 1 / x if x else None  # noqa: E731 - a resample of zero joules has no inverse
+    return inv(r), inv(hi), inv(lo)
+
+
+def _ci(lo: float, hi: float) -> str:
+    return f"95% CI {lo:+.1f} … {hi:+.1f}"
+
+
+def sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, source: str,
+               continuous: bool) -> tuple[str, str, str | None]:
+    label = {"A": model_label(a, b), "B": model_label(b, a)}
+    other: dict[Side, Side] = {"A": "B", "B": "A"}
+    answer = "correct-equivalent answer" if continuous else "correct answer"
+    m = c.more_accurate
+    if c.outcome == "incomplete":
+        missing = [f"{label[s.side]} has no results" + (f" ({s.failed_reason})" if s.failed_reason else "")
+                   for s in (a, b) if not s.n_items]
+        sentence = "No comparison: " + " and ".join(missing) + "."
+    elif c.n_paired < MIN_PAIRED_ITEMS:
+        sentence = (f"Too close to call: only {c.n_paired} item(s) were answered by both models; a paired "
+                    f"comparison needs at least {MIN_PAIRED_ITEMS}.")
+    elif c.outcome == "no_correct":
+        sentence = (f"Neither model scored on the {c.n_paired} items both answered: {label['A']} and {label['B']} "
+                    "both scored 0" + (f"; B used {_pct(c.energy_ratio)} of A's energy." if c.energy_ratio else "."))
+    elif c.outcome == "matches" and c.cheaper is not None:
+        cheap = c.cheaper
+        d, lo, hi = _diff_for(c, cheap)
+        sentence = (f"{label[cheap]} matches {label[other[cheap]]}: accuracy {d:+.1f} points ({_ci(lo, hi)}) "
+                    f"at {_pct(_ratio_for(c, cheap)[0])} of {other[cheap]}'s energy.")
+    elif m is None:
+        d, lo, hi = _diff_for(c, "B")
+        head = f"Too close to call: {label['B']} vs {label['A']}, accuracy {d:+.1f} points ({_ci(lo, hi)})"
+        if c.energy_ratio is None:
+            sentence = head + " and no energy figures to separate them."
+        else:
+            sentence = (head + f" at {_pct(c.energy_ratio)} of A's energy (95% CI {_pct(c.energy_ratio_lo)} … "
+                        f"{_pct(c.energy_ratio_hi)}): both differences are within the noise.")
+    else:
+        less = other[m]
+        d, lo, hi = _diff_for(c, m)
+        head = f"{label[m]} is more accurate than {label[less]} by {d:.1f} points ({_ci(lo, hi)})"
+        r, r_lo, r_hi = _ratio_for(c, m)
+        if c.energy_ratio is None:
+            sentence = head + f"; without energy figures there is no cost per extra {answer}."
+        elif c.outcome == "dominates":
+            sentence = head + f" and uses less energy ({_pct(r)} of {less}'s): it dominates."
+        elif r is not None and r <= 1:
+            sentence = (head + f" at about the same energy ({_pct(r)} of {less}'s, "
+                        f"95% CI {_pct(r_lo)} … {_pct(r_hi)}).")
+        elif c.extra_j_per_extra_correct is not None:
+            sentence = (head + f" and costs {format_joules(c.extra_j_per_extra_correct)} per extra {answer} "
+                        f"({_pct(r)} of {less}'s energy).")
+        else:
+            sentence = head + f" at {_pct(r)} of {less}'s energy."
+
+    if c.outcome == "incomplete" or c.n_paired < MIN_PAIRED_ITEMS:
+        pareto = "Pareto: not enough items answered by both models to rank them."
+    elif m is not None and c.cheaper == m:
+        pareto = f"Pareto: {label[m]} is better on both accuracy and energy (it dominates)."
+    elif m is not None and c.cheaper is not None:
+        pareto = f"Pareto: {label[m]} is better on accuracy, {label[c.cheaper]} on energy: a trade-off."
+    elif m is not None:
+        pareto = f"Pareto: {label[m]} is better on accuracy; " + (
+            "energy was not measured." if c.energy_ratio is None else "on energy neither is (ratio CI includes 1).")
+    elif c.cheaper is not None:
+        pareto = f"Pareto: {label[c.cheaper]} is better on energy; on accuracy neither is (difference CI includes 0)."
+    else:
+        pareto = "Pareto: neither model is better on accuracy or on energy at 95% confidence."
+
+    notes = []
+    if a.energy_j is None and b.energy_j is None:
+        notes.append("No energy figures: the power source reported none, so energy, CO2e and CEGI are unavailable.")
+    elif quality == "estimated":
+        notes.append("Estimated energy: both models were estimated the same way on this host, so the ranking holds, "
+                     f"but the absolute joules and grams are estimates (no power sensor; power source: {source}).")
+    for s in (a, b):
+        if s.n_items and s.energy_items < s.n_items:
+            notes.append(f"Energy for {s.side} covers {s.energy_items} of its {s.n_items} items.")
+    return sentence, pareto, " ".join(notes) or None
+
+
+def _cegi_side_line(row: CegiSide, unit: str) -> str:
+    if row.value is not None:
+        return (f"{row.side}: {format_number(row.emissions_g or 0)} / ({format_number(row.gain or 0)} × "
+                f"{row.params / 1e6:.4g}) = {row.value:.2g}")
+    gain = "" if row.gain is None else f", G = {row.gain:+.1f} {unit}"
+    return f"{row.side}: CEGI undefined ({row.status}{gain})"
+
+
+def cegi_lines(verdict: Verdict) -> list[str]:
+    """The CEGI block: formula and mode, each side's inputs and value, notes. Lower is better."""
+    cegi = verdict.cegi
+    unit = "points" if cegi.mode == "head-to-head" or cegi.points_fallback else "%"
+    params = "the adapter's trainable parameters" if cegi.mode == "fine-tune" else "all parameters"
+    lines = [f"CEGI ({cegi.mode} mode): {cegi.formula}; E in g CO2e, G = {cegi.gain_definition}, "
+             f"P = {params} (millions); lower is better"]
+    only = "  (inference only)" if cegi.amortized else ""
+    lines.extend(_cegi_side_line(row, unit) + only for row in cegi.sides)
+    lines.extend(f"{_cegi_side_line(row, unit)}  (training emissions included)" for row in cegi.amortized)
+    if cegi.points_fallback:
+        lines.append("s_A is 0: G falls back to percentage points (a relative gain over 0 is undefined).")
+    lines.append(cegi.note)
+    return lines
+
+
+def scale_lines(verdict: Verdict) -> list[str]:
+    """What the run means at the user's request rate, with one cited everyday equivalence."""
+    scale, grid = verdict.scale, verdict.grid
+    known = [r for r in scale.sides if r.kwh_per_day is not None]
+    if not known:
+        return ["At scale: no energy figures, so no projection."]
+    where = f"{grid.country_iso3} grid, " if grid.country_iso3 else "grid "
+    per_day = ", ".join(f"{r.side} {format_number(r.kwh_per_day)} kWh/day" for r in known)  # type: ignore[arg-type]
+    per_year = " vs ".join(format_grams(1000 * r.kg_co2e_per_year) for r in known)  # type: ignore[operator]
+    per_million = "; ".join(
+        f"{r.side} {format_number(r.kwh_per_million_answers)} kWh "  # type: ignore[arg-type]
+        f"({format_grams(1000 * r.kg_co2e_per_million_answers)} CO2e)" for r in known)  # type: ignore[operator]
+    lines = [f"At {format_count(scale.requests_per_day)} answers a day: {per_day} ({where}"
+             f"{grid.g_per_kwh:g} g/kWh: {per_year} CO2e a year)", f"Per million answers: {per_million}"]
+    if scale.equivalence_km is not None and scale.equivalence_kg_per_year:
+        what = "The difference" if scale.equivalence_of == "difference" else f"{scale.equivalence_of}'s total"
+        lines.append(f"{what}, {format_grams(1000 * scale.equivalence_kg_per_year)} CO2e a year, is roughly "
+                     f"{format_number(scale.equivalence_km, 2)} km driven in an average new car "
+                     f"({scale.equivalence_source}).")
+    return lines
