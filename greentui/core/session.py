@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
+from greentui.core.control import RunControl
 from greentui.core.meter import RunEnergy, device_joules
 from greentui.core.schedule import SCHEDULES, ScheduleError, schedule_order
 from greentui.core.records import (
@@ -96,7 +96,7 @@ class _Lane:
     done: set[str] = field(default_factory=set)
 
 
-class Session:
+class Session(RunControl):
     """Runs model A and model B on the same task items and emits events. See the module docstring."""
 
     def __init__(
@@ -111,33 +111,15 @@ class Session:
         self.session_id = session_id or new_session_id()
         self._skip = skip_items or {"A": set(), "B": set()}
         self._inline = inline_workers
+        super().__init__()
         self._handlers: list[Callable[[Event], None]] = []
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
         self.status: SessionStatus | None = None
         self.task: Any = None
         self._lanes: dict[Side, _Lane] = {}
 
-    # ---- control (thread-safe) -------------------------------------------------------------------
+    # ---- subscribers (called from the session and sampler threads) and control (see RunControl) ------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
         self._handlers.append(handler)
-
-    def request_stop(self) -> None:
-        """Stop as soon as the item in flight ends (finished items are kept; the session becomes interrupted)."""
-        self._stop.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        """Hold before the next item starts (the item in flight finishes)."""
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
 
     def worker_pids(self) -> dict[Side, int | None]:
         """Process ids of the model workers (None before start, for inline workers, or after they ended)."""
@@ -293,7 +275,7 @@ class Session:
             lane.worker.start()
         pending = set(lanes)
         while pending:
-            if self._stop.is_set():
+            if self.stop_requested:
                 raise KeyboardInterrupt
             for side in list(pending):
                 message = lanes[side].worker.poll(0.05)
@@ -326,8 +308,8 @@ class Session:
     # ---- items -----------------------------------------------------------------------------------------------
     def _run_items(self, lanes: dict[Side, _Lane], items: Sequence[Any], meter: Any) -> tuple[SessionStatus, str]:
         for step in schedule_order(len(items), self.config.schedule):
-            self._running.wait()
-            if self._stop.is_set():
+            self.wait_while_paused()
+            if self.stop_requested:
                 return "interrupted", "stopped by the user"
             todo = [(side, idx) for side, idx in step
                     if lanes[side].alive and items[idx].id not in self._skip[side]]
@@ -340,7 +322,7 @@ class Session:
         failed = [lane for lane in lanes.values() if not lane.alive]
         if failed:
             return "failed", "; ".join(self._failures[lane.side] for lane in failed)
-        if self._stop.is_set():
+        if self.stop_requested:
             return "interrupted", "stopped by the user"
         return "completed", ""
 

@@ -6,11 +6,11 @@ A feed's :meth:`run` blocks (the live screen calls it in a thread worker) and ha
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from greentui.core.control import RunControl
 from greentui.core.records import Event, ItemScored, PowerSampled, SessionFinished
 
 Sink = Callable[[Event], None]
@@ -66,7 +66,7 @@ class SessionFeed:
         self.session_run.session.resume()
 
 
-class ReplayFeed:
+class ReplayFeed(RunControl):
     """Plays events again, at ``speed`` times their recorded pace (``None``: all at once)."""
 
     live = False
@@ -77,40 +77,27 @@ class ReplayFeed:
         self.speed = speed
         self.session_id = session_id
         self.label = "replay" if speed is None else f"replay ×{speed:g}"
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
+        super().__init__()
 
     def run(self, sink: Sink) -> str:
         status = "completed"
         wall_start: float | None = None
         first_t: float | None = None
         for event in self._events():
-            if not self._running.is_set():
-                paused_at = time.monotonic()
-                self._running.wait()
-                if wall_start is not None:
-                    wall_start += time.monotonic() - paused_at
-            if self._stop.is_set():
+            paused_s = self.wait_while_paused()
+            if wall_start is not None:
+                wall_start += paused_s
+            if self.stop_requested:
                 return "interrupted"
             t = event_time(event)
             if self.speed is not None and t is not None:
                 if first_t is None or wall_start is None:
                     first_t, wall_start = t, time.monotonic()
                 delay = wall_start + (t - first_t) / self.speed - time.monotonic()
-                if delay > 0 and self._stop.wait(delay):
+                if delay > 0 and self.wait_for_stop(delay):
                     return "interrupted"
             sink(event)
             if isinstance(event, SessionFinished):
                 status = event.status
         return status
 
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
