@@ -63,6 +63,8 @@ def _create(db: Database) -> None:
     _set_version(db, SCHEMA_VERSION)
 
 
+# The same per-side totals as the writer's SQL_RUN_SUMMARY, copied on purpose: a migration must keep doing what
+# schema v2 meant, even if the live writer's query changes in a later version.
 _RUN_SUMMARY_SQL = """
 UPDATE runs SET (items_done, correct, score_sum, energy_j, tokens_out) = (
     SELECT count(*), coalesce(sum(i.score >= 1.0), 0), coalesce(sum(i.score), 0), sum(i.joules),
