@@ -1,6 +1,6 @@
 """CPU cost of the power sampler thread, as a share of one core.
 
-Runs a :class:`~greentui.core.sampler.PowerSampler` over the CPU estimate source (with the process-tree detail
+Runs a :class:`~greentui.core.measure.sampler.PowerSampler` over the CPU estimate source (with the process-tree detail
 on, as in a session) at 20 Hz for ``--seconds`` (default 60) while the main thread sleeps. The sampler thread's
 CPU time is read *on that thread* with ``time.thread_time()`` (CLOCK_THREAD_CPUTIME_ID, nanosecond resolution)
 from the ``on_sample`` callback, and divided by wall time. ``/proc``'s per-thread figure (10 ms accounting
@@ -18,9 +18,9 @@ import time
 
 import psutil
 
-from greentui.core.power import select_power_sources
+from greentui.core.measure.power import select_power_sources
 from greentui.core.records import PowerSample
-from greentui.core.sampler import PowerSampler
+from greentui.core.measure.sampler import PowerSampler
 
 GOAL_SHARE = 0.01
 

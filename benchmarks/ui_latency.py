@@ -40,7 +40,7 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 def run_app(db: str, tps: float, sample_hz: float) -> None:
     """The child process: the real app on the live screen, two fake models streaming at once."""
-    from greentui.core.session import SessionConfig
+    from greentui.core.run.session import SessionConfig
     from greentui.store import SessionStore
     from greentui.tui.app import make_app
 

@@ -10,7 +10,7 @@ text, the three few-shot turns, the question: the very tokens the worker sends) 
 few-shot style ("4 x 6 = 24, and 24 - 3 = 21. The answer is 21."); the loss covers the answer tokens only.
 
 Energy and emissions of the training loop come from codecarbon's OfflineEmissionsTracker, through greentui's own
-wrapper (:class:`greentui.core.carbon.CodecarbonCrossCheck`: offline only, writes no files). Usage:
+wrapper (:class:`greentui.core.measure.carbon.CodecarbonCrossCheck`: offline only, writes no files). Usage:
 
     .venv/bin/python examples/train_lora_arithmetic.py --steps 200 --out ./lora-arithmetic
 
@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol
 
-from greentui.core.tasks import Task, load_task
+from greentui.core.evaluate.tasks import Task, load_task
 
 TASK_ID = "arithmetic"
 EMISSIONS_FILE = "training_emissions.json"
@@ -250,7 +250,7 @@ def encode_example(tokenizer: Any, task: Task, example: Example) -> tuple[list[i
     -100 on the prompt so only the answer is learned."""
     from greentui.core.models.hf_stream import encode_prompt
     from greentui.core.models.protocol import GenerateRequest
-    from greentui.core.tasks import TaskItem
+    from greentui.core.evaluate.tasks import TaskItem
 
     item = TaskItem(id="train", input={"question": example.question}, reference="", question=example.question)
     request = GenerateRequest("train", task.build_prompt(item), task.max_new_tokens)
@@ -411,12 +411,12 @@ def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainCo
 def offline_model_folder() -> Path:
     """The safetensors cache folder of the offline SmolLM2-135M-Instruct, converting the GGUF on first use: the
     same resolution and cache as the worker's for ``smollm2-135m``."""
-    from greentui.core.models import catalog, hf_gguf_cache
+    from greentui.core.models import hf_gguf_cache, resolve
     from greentui.core.models.protocol import ModelUnavailable
     from greentui.core.models.spec import ModelSpec
 
     try:
-        resolved = catalog.resolve(ModelSpec.parse("smollm2-135m"))
+        resolved = resolve.resolve(ModelSpec.parse("smollm2-135m"))
     except ModelUnavailable as exc:
         raise SystemExit(str(exc)) from exc
     return hf_gguf_cache.ensure_converted(resolved.location)
@@ -452,7 +452,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")
-    from greentui.core.carbon import CodecarbonCrossCheck
+    from greentui.core.measure.carbon import CodecarbonCrossCheck
 
     args = parse_args(argv)
     config = TrainConfig(steps=args.steps, seed=args.seed, items=args.items, batch_size=args.batch_size,

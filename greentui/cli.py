@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from_args(args: argparse.Namespace) -> Any:
-    from greentui.core.session import SessionConfig
+    from greentui.core.run.session import SessionConfig
 
     return SessionConfig(
         model_a=args.model_a, model_b=args.model_b, task=args.task, limit=args.limit, schedule=args.schedule,
@@ -139,7 +139,7 @@ def _config_from_args(args: argparse.Namespace) -> Any:
 
 
 def _demo_config(args: argparse.Namespace) -> Any:
-    from greentui.core.session import SessionConfig
+    from greentui.core.run.session import SessionConfig
 
     return SessionConfig(model_a=DEMO_MODEL_A, model_b=DEMO_MODEL_B, task=args.task, limit=args.limit,
                          country=args.country, power_source=args.power_source)
@@ -175,7 +175,7 @@ def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
 
 def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = None,
             skip_items: Any = None) -> int:
-    from greentui.headless import HeadlessPrinter
+    from greentui.text.printer import HeadlessPrinter
     from greentui.services import SessionError, SessionRun
 
     store = _open_store(args)
@@ -193,7 +193,7 @@ def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = N
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from greentui.core.tasks import TaskError, load_task
+    from greentui.core.evaluate.tasks import TaskError, load_task
     from greentui.services import resume_config
     from greentui.store import StoreError
 
@@ -218,7 +218,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    from greentui.headless import print_sessions
+    from greentui.text.listing import print_sessions
 
     store = _open_store(args, readonly=True)
     since = _parse_date(args.since, "--since")
@@ -244,7 +244,7 @@ def _parse_date(text: str | None, flag: str, *, end_of_day: bool = False) -> flo
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from greentui.headless import print_session
+    from greentui.text.listing import print_session
 
     store = _open_store(args, readonly=True)
     print_session(store, args.session_id)
@@ -252,7 +252,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from greentui.headless import export_session
+    from greentui.text.listing import export_session
 
     store = _open_store(args, readonly=True)
     text = export_session(store, args.session_id, args.format)
@@ -286,21 +286,22 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from greentui.core.doctor import collect, render_doctor
+    from greentui.core.doctor import collect
+    from greentui.text.doctor import render_doctor
 
     Console().print(render_doctor(collect(country_iso3=args.country)))
     return EXIT_OK
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from greentui.headless import print_tasks
+    from greentui.text.listing import print_tasks
 
     print_tasks()
     return EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from greentui.headless import print_models
+    from greentui.text.listing import print_models
 
     print_models()
     return EXIT_OK

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from greentui.core.records import Event, SessionStatus, Side
-from greentui.core.session import Session, SessionConfig, SessionError
-from greentui.core.tally import Tally, verdict_from_tally
+from greentui.core.run.session import Session, SessionConfig, SessionError
+from greentui.core.run.tally import Tally, verdict_from_tally
 from greentui.store.errors import StoreError
 
 

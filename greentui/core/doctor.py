@@ -1,8 +1,8 @@
 """``greentui doctor``: which power sources work on this machine, why the others do not, and how well they sample.
 
 :func:`collect` probes NVML, RAPL and the CPU estimate independently, samples every available one together at
-20 Hz for about a second (as a session would), and looks up the grid carbon intensity. :func:`render_doctor`
-turns the report into a rich renderable for the CLI.
+20 Hz for about a second (as a session would), and looks up the grid carbon intensity. ``greentui.text.doctor``
+renders the report for the CLI; this module only collects facts.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Group, RenderableType
-from rich.table import Table
-from rich.text import Text
-
-from greentui.core.carbon import grid_intensity
-from greentui.core.power import describe_sources, probe_source, select_power_sources
-from greentui.core.power.base import PowerSource, SourceStatus
-from greentui.core.power.estimate import CpuPowerModel, cpu_power_model
+from greentui.core.measure.carbon import grid_intensity
+from greentui.core.measure.power import describe_sources, probe_source, select_power_sources
+from greentui.core.measure.power.base import PowerSource, SourceStatus
+from greentui.core.measure.power.estimate import CpuPowerModel, cpu_power_model
 from greentui.core.records import GridIntensity
-from greentui.core.sampler import PowerSampler
+from greentui.core.measure.sampler import PowerSampler
 
 DOCTOR_RATE_HZ = 20.0
 
@@ -129,46 +125,3 @@ def _mean_read_ms(source: PowerSource, reads: int = 5) -> float | None:
         return (time.perf_counter() - t0) / reads * 1000.0
     except Exception:
         return None
-
-
-def render_doctor(report: DoctorReport) -> RenderableType:
-    """A table of sources plus the CPU model, TDP and grid intensity in use."""
-    table = Table(title="Power sources on this machine", title_justify="left", expand=False)
-    table.add_column("source", style="bold")
-    table.add_column("status")
-    table.add_column("what / why not", overflow="fold", max_width=70)
-    table.add_column("rate", justify="right")
-    table.add_column("read", justify="right")
-    table.add_column("power", justify="right")
-    table.add_column("counter", justify="right")
-    for check in report.checks:
-        status = check.status
-        if status.available:
-            state = Text(check.quality or "available", style="green" if check.quality == "measured" else "yellow")
-        else:
-            state = Text("unavailable", style="red")
-        rate = f"{check.sample_rate_hz:.1f} Hz" if check.sample_rate_hz is not None else "-"
-        read = f"{check.read_ms:.2f} ms" if check.read_ms is not None else "-"
-        if check.counter_period_s is not None:
-            counter = f"~{check.counter_period_s * 1000:g} ms"
-        else:
-            counter = "none" if status.available else "-"
-        power = f"{check.mean_power_w:.1f} W" if check.mean_power_w is not None else "-"
-        table.add_row(status.name, state, Text(status.reason), rate, read, power, counter)
-    lines: list[RenderableType] = [table]
-    for check in report.checks:
-        if check.status.name == "estimate":
-            continue  # its figures are on the CPU line below
-        for key, value in check.status.details.items():
-            lines.append(Text(f"  {check.status.name} {key}: {value}", style="dim"))
-    cpu = report.cpu
-    lines.append(Text(f"Sampling: target {report.target_rate_hz:g} Hz for {report.sample_seconds:g} s, "
-                      "all sources on one thread, as in a session."))
-    lines.append(Text(f"CPU: {cpu.cpu_model}, {cpu.logical_cpus} logical CPUs; TDP {cpu.tdp_w:g} W from "
-                      f"{cpu.tdp_source}; idle {cpu.idle_w:.1f} W ({cpu.idle_fraction:g} x TDP, {cpu.idle_source})."))
-    grid = report.grid
-    lines.append(Text(f"Grid: {grid.g_per_kwh:g} g CO2e/kWh, {grid.source}; PUE {grid.pue:g}."))
-    for warning in report.grid_warnings:
-        lines.append(Text(f"  note: {warning}", style="yellow"))
-    lines.append(Text(f"A session here would report: {report.session_line}", style="bold"))
-    return Group(*lines)

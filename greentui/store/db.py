@@ -238,7 +238,7 @@ class SessionStore:
         """Start a writer thread; feed it with ``writer.handle(event)``, finish with ``writer.close()``."""
         if self.readonly:
             raise StoreReadOnlyError(f"{self.path} was opened read-only: cannot record a session")
-        return StoreWriter(self, on_error=on_error, flush_interval_s=flush_interval_s)
+        return StoreWriter(self._connect_writer, self.path, on_error=on_error, flush_interval_s=flush_interval_s)
 
     def save_verdict(self, session_id: str, verdict: dict[str, Any], sentence: str | None = None) -> None:
         """Store a verdict (``Verdict.to_dict()``) and its one-line sentence; the latest one is shown."""

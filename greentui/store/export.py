@@ -7,7 +7,7 @@ sample. Empty cells mean "not available".
 JSON (``"format": "greentui.session"``): the session row, both runs, the finished items, the ItemStarted
 events, the power samples in columns, and the latest verdict. :func:`import_json` writes such a file into a
 store through the ordinary writer, so an imported session replays exactly like the original.
-The markdown report lives in ``greentui/report.py`` and reads :meth:`SessionStore.load_session`.
+The markdown report lives in ``greentui/text/report.py`` and reads :meth:`SessionStore.load_session`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import psutil
 from sqlite_utils import Database
@@ -38,9 +39,6 @@ from greentui.core.records import (
     SessionStarted,
 )
 from greentui.store.errors import StoreError, translate
-
-if TYPE_CHECKING:
-    from greentui.store.db import SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +216,11 @@ class StoreWriter:
     the rows held in memory between commits.
     """
 
-    def __init__(self, store: SessionStore, *, on_error: Callable[[StoreError], None] | None = None,
-                 flush_interval_s: float = 1.0, max_batch: int = 20_000) -> None:
-        self._store = store
+    def __init__(self, connect: Callable[[], Database], path: Path, *,
+                 on_error: Callable[[StoreError], None] | None = None, flush_interval_s: float = 1.0,
+                 max_batch: int = 20_000) -> None:
+        self._connect = connect  # opens the writer thread's own connection; raises StoreError
+        self._path = path
         self._on_error = on_error
         self._flush_interval_s = flush_interval_s
         self._max_batch = max_batch
@@ -315,10 +315,10 @@ class StoreWriter:
             batch.channel_ids.clear()  # rows inserted in the failed transaction are gone
             self._dropped_unsaved += batch.n_events
             if isinstance(exc, sqlite3.Error):
-                self._fail(translate(exc, self._store.path, "save the session"))
+                self._fail(translate(exc, self._path, "save the session"))
             else:
                 log.debug("store writer could not save a batch", exc_info=True)
-                self._fail(StoreError(f"{self._store.path}: could not save the session ({exc})"))
+                self._fail(StoreError(f"{self._path}: could not save the session ({exc})"))
         batch.clear()
 
     def _route(self, event: Event, batch: _Batch, identity: tuple[str, int, float | None]) -> None:
@@ -339,14 +339,14 @@ class StoreWriter:
     def _run(self) -> None:
         db: Database | None = None
         try:
-            db = self._store._connect_writer()
+            db = self._connect()
         except StoreError as error:
             self._fail(error)
         try:
             self._loop(db)
         except Exception as exc:  # a bug must not leave flush() and close() waiting on a dead thread
             log.debug("store writer thread failed", exc_info=True)
-            self._fail(StoreError(f"{self._store.path}: the store writer stopped ({exc})"))
+            self._fail(StoreError(f"{self._path}: the store writer stopped ({exc})"))
         finally:
             with self._cond:
                 self._dropped_unsaved += len(self._orphans) + len(self._queue)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from greentui.core.control import RunControl
+from greentui.core.run.control import RunControl
 from greentui.core.records import Event, ItemScored, PowerSampled, SessionFinished
 
 Sink = Callable[[Event], None]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from greentui.core.tally import Tally, verdict_from_tally
-from greentui.core.verdict import Verdict
+from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.verdict.compute import Verdict
 from greentui.tui.power_trace import PowerTrace
 
 

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from greentui.core.records import ItemScored
-from greentui.core.session import SessionConfig
+from greentui.core.run.session import SessionConfig
 from greentui.services import SessionRun, open_store
 
 FAKE = "fake:oracle?tps=300&tokens=6"

@@ -175,7 +175,7 @@ def fill_store(store: object, events: list[Event], *, verdict: bool = True) -> s
 
     ``verdict``: also save the verdict of the stream, as ``services.SessionRun`` does at the end of a run.
     """
-    from greentui.core.tally import Tally, verdict_from_tally
+    from greentui.core.run.tally import Tally, verdict_from_tally
 
     writer = store.writer()  # type: ignore[attr-defined]
     tally = Tally()

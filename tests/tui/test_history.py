@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greentui.core.session import SessionConfig
+from greentui.core.run.session import SessionConfig
 from greentui.services import SessionRun
 from greentui.store import SessionStore
 from greentui.tui.screens.compare import CompareScreen

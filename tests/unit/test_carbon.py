@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from greentui.core import carbon
-from greentui.core.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
+from greentui.core.measure import carbon
+from greentui.core.measure.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
 
 
 @pytest.mark.parametrize(

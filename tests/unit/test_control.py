@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import threading
 
-from greentui.core.control import RunControl
+from greentui.core.run.control import RunControl
 
 
 def test_stop_wakes_a_paused_loop() -> None:

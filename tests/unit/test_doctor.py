@@ -9,7 +9,8 @@ import pynvml
 import pytest
 from rich.console import Console
 
-from greentui.core.doctor import collect, render_doctor
+from greentui.core.doctor import collect
+from greentui.text.doctor import render_doctor
 
 
 def rendered(report) -> str:

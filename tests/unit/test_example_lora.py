@@ -97,7 +97,7 @@ def test_greentui_reports_the_same_trainable_count_for_the_saved_adapter(example
 
 
 def test_training_problems_are_fresh_and_their_worked_answers_reach_the_reference(example: ModuleType) -> None:
-    from greentui.core.tasks import load_task
+    from greentui.core.evaluate.tasks import load_task
 
     task = load_task("arithmetic")
     test_questions = {item.input["question"] for item in task.items}
@@ -131,7 +131,7 @@ def test_batch_loss_with_the_shared_prefix_equals_the_plain_full_sequence_loss(e
                                                                                 tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from greentui.core.tasks import load_task
+    from greentui.core.evaluate.tasks import load_task
 
     tiny = build_tiny_llama(tmp_path / "tiny")
     tokenizer = AutoTokenizer.from_pretrained(tiny)

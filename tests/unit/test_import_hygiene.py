@@ -21,7 +21,7 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_core_modules_are_discovered() -> None:
-    assert "greentui.core.session" in CORE_MODULES
+    assert "greentui.core.run.session" in CORE_MODULES
     assert "greentui.core.records" in CORE_MODULES
 
 

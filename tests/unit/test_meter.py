@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.meter import EnergyMeter, dynamic_joules, integrate_trapezoid
-from greentui.core.power.base import PowerSource
-from greentui.core.power.replay import ReplaySource
+from greentui.core.measure.meter import EnergyMeter, dynamic_joules, integrate_trapezoid
+from greentui.core.measure.power.base import PowerSource
+from greentui.core.measure.power.replay import ReplaySource
 from greentui.core.records import Measurement, PowerSample
-from greentui.core.sampler import PowerSampler
+from greentui.core.measure.sampler import PowerSampler
 
 TRACES = Path(__file__).resolve().parents[1] / "assets" / "traces"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.models import catalog
-from greentui.core.models.catalog import availability, catalog_rows, resolve
+from greentui.core.models import resolve as catalog
+from greentui.core.models.resolve import availability, catalog_rows, resolve
 from greentui.core.models.protocol import ModelUnavailable
 from greentui.core.models.spec import ModelSpec
 

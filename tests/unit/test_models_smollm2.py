@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.models import catalog
+from greentui.core.models import resolve as catalog
 from greentui.core.models.protocol import Generated, GenerateRequest, Loaded, LoadProgress, Token
 from greentui.core.models.spec import ModelSpec
 from greentui.core.models.worker import ModelWorker

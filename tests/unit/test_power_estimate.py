@@ -9,8 +9,8 @@ from unittest.mock import patch
 import psutil
 import pytest
 
-from greentui.core.power import estimate as estimate_module
-from greentui.core.power.estimate import (
+from greentui.core.measure.power import estimate as estimate_module
+from greentui.core.measure.power.estimate import (
     CpuPowerModel,
     EstimateSource,
     codecarbon_cpu_table,

@@ -8,10 +8,10 @@ from unittest.mock import patch
 import pynvml
 import pytest
 
-from greentui.core.meter import EnergyMeter
-from greentui.core.power import PowerSourceError, describe_sources, select_power_sources
-from greentui.core.power.nvml import NvmlSource, visible_physical_indices
-from greentui.core.sampler import PowerSampler
+from greentui.core.measure.meter import EnergyMeter
+from greentui.core.measure.power import PowerSourceError, describe_sources, select_power_sources
+from greentui.core.measure.power.nvml import NvmlSource, visible_physical_indices
+from greentui.core.measure.sampler import PowerSampler
 
 
 def nvml_error(code: int) -> pynvml.NVMLError:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.meter import EnergyMeter
-from greentui.core.power import describe_sources, select_power_sources
-from greentui.core.power import rapl as rapl_module
-from greentui.core.power.base import PowerSourceError
-from greentui.core.power.rapl import RaplSource
+from greentui.core.measure.meter import EnergyMeter
+from greentui.core.measure.power import describe_sources, select_power_sources
+from greentui.core.measure.power import rapl as rapl_module
+from greentui.core.measure.power.base import PowerSourceError
+from greentui.core.measure.power.rapl import RaplSource
 
 MAX_UJ = 262_143_328_850  # a real max_energy_range_uj
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.power import PowerSourceError, describe_sources, select_power_sources
-from greentui.core.power.replay import ReplaySource, Trace
+from greentui.core.measure.power import PowerSourceError, describe_sources, select_power_sources
+from greentui.core.measure.power.replay import ReplaySource, Trace
 from greentui.core.records import PowerSample
 
 TRACES = Path(__file__).resolve().parents[1] / "assets" / "traces"

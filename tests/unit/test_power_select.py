@@ -8,8 +8,8 @@ from unittest.mock import patch
 import pynvml
 import pytest
 
-from greentui.core.power import PowerSourceError, SourceStatus, describe_sources, select_power_sources
-from greentui.core.power.estimate import EstimateSource
+from greentui.core.measure.power import PowerSourceError, SourceStatus, describe_sources, select_power_sources
+from greentui.core.measure.power.estimate import EstimateSource
 
 
 @pytest.fixture(autouse=True)

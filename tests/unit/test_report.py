@@ -1,12 +1,12 @@
-"""greentui/report.py: the rich verdict and the markdown export, including untrusted model names."""
+"""greentui/text/report.py: the rich verdict and the markdown export, including untrusted model names."""
 
 from __future__ import annotations
 
 from rich.console import Console
 
 from greentui.core.records import GridIntensity
-from greentui.core.verdict import SideInput, Verdict, compute_verdict
-from greentui.report import comparison_rows, md_escape, render_verdict, session_markdown
+from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
+from greentui.text.report import comparison_rows, md_escape, render_verdict, session_markdown
 from tests.unit.test_verdict import binary, make_items
 
 GRID = GridIntensity(g_per_kwh=56.0, source="codecarbon data: FRA", country_iso3="FRA")

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from greentui.core.power.base import PowerSource
+from greentui.core.measure.power.base import PowerSource
 from greentui.core.records import PowerSample
-from greentui.core.sampler import PowerSampler, next_tick
+from greentui.core.measure.sampler import PowerSampler, next_tick
 
 
 class FakeClock:

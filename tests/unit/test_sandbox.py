@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.sandbox import CodeLimits, SqlError, run_python_sandboxed, run_readonly_query
+from greentui.core.evaluate.sandbox import CodeLimits, SqlError, run_python_sandboxed, run_readonly_query
 
 # ---------------------------------------------------------------------------------------------------------------
 # SQL

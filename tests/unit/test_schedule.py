@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from greentui.core.schedule import ScheduleError, schedule_order
-from greentui.core.session import SessionConfig
+from greentui.core.run.schedule import ScheduleError, schedule_order
+from greentui.core.run.session import SessionConfig
 
 
 def flat(steps):

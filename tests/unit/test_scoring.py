@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core import scoring
-from greentui.core.scoring import (
+from greentui.core.evaluate import scoring
+from greentui.core.evaluate.scoring import (
     SCORERS,
     ScoreContext,
     ScoreResult,

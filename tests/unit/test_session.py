@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from greentui.core.records import Event, ItemScored, ItemStarted, RunFailed, SessionFinished, SessionStarted
-from greentui.core.session import Session, SessionConfig, SessionError
+from greentui.core.run.session import Session, SessionConfig, SessionError
 
 FAST = "fake:oracle?tps=400&accuracy=1&tokens=6"
 
@@ -128,7 +128,7 @@ def test_bad_configuration_is_one_clear_line(constant_trace: Path, overrides: di
 
 def test_parallel_windows_charge_each_model_its_own_device() -> None:
     from greentui.core.records import Measurement
-    from greentui.core.meter import device_joules
+    from greentui.core.measure.meter import device_joules
 
     m = Measurement(key="k", start_mono_s=0.0, end_mono_s=1.0, joules=330.0, source="nvml+rapl",
                     quality="measured", per_device_j=(("gpu0", 200.0), ("gpu1", 100.0), ("cpu-package-0", 30.0)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from greentui.core import stats
+from greentui.core.verdict import stats
 
 N_DATASETS = 400  # coverage of 95% intervals over 400 datasets: standard error ~1.1 points
 

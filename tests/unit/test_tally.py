@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from greentui.core.records import RunFailed, TokenEvent
-from greentui.core.tally import Tally
+from greentui.core.run.tally import Tally
 from tests.helpers import events as ev
 
 
@@ -68,7 +68,7 @@ def test_eta_from_the_pace_so_far() -> None:
 
 
 def test_fine_tune_mode_is_b_equal_to_a_plus_an_adapter() -> None:
-    from greentui.core.tally import _is_fine_tune
+    from greentui.core.run.tally import _is_fine_tune
 
     assert _is_fine_tune("smollm2-135m@fp32", "smollm2-135m@fp32+adapter=./lora")
     assert not _is_fine_tune("smollm2-135m@fp32+adapter=./lora", "smollm2-135m@fp32")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from greentui.core.records import Prompt
-from greentui.core.tasks import (
+from greentui.core.evaluate.tasks import (
     Task,
     TaskError,
     builtin_task_dirs,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from greentui.core.records import GridIntensity, ItemScored, Side
-from greentui.core.verdict import (
+from greentui.core.verdict.compute import (
     CAR_G_PER_KM,
     SideInput,
     Verdict,

@@ -6,7 +6,7 @@ which only the model worker process imports.
 
 from __future__ import annotations
 
-from greentui.core.models.catalog import CatalogRow, availability, catalog_rows, offline_gguf_path
+from greentui.core.models.resolve import CatalogRow, availability, catalog_rows, offline_gguf_path
 from greentui.core.models.protocol import (
     Generated,
     GenerateRequest,

@@ -22,7 +22,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from greentui.core.models import catalog, hf_gguf_cache
+from greentui.core.models import hf_gguf_cache, resolve
 from greentui.core.models.fake import peak_rss_bytes
 from greentui.core.models.hub import adapter_folder, hub_folder
 from greentui.core.models.protocol import (
@@ -154,7 +154,7 @@ def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: Pr
     problem = device_problem(dtype_name, spec.quant, device)
     if problem:
         raise ModelUnavailable(problem)
-    resolved = catalog.resolve(spec)
+    resolved = resolve.resolve(spec)
 
     def fetching(stage: str, fraction: float | None) -> None:
         # Conversion and download take the first quarter of the bar, so it never runs backwards.

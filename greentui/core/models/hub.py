@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from greentui.core.models.catalog import hf_cached_folder
+from greentui.core.models.resolve import hf_cached_folder
 from greentui.core.models.protocol import ModelLoadError, ModelUnavailable, ProgressFn
 
 # What a transformers model needs; skips ONNX/GGUF/original checkpoints that many repos also hold.

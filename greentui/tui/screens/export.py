@@ -17,7 +17,7 @@ FORMATS = (("md", "markdown report"), ("csv", "CSV, one row per item"), ("json",
 
 def export_to_file(store: object, session_id: str, fmt: str, folder: Path) -> Path:
     """Write ``greentui-<id>.<fmt>`` into ``folder`` with the same text `greentui export` prints; returns the path."""
-    from greentui.headless import export_session
+    from greentui.text.listing import export_session
 
     path = folder / f"greentui-{session_id}.{fmt}"
     path.write_text(export_session(store, session_id, fmt), encoding="utf-8")

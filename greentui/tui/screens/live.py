@@ -18,8 +18,8 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from greentui.core.records import Event, RunFailed, SessionFinished, SessionStarted
-from greentui.core.tally import Tally, verdict_from_tally
-from greentui.core.verdict import Verdict
+from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.verdict.compute import Verdict
 from greentui.errors import one_line
 from greentui.tui.bridge import APPLY_HZ, EventBridge
 from greentui.tui.feeds import Feed, event_time

@@ -26,14 +26,14 @@ DEFAULTS: dict[str, Any] = {"model_a": "smollm2-135m@fp32", "model_b": "smollm2-
 
 def catalog_choices() -> list[CatalogChoice]:
     """The catalog with availability here (checks the disk and NVML: call it off the UI thread)."""
-    from greentui.core.models.catalog import catalog_rows
+    from greentui.core.models.resolve import catalog_rows
 
     return [CatalogChoice(row.spec, row.model, row.status, row.note) for row in catalog_rows()]
 
 
 def task_choices() -> list[TaskChoice]:
     """The built-in tasks (reads their files: call it off the UI thread)."""
-    from greentui.core.tasks import builtin_tasks
+    from greentui.core.evaluate.tasks import builtin_tasks
 
     return [TaskChoice(t.id, t.name, t.description, t.category, len(t.items), t.metric, t.baseline)
             for t in builtin_tasks()]
@@ -132,7 +132,7 @@ class SetupScreen(Screen[None]):
                 **self.query_one(OptionsForm).values()}
 
     def action_run(self) -> None:
-        from greentui.core.session import SessionConfig
+        from greentui.core.run.session import SessionConfig
 
         error = self.query_one("#setup-error", Static)
         try:

@@ -11,8 +11,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from greentui.core.tally import Tally, verdict_from_tally
-from greentui.core.verdict import Verdict, format_joules
+from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.verdict.compute import Verdict, format_joules
 from greentui.tui import formatting as fmt
 from greentui.tui.power_trace import PowerTrace
 from greentui.tui.safe_text import literal_text

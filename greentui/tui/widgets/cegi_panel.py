@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from greentui.core.verdict import Verdict, cegi_lines, scale_lines
+from greentui.core.verdict.compute import Verdict, cegi_lines, scale_lines
 from greentui.tui.safe_text import literal_text
 
 

@@ -7,13 +7,13 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from greentui.core.verdict import Verdict, model_label
-from greentui.report import comparison_rows
+from greentui.core.verdict.compute import Verdict, model_label
+from greentui.text.report import comparison_rows
 from greentui.tui.safe_text import literal_text
 
 
 class ComparisonTable(Static):
-    """A rich table of :func:`greentui.report.comparison_rows`; every cell is literal text."""
+    """A rich table of :func:`greentui.text.report.comparison_rows`; every cell is literal text."""
 
     def show(self, verdict: Verdict) -> None:
         table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 
 from greentui.core.records import Side
-from greentui.core.tally import SideTally, Tally
-from greentui.core.verdict import format_params
+from greentui.core.run.tally import SideTally, Tally
+from greentui.core.verdict.compute import format_params
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.metric_tile import MetricTile

@@ -7,7 +7,7 @@ from textual.containers import Horizontal
 from rich.text import Text
 from textual.widgets import ProgressBar
 
-from greentui.core.tally import Tally
+from greentui.core.run.tally import Tally
 from greentui.tui import formatting as fmt
 from greentui.tui.widgets.text_line import TextLine
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from greentui.core.tally import Tally
+from greentui.core.run.tally import Tally
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.text_line import TextLine
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from greentui.core.verdict import Verdict
+from greentui.core.verdict.compute import Verdict
 from greentui.tui.safe_text import literal_text
 
 

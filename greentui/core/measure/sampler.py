@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from greentui.core.power.base import PowerSource
+from greentui.core.measure.power.base import PowerSource
 from greentui.core.records import PowerSample
 
 DEFAULT_HISTORY_S = 600.0  # long enough for any one item's window and for the live chart

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
-from greentui.core.control import RunControl
-from greentui.core.meter import RunEnergy, device_joules
-from greentui.core.schedule import SCHEDULES, ScheduleError, schedule_order
+from greentui.core.run.control import RunControl
+from greentui.core.measure.meter import RunEnergy, device_joules
+from greentui.core.run.schedule import SCHEDULES, ScheduleError, schedule_order
 from greentui.core.records import (
     SIDES,
     Event,
@@ -133,7 +133,7 @@ class Session(RunControl):
     def prepare(self) -> None:
         """Check everything that can be checked without loading a model; raises SessionError with one line."""
         from greentui.core.models.spec import ModelSpec, SpecError
-        from greentui.core.tasks import TaskError, load_task
+        from greentui.core.evaluate.tasks import TaskError, load_task
 
         config = self.config
         if config.schedule not in SCHEDULES:
@@ -161,10 +161,10 @@ class Session(RunControl):
     # ---- the run --------------------------------------------------------------------------------------
     def run(self) -> SessionStatus:
         """Run the whole session; returns its final status. Ctrl-C (KeyboardInterrupt) ends it as interrupted."""
-        from greentui.core.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
-        from greentui.core.meter import EnergyMeter
-        from greentui.core.power import PowerSourceError, describe_sources, select_power_sources
-        from greentui.core.sampler import PowerSampler
+        from greentui.core.measure.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
+        from greentui.core.measure.meter import EnergyMeter
+        from greentui.core.measure.power import PowerSourceError, describe_sources, select_power_sources
+        from greentui.core.measure.sampler import PowerSampler
 
         if self.task is None:
             self.prepare()

@@ -1,6 +1,6 @@
 """The verdict in words: number formats, the one-sentence conclusion, the Pareto line, CEGI and scale lines.
 
-Pure functions over :mod:`greentui.core.verdict_model` records; the TUI, the CLI and the markdown export all print
+Pure functions over :mod:`greentui.core.verdict.model` records; the TUI, the CLI and the markdown export all print
 these same lines.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from greentui.core.records import Quality, Side
-from greentui.core.verdict_model import (
+from greentui.core.verdict.model import (
     MIN_PAIRED_ITEMS,
     CegiSide,
     Comparison,

@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from greentui.core.power.base import PowerSource
+from greentui.core.measure.power.base import PowerSource
 from greentui.core.records import Measurement, PowerSample, Quality
-from greentui.core.sampler import PowerSampler
+from greentui.core.measure.sampler import PowerSampler
 
 
 def integrate_trapezoid(samples: Sequence[PowerSample], t0_mono_s: float, t1_mono_s: float) -> float | None:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from greentui.core.sandbox import CodeLimits, QueryResult, SqlError, run_python_sandboxed, run_readonly_query
+from greentui.core.evaluate.sandbox import CodeLimits, QueryResult, SqlError, run_python_sandboxed, run_readonly_query
 
 EXTRACT_RULES = ("first_number", "last_number", "label", "sql", "code", "full")
 

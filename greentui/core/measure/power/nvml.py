@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from greentui.core.power.base import PowerSource, PowerSourceError
+from greentui.core.measure.power.base import PowerSource, PowerSourceError
 from greentui.core.records import PowerSample
 
 try:  # a dependency of greentui (and of codecarbon); still, say so plainly if it is missing

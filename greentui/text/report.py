@@ -1,6 +1,6 @@
 """Renderings of a verdict: a rich renderable for the terminal and a markdown report for the export.
 
-Both read the same :class:`~greentui.core.verdict.Verdict` and the same rows (:func:`comparison_rows`), so the
+Both read the same :class:`~greentui.core.verdict.compute.Verdict` and the same rows (:func:`comparison_rows`), so the
 screen and the exported document cannot disagree. Model names, specs and failure reasons are untrusted text:
 in rich they are always :class:`rich.text.Text` (never parsed as markup), in markdown they are escaped.
 """
@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from greentui.core.verdict import (
+from greentui.core.verdict.compute import (
     SideSummary,
     Verdict,
     cegi_lines,

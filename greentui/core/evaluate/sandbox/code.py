@@ -1,5 +1,5 @@
-"""Sandboxes for untrusted model output: SQL on a read-only, time-limited SQLite connection, and Python code in a
-separate, resource-limited process.
+"""The code sandbox: model-written Python in a separate, resource-limited process (the program it runs is
+``child.py`` beside this module).
 
 What the code sandbox does (and does not) prevent -- a process sandbox without containers cannot stop every harm:
 
@@ -25,98 +25,14 @@ import secrets
 import selectors
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-# ------------------------------------------------------------------------------------------------------------------
-# SQL
-# ------------------------------------------------------------------------------------------------------------------
-
-
-class SqlError(Exception):
-    """A query that could not run (syntax, denied operation, time limit, too many rows); the message is one line."""
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    columns: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
-
-
-_ALLOWED_ACTIONS = {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
-_DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"}
-
-
-def _authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
-    """SQLite authorizer: reads, SELECT, recursive CTEs and ordinary functions only; everything else is denied."""
-    if action not in _ALLOWED_ACTIONS:
-        return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
-
-
-def run_readonly_query(db_path: Path, sql: str, *, timeout_s: float = 5.0, max_rows: int = 100_000) -> QueryResult:
-    """Run one SQL statement on ``db_path`` without any way to change it, within ``timeout_s`` seconds.
-
-    Layers: a ``mode=ro`` URI, ``PRAGMA query_only``, no attached databases, an authorizer that only allows
-    reads, a progress handler that aborts at the deadline, caps on string length and row count, and Python's
-    single-statement ``execute``. Raises :class:`SqlError`.
-    """
-    db_path = Path(db_path).resolve()
-    if not db_path.is_file():
-        raise SqlError(f"database not found: {db_path}")
-    uri = f"{db_path.as_uri()}?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise SqlError(f"cannot open {db_path.name}: {exc}") from None
-    try:
-        conn.execute("PRAGMA query_only = ON")
-        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 10_000_000)  # bytes of one string/blob: no giant group_concat
-        conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, 100_000)
-        conn.set_authorizer(_authorize)
-        deadline = time.monotonic() + timeout_s
-        # Called every 1000 virtual-machine instructions: a non-zero return interrupts the statement.
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
-        try:
-            cursor = conn.execute(sql.strip().rstrip(";"))
-            rows: list[tuple[Any, ...]] = []
-            while batch := cursor.fetchmany(1000):
-                rows.extend(batch)
-                if len(rows) > max_rows:
-                    raise SqlError(f"the query returned more than {max_rows} rows")
-        except sqlite3.Warning as exc:  # e.g. more than one statement
-            raise SqlError(_sql_message(exc)) from None
-        except sqlite3.Error as exc:
-            if time.monotonic() > deadline:
-                raise SqlError(f"the query ran past the {timeout_s:g} s limit") from None
-            raise SqlError(_sql_message(exc)) from None
-        columns = tuple(d[0] for d in cursor.description or ())
-        return QueryResult(columns=columns, rows=tuple(rows))
-    finally:
-        conn.close()
-
-
-def _sql_message(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if "not authorized" in text or "authorization denied" in text:
-        return "not allowed: only a read-only SELECT may run"
-    if "one statement at a time" in text:
-        return "only a single statement may run"
-    return text
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Python code
-# ------------------------------------------------------------------------------------------------------------------
+CHILD_PROGRAM = Path(__file__).with_name("child.py")
 
 
 @dataclass(frozen=True)
@@ -145,103 +61,6 @@ class CodeRunResult:
     process_cap: str  # "seccomp" | "rlimit" | "none": how child processes were capped
 
 
-# The runner executes inside the sandboxed interpreter. It sets the limits on itself before the model's code
-# runs, then executes solution.py and tests.py in one namespace whose __name__ is not "__main__" (so a model's
-# demo block does not run), and reports through a private pipe with a nonce: exiting 0 early (os._exit(0),
-# sys.exit in the solution) never counts as passing.
-_RUNNER = r'''
-import ctypes, json, os, resource, sys, traceback
-cfg = json.loads(sys.argv[1])
-status = os.fdopen(cfg["status_fd"], "w", buffering=1)
-nonce = os.environ.pop("GREENTUI_SANDBOX_NONCE")
-def limit(name, value, hard=None):
-    res = getattr(resource, name, None)
-    if res is not None:
-        try:
-            resource.setrlimit(res, (value, value if hard is None else hard))
-        except (ValueError, OSError):
-            pass
-limit("RLIMIT_CPU", cfg["cpu_s"], cfg["cpu_s"] + 1)  # SIGXCPU first, SIGKILL 1 s later
-limit("RLIMIT_AS", cfg["memory_bytes"]); limit("RLIMIT_FSIZE", cfg["file_bytes"])
-limit("RLIMIT_CORE", 0); limit("RLIMIT_NOFILE", 256)
-def tasks_of_my_uid():  # RLIMIT_NPROC counts every task (thread) of the real user; None: cannot count here
-    n, uid = 0, os.getuid()
-    if not os.path.isdir("/proc"):
-        return None
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if os.stat("/proc/" + pid).st_uid == uid:
-                    n += len(os.listdir("/proc/%s/task" % pid))
-            except OSError:
-                pass
-    return n
-def seccomp(allow_fork):
-    arch = {"x86_64": (0xC000003E, dict(fork=57, vfork=58, clone=56, kill=62, tkill=200, tgkill=234, ptrace=101,
-                                          setrlimit=160, prlimit64=302, pvr=310, pvw=311)),
-            "aarch64": (0xC00000B7, dict(clone=220, kill=129, tkill=130, tgkill=131, ptrace=117, setrlimit=164,
-                                         prlimit64=261, pvr=270, pvw=271))}.get(os.uname().machine)
-    if arch is None:
-        return False
-    audit, nr = arch
-    LD, JEQ, JSET, RET = 0x20, 0x15, 0x45, 0x06
-    ALLOW, EPERM, ENOSYS, KILL = 0x7FFF0000, 0x50001, 0x50026, 0x80000000
-    deny = [nr[k] for k in ("tkill", "ptrace", "setrlimit", "prlimit64", "pvr", "pvw") if k in nr] + [424]
-    if not allow_fork:
-        deny += [nr[k] for k in ("fork", "vfork") if k in nr]
-    # Classic BPF over struct seccomp_data: nr at offset 0, arch at 4, args[0] at 16 (low word) and 20 (high).
-    # (code, jump-if-true, jump-if-false, k): jumps skip that many instructions. Wrong arch or x32 ABI: kill.
-    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, audit), (RET, 0, 0, KILL), (LD, 0, 0, 0), (JSET, 0, 1, 0x40000000),
-            (RET, 0, 0, KILL)]
-    for number in deny:
-        prog += [(JEQ, 0, 1, number), (RET, 0, 0, EPERM)]
-    if not allow_fork:  # clone3 cannot be inspected: ENOSYS makes libc fall back to clone
-        prog += [(JEQ, 0, 1, 435), (RET, 0, 0, ENOSYS),
-                 (JEQ, 0, 4, nr["clone"]), (LD, 0, 0, 16), (JSET, 0, 1, 0x10000), (RET, 0, 0, ALLOW),  # threads
-                 (RET, 0, 0, EPERM)]
-    pid = os.getpid()  # kill/tgkill: only this process may be signalled
-    prog += [(JEQ, 1, 0, nr["kill"]), (JEQ, 0, 5, nr["tgkill"]), (LD, 0, 0, 16), (JEQ, 0, 2, pid),
-             (LD, 0, 0, 20), (JEQ, 1, 0, 0), (RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
-    class F(ctypes.Structure):
-        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
-    class P(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(F))]
-    arr = (F * len(prog))(*[F(*i) for i in prog])
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-        return False
-    return libc.prctl(22, 2, ctypes.byref(P(len(prog), arr)), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
-cap = "none"
-running = tasks_of_my_uid() if hasattr(resource, "RLIMIT_NPROC") else None
-if cfg["max_processes"] > 0 and running is not None:  # before seccomp, which refuses setrlimit
-    limit("RLIMIT_NPROC", running + cfg["max_processes"])
-    cap = "rlimit" if os.getuid() != 0 else "none"
-try:
-    if seccomp(cfg["max_processes"] > 0) and cfg["max_processes"] == 0:
-        cap = "seccomp"
-except Exception:
-    pass
-if cap == "none" and cfg["max_processes"] == 0 and running is not None:
-    limit("RLIMIT_NPROC", running)  # no seccomp: no new process (or thread) for non-root users
-    cap = "rlimit" if os.getuid() != 0 else "none"
-status.write("cap %s\n" % cap)
-ns = {"__name__": "solution", "__builtins__": __builtins__}
-phase = "solution"
-try:
-    for phase in ("solution", "tests"):
-        with open(phase + ".py", encoding="utf-8") as f:
-            source = f.read()
-        exec(compile(source, phase + ".py", "exec"), ns)
-    sys.stdout.flush(); sys.stderr.flush()
-except BaseException as exc:
-    frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if fr.filename in ("solution.py", "tests.py")]
-    where = " at %s:%s: %s" % (frames[-1].filename, frames[-1].lineno, frames[-1].line) if frames else ""
-    what = ("%s: %s" % (type(exc).__name__, exc)).rstrip(": ")[:200]
-    status.write("fail %s %s %s%s\n" % (nonce, phase, what, where))
-    traceback.print_exc()
-    sys.exit(1)
-status.write("ok %s\n" % nonce)
-'''
 
 
 def run_python_sandboxed(code: str, tests: str, limits: CodeLimits | None = None) -> CodeRunResult:
@@ -264,7 +83,7 @@ def run_python_sandboxed(code: str, tests: str, limits: CodeLimits | None = None
                "PATH": os.defpath, "LANG": "C.UTF-8", "GREENTUI_SANDBOX": token, "GREENTUI_SANDBOX_NONCE": nonce}
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-X", "utf8", "-c", _RUNNER, json.dumps(cfg)],
+            [sys.executable, "-I", "-B", "-X", "utf8", str(CHILD_PROGRAM), json.dumps(cfg)],
             cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True, pass_fds=(status_w,),
         )

@@ -27,8 +27,8 @@ from greentui.core.records import (
     TokenEvent,
 )
 from greentui.core.models.spec import ModelSpec, SpecError
-from greentui.core.stats import RunningScore, running_score
-from greentui.core.verdict import SideInput, Verdict, compute_verdict
+from greentui.core.verdict.stats import RunningScore, running_score
+from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
 
 
 @dataclass

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from greentui.core.power.base import PowerSource, PowerSourceError
+from greentui.core.measure.power.base import PowerSource, PowerSourceError
 from greentui.core.records import PowerSample
 
 DEFAULT_POWERCAP_ROOT = Path("/sys/class/powercap")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from greentui.core.records import Prompt
-from greentui.core.scoring import EXTRACT_RULES, SCORERS, ScoreContext, ScoreResult, normalize_text, parse_number
-from greentui.core.scoring import score_output
+from greentui.core.evaluate.scoring import EXTRACT_RULES, SCORERS, ScoreContext, ScoreResult, normalize_text, parse_number
+from greentui.core.evaluate.scoring import score_output
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -110,7 +110,7 @@ class Task:
 def builtin_task_dirs(package_dir: Path | None = None) -> list[Path]:
     """Where built-in tasks live: ``greentui/builtin_tasks`` (a wheel force-includes ``tasks/`` there) and the
     repository's ``tasks/`` next to the package (a checkout or an editable install)."""
-    package = package_dir or Path(__file__).resolve().parent.parent
+    package = package_dir or Path(__file__).resolve().parents[2]
     return [d for d in (package / "builtin_tasks", package.parent / "tasks") if d.is_dir()]
 
 

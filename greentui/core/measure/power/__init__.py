@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from greentui.core.power.base import PowerSource, PowerSourceError, SourceStatus
+from greentui.core.measure.power.base import PowerSource, PowerSourceError, SourceStatus
 from greentui.core.records import Quality
 
 __all__ = [
@@ -50,19 +50,19 @@ def _open(
     rapl_root: str | Path | None,
 ) -> PowerSource:
     if kind == "nvml":
-        from greentui.core.power.nvml import NvmlSource
+        from greentui.core.measure.power.nvml import NvmlSource
 
         return NvmlSource(gpu_indices)
     if kind == "rapl":
-        from greentui.core.power.rapl import DEFAULT_POWERCAP_ROOT, RaplSource
+        from greentui.core.measure.power.rapl import DEFAULT_POWERCAP_ROOT, RaplSource
 
         return RaplSource(rapl_root or DEFAULT_POWERCAP_ROOT)
     if kind == "estimate":
-        from greentui.core.power.estimate import EstimateSource
+        from greentui.core.measure.power.estimate import EstimateSource
 
         return EstimateSource(process_pids)
     if kind.startswith("replay:"):
-        from greentui.core.power.replay import ReplaySource
+        from greentui.core.measure.power.replay import ReplaySource
 
         path = kind.split(":", 1)[1]
         if not path:

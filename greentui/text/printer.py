@@ -6,7 +6,6 @@ markup). Figures derived from an estimated power source carry "estimated".
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from greentui.core.records import Event, IdleMeasured, ItemScored, ModelLoaded, ModelLoading, RunFailed, SessionStarted
-from greentui.core.tally import SideTally, Tally
+from greentui.core.run.tally import SideTally, Tally
 from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
 
 
@@ -78,7 +77,7 @@ class HeadlessPrinter:
 
     def finish(self, tally: Tally, outcome: Any) -> None:
         """The final per-model table, the verdict, and where the session was saved."""
-        from greentui.report import render_verdict
+        from greentui.text.report import render_verdict
 
         if outcome.verdict is not None:
             # the verdict holds the per-model table: accuracy, energy in J and Wh, J/token, J/correct, speed
@@ -134,107 +133,3 @@ def summary_table(tally: Tally) -> Table:
     for label, values in rows:
         table.add_row(label, *[Text(v) for v in values])
     return table
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# listing commands
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def _when(unix_s: float | None) -> str:
-    return dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M") if unix_s else "—"
-
-
-def print_sessions(rows: list[Any], db_path: Path) -> None:
-    console = Console(highlight=False)
-    if not rows:
-        console.print(Text(f"no sessions in {db_path}"))
-        return
-    table = Table(title=f"sessions in {db_path}", title_justify="left")
-    for column in ("id", "started", "task", "model A", "model B", "items", "status", "energy A · B"):
-        table.add_column(column, no_wrap=column in ("id", "started", "status"))
-    table.add_column("verdict", ratio=1)
-    for row in rows:
-        mark = est(row.power_quality)
-        energy = f"{fmt_joules(row.a.energy_j)} · {fmt_joules(row.b.energy_j)}{mark}"
-        table.add_row(*[Text(str(v)) for v in (
-            row.id, _when(row.started_unix_s), row.task_id, row.model_a, row.model_b,
-            f"{row.a.items_done}/{row.b.items_done} of {row.n_items}", row.status, energy,
-            row.verdict_sentence or "",
-        )])
-    console.print(table)
-
-
-def print_session(store: Any, session_id: str) -> None:
-    """`greentui show`: the session header, the per-model table from its replayed events, and the verdict."""
-    from greentui.core.tally import verdict_from_tally
-    from greentui.core.verdict import Verdict
-    from greentui.report import render_verdict
-
-    console = Console(highlight=False)
-    stored = store.load_session(session_id)
-    tally = Tally()
-    for event in store.replay(stored.session.id):
-        tally.apply(event)
-    session = stored.session
-    console.print(Text.assemble(
-        ("session ", "bold"), (session.id, "bold"), f" · {session.status}",
-        f" ({session.status_reason})" if session.status_reason else "",
-        f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
-        f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
-    ))
-    verdict = Verdict.from_dict(stored.verdict) if stored.verdict else (
-        verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
-    if verdict is not None:
-        console.print(render_verdict(verdict))
-    else:
-        console.print(summary_table(tally))
-        console.print(Text("no finished items, so no verdict"))
-    crosscheck = codecarbon_line(session.measurements)
-    if crosscheck:
-        console.print(Text(crosscheck))
-    rate = session.measurements.get("sample_rate_hz")
-    if rate:
-        console.print(Text(f"power sampled at {rate:.1f} Hz from {', '.join(session.power_sources)}"))
-
-
-def export_session(store: Any, session_id: str, fmt: str) -> str:
-    from greentui.core.verdict import Verdict
-    from greentui.report import session_markdown
-    from greentui.store.export import export_csv, export_json
-
-    if fmt == "csv":
-        return export_csv(store, session_id)
-    if fmt == "json":
-        return export_json(store, session_id)
-    stored = store.load_session(session_id)
-    verdict = Verdict.from_dict(stored.verdict) if stored.verdict else None
-    return session_markdown(stored.session_dict(), stored.runs_dicts(), stored.items_summary(), verdict)
-
-
-def print_tasks() -> None:
-    from greentui.core.tasks import builtin_tasks
-
-    console = Console(highlight=False)
-    table = Table(title="built-in tasks (add your own: --task path/to/folder)", title_justify="left")
-    for column in ("id", "category", "items", "metric", "baseline s0"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("provenance", ratio=1)
-    for task in builtin_tasks():
-        table.add_row(*[Text(v) for v in (task.id, task.category, str(len(task.items)), task.metric,
-                                          f"{task.baseline:g}", task.provenance)])
-    console.print(table)
-
-
-def print_models() -> None:
-    from greentui.core.models.catalog import catalog_rows
-
-    console = Console(highlight=False)
-    table = Table(title="model catalog (any Hugging Face id, folder or .gguf file also works)", title_justify="left")
-    for column in ("spec", "model", "size", "here"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("notes", ratio=1)
-    for row in catalog_rows():
-        table.add_row(*[Text(str(v)) for v in (row.spec, row.model, row.size, row.status, row.note)])
-    console.print(table)
-

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from greentui.core.power.base import PowerSource
+from greentui.core.measure.power.base import PowerSource
 from greentui.core.records import PowerSample
 
 IDLE_FRACTION = 0.1

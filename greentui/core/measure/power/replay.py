@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
-from greentui.core.power.base import PowerSource, PowerSourceError
+from greentui.core.measure.power.base import PowerSource, PowerSourceError
 from greentui.core.records import PowerSample, Quality
 
 DEFAULT_DEVICE = "replay"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from greentui.core import stats
+from greentui.core.verdict import stats
 from greentui.core.records import GridIntensity, ItemScored, Quality, Side
-from greentui.core.verdict_model import (
+from greentui.core.verdict.model import (
     CEGI_FORMULA,
     MIN_PAIRED_ITEMS,
     Cegi,
@@ -30,7 +30,7 @@ from greentui.core.verdict_model import (
     correct_equivalent,
     latest_by_item,
 )
-from greentui.core.verdict_text import (
+from greentui.core.verdict.text import (
     CAR_G_PER_KM,
     CAR_SOURCE,
     cegi_lines,
@@ -46,7 +46,7 @@ from greentui.core.verdict_text import (
     verdict_lines,
 )
 
-# The records and the words live beside this module; importers keep using ``greentui.core.verdict``.
+# The records and the words live beside this module; importers keep using ``greentui.core.verdict.compute``.
 __all__ = [
     "CEGI_FORMULA", "MIN_PAIRED_ITEMS", "Cegi", "CegiSide", "Comparison", "Mode", "Scale", "ScaleSide", "SideInput",
     "SideSummary", "Verdict", "VerdictError", "cegi_lines", "compute_verdict", "format_count", "format_energy",

@@ -1,0 +1,1 @@
+"""Evaluating answers: task files, scorers, and the sandboxes untrusted output runs in."""

@@ -1,0 +1,1 @@
+"""Measuring: power sources, the sampler, energy windows, carbon."""

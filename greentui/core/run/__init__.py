@@ -1,0 +1,1 @@
+"""Running one session: the engine, the item order, the running tally, stop and pause."""

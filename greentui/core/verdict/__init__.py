@@ -1,0 +1,1 @@
+"""The verdict: per-model figures, the paired comparison, CEGI, and its words (pure)."""
