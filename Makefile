@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # of CUDA packages); a machine with nvidia-smi gets the normal (CUDA) build.
 TORCH := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo torch==2.13.0)
 
-.PHONY: demo demo-headless test install clean bench
+.PHONY: demo demo-headless test check install clean bench
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ demo: $(STAMP)
 demo-headless: $(STAMP)
 	$(VENV)/bin/greentui demo --headless
 
-test: $(STAMP)
+test: $(STAMP) check
 	$(PY) -m pytest -q
+
+# The checks CI runs before the tests; each fails on any finding.
+check: $(STAMP)
+	$(VENV)/bin/ruff check greentui tests benchmarks examples
+	$(VENV)/bin/ruff format --check greentui tests benchmarks examples
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from greentui.core.models.protocol import Generated, GenerateRequest, Loaded, LoadProgress, WorkerFailed  # noqa: E402
-from greentui.core.models.spec import ModelSpec  # noqa: E402
-from greentui.core.models.worker import ModelWorker  # noqa: E402
-from greentui.core.records import Prompt  # noqa: E402
+from greentui.core.models.protocol import Generated, GenerateRequest, Loaded, LoadProgress, WorkerFailed
+from greentui.core.models.spec import ModelSpec
+from greentui.core.models.worker import ModelWorker
+from greentui.core.records import Prompt
 
 GOAL = 0.97
 # A request that makes SmolLM2 talk for well over 64 tokens, so max_new_tokens is what ends every run.
@@ -46,8 +46,16 @@ def _bare_run(loaded: object, input_ids: object, new_tokens: int) -> tuple[float
     pad = tokenizer.eos_token_id if pad is None else pad
     started = time.monotonic()
     with torch.inference_mode():
-        output = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=new_tokens,
-                                do_sample=False, temperature=None, top_p=None, top_k=None, pad_token_id=pad)
+        output = model.generate(
+            input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            max_new_tokens=new_tokens,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            pad_token_id=pad,
+        )
     seconds = time.monotonic() - started
     return seconds, int(output.shape[1] - input_ids.shape[1])  # type: ignore[attr-defined]
 
@@ -106,7 +114,8 @@ def measure(variant: str, *, source: str, new_tokens: int, rounds: int) -> dict[
         "bare_tokens_per_s": [round(v, 2) for v in bare_tps],
         "greentui_tokens_per_s": [round(v, 2) for v in worker_tps],
         "greentui_decode_tokens_per_s_median": round(statistics.median(worker_decode_tps), 2)
-        if worker_decode_tps else None,
+        if worker_decode_tps
+        else None,
         "bare_median": round(bare_median, 2),
         "greentui_median": round(worker_median, 2),
         "ratio": round(worker_median / bare_median, 4),
@@ -128,9 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         result = measure(variant, source=args.source, new_tokens=args.tokens, rounds=args.rounds)
         results.append(result)
         verdict = "ok" if result["ratio"] >= GOAL else "BELOW GOAL"  # type: ignore[operator]
-        print(f"{result['spec']:24s} bare {result['bare_median']:7.2f} tok/s   greentui {result['greentui_median']:7.2f}"
-              f" tok/s   ratio {result['ratio']:.3f} (goal >= {GOAL})  {verdict}   tokens {result['new_tokens']}",
-              flush=True)
+        print(
+            f"{result['spec']:24s} bare {result['bare_median']:7.2f} tok/s   greentui {result['greentui_median']:7.2f}"
+            f" tok/s   ratio {result['ratio']:.3f} (goal >= {GOAL})  {verdict}   tokens {result['new_tokens']}",
+            flush=True,
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

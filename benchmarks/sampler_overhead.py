@@ -19,8 +19,8 @@ import time
 import psutil
 
 from greentui.core.measure.power import select_power_sources
-from greentui.core.records import PowerSample
 from greentui.core.measure.sampler import PowerSampler
+from greentui.core.records import PowerSample
 
 GOAL_SHARE = 0.01
 
@@ -67,12 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     wall = wall1 - wall0
     share = precise_s / wall
     print(f"sources: {', '.join(s.label() for s in sources)}")
-    print(f"rate: target {args.rate_hz:g} Hz, achieved {sampler.achieved_rate_hz:.2f} Hz, "
-          f"missed ticks {sampler.missed_ticks}, read errors {sampler.read_errors}, samples {received}")
-    print(f"sampler thread CPU (thread_time): {precise_s:.4f} s over {wall:.1f} s wall = {share * 100:.3f} % "
-          f"of one core (goal < {GOAL_SHARE * 100:g} %), {precise_s / max(mark1 - mark0 - 1, 1) * 1e6:.0f} us per tick")
-    print(f"cross-check from /proc (10 ms accounting ticks): thread {(cpu1 - cpu0) / wall * 100:.2f} %, "
-          f"whole process {(process1 - process0) / wall * 100:.2f} %")
+    print(
+        f"rate: target {args.rate_hz:g} Hz, achieved {sampler.achieved_rate_hz:.2f} Hz, "
+        f"missed ticks {sampler.missed_ticks}, read errors {sampler.read_errors}, samples {received}"
+    )
+    print(
+        f"sampler thread CPU (thread_time): {precise_s:.4f} s over {wall:.1f} s wall = {share * 100:.3f} % "
+        f"of one core (goal < {GOAL_SHARE * 100:g} %), {precise_s / max(mark1 - mark0 - 1, 1) * 1e6:.0f} us per tick"
+    )
+    print(
+        f"cross-check from /proc (10 ms accounting ticks): thread {(cpu1 - cpu0) / wall * 100:.2f} %, "
+        f"whole process {(process1 - process0) / wall * 100:.2f} %"
+    )
     ok = share < GOAL_SHARE
     print("PASS" if ok else "ABOVE GOAL")
     return 0 if ok else 1

@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.helpers
 
-from greentui.core.records import PowerSampled  # noqa: E402
-from greentui.store import SessionStore  # noqa: E402
-from tests.helpers.store_events import LiveSession, realistic_samples  # noqa: E402
+from greentui.core.records import PowerSampled
+from greentui.store import SessionStore
+from tests.helpers.store_events import LiveSession, realistic_samples
 
 GOAL_SAMPLES_PER_S = 50_000
 GOAL_LIST_MS = 200.0
@@ -75,8 +75,15 @@ def bench_listing(folder: Path, n_sessions: int) -> tuple[float, float, int]:
     started = time.perf_counter()
     writer = store.writer()
     for k in range(n_sessions):
-        live = LiveSession(f"{k:08x}-bench", n_items=50, sample_hz=1.0, seed=k, started_unix_s=1.7e9 + k * 600,
-                           task_id=("sentiment", "arithmetic", "sql")[k % 3], fail_side="B" if k % 17 == 0 else None)
+        live = LiveSession(
+            f"{k:08x}-bench",
+            n_items=50,
+            sample_hz=1.0,
+            seed=k,
+            started_unix_s=1.7e9 + k * 600,
+            task_id=("sentiment", "arithmetic", "sql")[k % 3],
+            fail_side="B" if k % 17 == 0 else None,
+        )
         for event in live.events():
             if event.kind not in ("token", "model_loading"):
                 writer.handle(event)
@@ -125,15 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="greentui-bench-") as tmp:
         folder = Path(tmp)
         rate, handle_us = bench_inserts(folder, args.samples)
-        print(f"sample inserts : {rate:,.0f} samples/s through the writer ({args.samples:,} samples; "
-              f"handle() {handle_us:.2f} us/call)  goal >= {GOAL_SAMPLES_PER_S:,}/s  "
-              f"{'ok' if rate >= GOAL_SAMPLES_PER_S else 'MISSED'}")
+        print(
+            f"sample inserts : {rate:,.0f} samples/s through the writer ({args.samples:,} samples; "
+            f"handle() {handle_us:.2f} us/call)  goal >= {GOAL_SAMPLES_PER_S:,}/s  "
+            f"{'ok' if rate >= GOAL_SAMPLES_PER_S else 'MISSED'}"
+        )
         list_ms, recorded_s, items = bench_listing(folder, args.sessions)
-        print(f"list sessions  : {list_ms:.1f} ms for {args.sessions:,} sessions ({items:,} items; recorded in "
-              f"{recorded_s:.1f} s)  goal < {GOAL_LIST_MS:.0f} ms  {'ok' if list_ms < GOAL_LIST_MS else 'MISSED'}")
+        print(
+            f"list sessions  : {list_ms:.1f} ms for {args.sessions:,} sessions ({items:,} items; recorded in "
+            f"{recorded_s:.1f} s)  goal < {GOAL_LIST_MS:.0f} ms  {'ok' if list_ms < GOAL_LIST_MS else 'MISSED'}"
+        )
         growth_mb, n = bench_growth(folder)
-        print(f"growth         : {growth_mb:.2f} MB per hour of 20 Hz sampling on two devices ({n:,} samples, "
-              f"{growth_mb * 1e6 / n:.1f} bytes/sample, no VACUUM)")
+        print(
+            f"growth         : {growth_mb:.2f} MB per hour of 20 Hz sampling on two devices ({n:,} samples, "
+            f"{growth_mb * 1e6 / n:.1f} bytes/sample, no VACUUM)"
+        )
     missed = rate < GOAL_SAMPLES_PER_S or list_ms >= GOAL_LIST_MS
     return 1 if (missed and args.strict) else 0
 

@@ -37,7 +37,6 @@ MARKERS = {False: b"last 60 s", True: b"whole session"}  # what the chart title 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-
 def run_app(db: str, tps: float, sample_hz: float) -> None:
     """The child process: the real app on the live screen, two fake models streaming at once."""
     from greentui.core.run.session import SessionConfig
@@ -45,9 +44,17 @@ def run_app(db: str, tps: float, sample_hz: float) -> None:
     from greentui.tui.app import make_app
 
     config = SessionConfig(
-        model_a=f"fake:a?tps={tps:g}&tokens=100000@cpu", model_b=f"fake:b?tps={tps:g}&tokens=100000@cuda:0",
-        task="arithmetic", limit=2, schedule="parallel", power_source=f"replay:{TRACE}", sample_hz=sample_hz,
-        idle_s=0.5, item_timeout_s=3600, max_new_tokens=100_000)
+        model_a=f"fake:a?tps={tps:g}&tokens=100000@cpu",
+        model_b=f"fake:b?tps={tps:g}&tokens=100000@cuda:0",
+        task="arithmetic",
+        limit=2,
+        schedule="parallel",
+        power_source=f"replay:{TRACE}",
+        sample_hz=sample_hz,
+        idle_s=0.5,
+        item_timeout_s=3600,
+        max_new_tokens=100_000,
+    )
     make_app(store=SessionStore(Path(db)), start="live", session_config=config).run()
 
 
@@ -74,12 +81,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     workdir = Path(tempfile.mkdtemp(prefix="greentui-bench-"))
-    env = dict(os.environ, TERM="xterm-256color", COLUMNS="160", LINES="48", GREENTUI_CONFIG_DIR=str(workdir),
-               TEXTUAL_ANIMATIONS="none")
+    env = dict(
+        os.environ,
+        TERM="xterm-256color",
+        COLUMNS="160",
+        LINES="48",
+        GREENTUI_CONFIG_DIR=str(workdir),
+        TEXTUAL_ANIMATIONS="none",
+    )
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app, on the pty
-        os.execve(sys.executable, [sys.executable, __file__, "--child-db", str(workdir / "s.db"),
-                                   "--tps", str(args.tps), "--sample-hz", str(args.sample_hz)], env)
+        os.execve(
+            sys.executable,
+            [
+                sys.executable,
+                __file__,
+                "--child-db",
+                str(workdir / "s.db"),
+                "--tps",
+                str(args.tps),
+                "--sample-hz",
+                str(args.sample_hz),
+            ],
+            env,
+        )
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 48, 160, 0, 0))
     latencies_ms: list[float] = []
     streamed = b""
@@ -122,9 +147,11 @@ def main(argv: list[str] | None = None) -> int:
 
     latencies_ms.sort()
     p50 = statistics.median(latencies_ms)
-    p95 = latencies_ms[min(len(latencies_ms) - 1, int(round(0.95 * (len(latencies_ms) - 1))))]
-    print(f"key press -> screen updated, {len(latencies_ms)} presses, two fake models at {args.tps:g} tok/s each, "
-          f"sampler at {args.sample_hz:g} Hz (160x48 pty):")
+    p95 = latencies_ms[min(len(latencies_ms) - 1, round(0.95 * (len(latencies_ms) - 1)))]
+    print(
+        f"key press -> screen updated, {len(latencies_ms)} presses, two fake models at {args.tps:g} tok/s each, "
+        f"sampler at {args.sample_hz:g} Hz (160x48 pty):"
+    )
     print(f"  p50 {p50:.1f} ms   p95 {p95:.1f} ms   max {latencies_ms[-1]:.1f} ms   (goal: p95 < {GOAL_P95_MS:.0f} ms)")
     return 0 if p95 < GOAL_P95_MS else 1
 

@@ -106,46 +106,60 @@ def _work(template: str, n: list[int]) -> tuple[str, int] | None:
         weekly, weeks, game, book = n[:4]
         saved = weekly * weeks
         after = saved - game
-        return (f"{weekly} x {weeks} = {saved}, {saved} - {game} = {after}, and {after} - {book} = {after - book}.",
-                after - book)
+        return (
+            f"{weekly} x {weeks} = {saved}, {saved} - {game} = {after}, and {after} - {book} = {after - book}.",
+            after - book,
+        )
     if template == "family_ages":
         age, gap, times = n[:3]
         sister, mother = age - gap, times * age
         total = age + sister + mother
-        return f"{age} - {gap} = {sister}, {times} x {age} = {mother}, and {age} + {sister} + {mother} = {total}.", total
+        return (
+            f"{age} - {gap} = {sister}, {times} x {age} = {mother}, and {age} + {sister} + {mother} = {total}.",
+            total,
+        )
     if template == "round_trip":
         speed, hours, extra = n[:3]
         one_way = speed * hours
-        text = (f"{speed} x {hours} = {one_way}, 2 x {one_way} = {2 * one_way}, and {2 * one_way} + {extra} = "
-                f"{2 * one_way + extra}.")
+        text = (
+            f"{speed} x {hours} = {one_way}, 2 x {one_way} = {2 * one_way}, and {2 * one_way} + {extra} = "
+            f"{2 * one_way + extra}."
+        )
         return text, 2 * one_way + extra
     if template == "eggs":
         baskets, per_basket, keep, friends = n[:4]
         total = baskets * per_basket
         rest = total - keep
-        text = (f"{baskets} x {per_basket} = {total}, {total} - {keep} = {rest}, and {rest} / {friends} = "
-                f"{rest // friends}.")
+        text = (
+            f"{baskets} x {per_basket} = {total}, {total} - {keep} = {rest}, and {rest} / {friends} = "
+            f"{rest // friends}."
+        )
         return text, rest // friends
     if template == "chairs":
         per_hour, hours, days, broken = n[:4]
         daily = per_hour * hours
         made = daily * days
-        text = (f"{per_hour} x {hours} = {daily} chairs a day, {daily} x {days} = {made}, and {made} - {broken} = "
-                f"{made - broken}.")
+        text = (
+            f"{per_hour} x {hours} = {daily} chairs a day, {daily} x {days} = {made}, and {made} - {broken} = "
+            f"{made - broken}."
+        )
         return text, made - broken
     if template == "cinema":
         adult, child, adults, children, snacks = n[:5]
         grown, young = adults * adult, children * child
         total = grown + young + snacks
-        text = (f"{adults} x {adult} = {grown}, {children} x {child} = {young}, and {grown} + {young} + {snacks} = "
-                f"{total}.")
+        text = (
+            f"{adults} x {adult} = {grown}, {children} x {child} = {young}, and {grown} + {young} + {snacks} = {total}."
+        )
         return text, total
     if template == "marathon":
         morning, evening, days, rest = n[:4]
         daily = morning + evening
         planned, missed = daily * days, rest * evening
-        text = (f"{morning} + {evening} = {daily} km a day, {daily} x {days} = {planned}, {rest} x {evening} = "
-                f"{missed}, and {planned} - {missed} = {planned - missed}.")
+        text = (
+            f"{morning} + {evening} = {daily} km a day, {daily} x {days} = {planned}, {rest} x {evening} = "
+            f"{missed}, and {planned} - {missed} = {planned - missed}."
+        )
         return text, planned - missed
     return None
 
@@ -248,9 +262,9 @@ class TrainResult:
 def encode_example(tokenizer: Any, task: Task, example: Example) -> tuple[list[int], list[int]]:
     """(input ids, labels): the worker's exact prompt tokens, then the answer and end-of-turn token; labels are
     -100 on the prompt so only the answer is learned."""
+    from greentui.core.evaluate.tasks import TaskItem
     from greentui.core.models.hf_stream import encode_prompt
     from greentui.core.models.protocol import GenerateRequest
-    from greentui.core.evaluate.tasks import TaskItem
 
     item = TaskItem(id="train", input={"question": example.question}, reference="", question=example.question)
     request = GenerateRequest("train", task.build_prompt(item), task.max_new_tokens)
@@ -286,12 +300,17 @@ def make_batch(rows: list[tuple[list[int], list[int]]], prefix_len: int, pad_id:
     labels = torch.full((len(rests), width), -100, dtype=torch.long)
     mask = torch.zeros((len(rests), width), dtype=torch.long)
     for row, (row_ids, row_labels) in enumerate(rests):
-        ids[row, width - len(row_ids):] = torch.tensor(row_ids)
-        labels[row, width - len(row_labels):] = torch.tensor(row_labels)
-        mask[row, width - len(row_ids):] = 1
+        ids[row, width - len(row_ids) :] = torch.tensor(row_ids)
+        labels[row, width - len(row_labels) :] = torch.tensor(row_labels)
+        mask[row, width - len(row_ids) :] = 1
     answer_span = max(sum(1 for label in row_labels if label != -100) for _, row_labels in rests)
-    return {"prefix_ids": torch.tensor([rows[0][0][:prefix_len]], dtype=torch.long), "input_ids": ids,
-            "attention_mask": mask, "labels": labels, "answer_span": answer_span}
+    return {
+        "prefix_ids": torch.tensor([rows[0][0][:prefix_len]], dtype=torch.long),
+        "input_ids": ids,
+        "attention_mask": mask,
+        "labels": labels,
+        "answer_span": answer_span,
+    }
 
 
 def batch_loss(model: Any, batch: dict[str, Any]) -> Any:
@@ -314,16 +333,29 @@ def batch_loss(model: Any, batch: dict[str, Any]) -> Any:
     mask = torch.cat([torch.ones((rows, prefix_len), dtype=torch.long), batch["attention_mask"]], dim=1)
     # Pads sit between the prefix and each row's question: masked out, and skipped by the positions.
     positions = prefix_len + (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions, past_key_values=cache,
-                use_cache=cache is not None, logits_to_keep=keep)
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=mask,
+        position_ids=positions,
+        past_key_values=cache,
+        use_cache=cache is not None,
+        logits_to_keep=keep,
+    )
     logits = out.logits[:, :-1, :]  # position t predicts token t + 1
-    targets = batch["labels"][:, width - keep + 1:]
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
-                                             ignore_index=-100)
+    targets = batch["labels"][:, width - keep + 1 :]
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-100
+    )
 
 
-def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainConfig = TrainConfig(), *,
-                  meter: EnergyMeter | None = None, log: Callable[[str], None] = print) -> TrainResult:
+def train_adapter(
+    model_folder: Path | str,
+    out_dir: Path | str,
+    config: TrainConfig = TrainConfig(),
+    *,
+    meter: EnergyMeter | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
     """Train a LoRA adapter on ``model_folder`` (a safetensors model folder) and save it into ``out_dir``.
 
     The model is loaded by greentui's own loader in fp32 on the CPU; ``meter`` (optional) measures the training
@@ -345,18 +377,26 @@ def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainCo
     examples = training_examples(task, config.items, config.seed)
     encoded = [encode_example(tokenizer, task, example) for example in examples]
     prefix_len = shared_prefix_length(encoded)
-    log(f"{len(encoded)} fresh training problems (seed {config.seed}); e.g. {examples[0].question!r} -> "
-        f"{examples[0].answer_text!r}; {prefix_len} prompt tokens shared by all")
+    log(
+        f"{len(encoded)} fresh training problems (seed {config.seed}); e.g. {examples[0].question!r} -> "
+        f"{examples[0].answer_text!r}; {prefix_len} prompt tokens shared by all"
+    )
 
-    lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
-                      target_modules=list(config.targets), task_type="CAUSAL_LM")
+    lora = LoraConfig(
+        r=config.r,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=list(config.targets),
+        task_type="CAUSAL_LM",
+    )
     model = get_peft_model(loaded.model, lora)
     trainable, total = model.get_nb_trainable_parameters()
-    log(f"LoRA r={config.r} alpha={config.alpha} on {', '.join(config.targets)}: {trainable:,} trainable of "
-        f"{total:,} parameters")
+    log(
+        f"LoRA r={config.r} alpha={config.alpha} on {', '.join(config.targets)}: {trainable:,} trainable of "
+        f"{total:,} parameters"
+    )
     model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
-                                  weight_decay=0.0)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.0)
     warmup = max(1, config.steps // 10)
 
     def schedule(step: int) -> float:  # linear warm-up, then cosine decay to 10% of the peak
@@ -373,7 +413,7 @@ def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainCo
     for step in range(config.steps):
         if len(order) < config.batch_size:  # a new shuffled pass over the problems
             order += random.sample(range(len(encoded)), len(encoded))
-        picked, order = order[:config.batch_size], order[config.batch_size:]
+        picked, order = order[: config.batch_size], order[config.batch_size :]
         loss = batch_loss(model, make_batch([encoded[i] for i in picked], prefix_len, pad_id))
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
@@ -387,18 +427,33 @@ def train_adapter(model_folder: Path | str, out_dir: Path | str, config: TrainCo
     model.save_pretrained(out)
     seconds = time.monotonic() - started
     figures = meter.stop() if meter is not None and started_meter else None
-    tail = losses[-max(1, len(losses) // 10):]
+    tail = losses[-max(1, len(losses) // 10) :]
     result = TrainResult(
-        adapter_dir=out, steps=config.steps, seconds=seconds, items=len(encoded), seed=config.seed,
-        loss_first=losses[0] if losses else float("nan"), loss_last=sum(tail) / len(tail) if tail else float("nan"),
-        trainable_params=int(trainable), energy_kwh=figures[0] if figures else None,
-        emissions_g=figures[1] if figures else None, meter_note=meter.reason if meter is not None else None,
+        adapter_dir=out,
+        steps=config.steps,
+        seconds=seconds,
+        items=len(encoded),
+        seed=config.seed,
+        loss_first=losses[0] if losses else float("nan"),
+        loss_last=sum(tail) / len(tail) if tail else float("nan"),
+        trainable_params=int(trainable),
+        energy_kwh=figures[0] if figures else None,
+        emissions_g=figures[1] if figures else None,
+        meter_note=meter.reason if meter is not None else None,
     )
-    record = {"g": result.emissions_g, "kWh": result.energy_kwh, "steps": result.steps,
-              "seconds": round(result.seconds, 2), "items": result.items, "seed": result.seed,
-              "loss_first": round(result.loss_first, 4), "loss_last": round(result.loss_last, 4),
-              "trainable_params": result.trainable_params, "note": result.meter_note,
-              "config": {**asdict(config), "targets": list(config.targets)}}
+    record = {
+        "g": result.emissions_g,
+        "kWh": result.energy_kwh,
+        "steps": result.steps,
+        "seconds": round(result.seconds, 2),
+        "items": result.items,
+        "seed": result.seed,
+        "loss_first": round(result.loss_first, 4),
+        "loss_last": round(result.loss_last, 4),
+        "trainable_params": result.trainable_params,
+        "note": result.meter_note,
+        "config": {**asdict(config), "targets": list(config.targets)},
+    }
     (out / EMISSIONS_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return result
 
@@ -424,12 +479,23 @@ def offline_model_folder() -> Path:
 
 def compare_command(adapter_dir: Path, emissions_g: float | None, country: str, limit: int = 40) -> str:
     """The greentui run that compares the base model (A) with base + this adapter (B) in fine-tune mode."""
-    parts = ["greentui", "run", "--model-a", "smollm2-135m@fp32",
-             "--model-b", f"smollm2-135m@fp32+adapter={adapter_dir}", "--task", TASK_ID, "--limit", str(limit),
-             "--country", country]
+    parts = [
+        "greentui",
+        "run",
+        "--model-a",
+        "smollm2-135m@fp32",
+        "--model-b",
+        f"smollm2-135m@fp32+adapter={adapter_dir}",
+        "--task",
+        TASK_ID,
+        "--limit",
+        str(limit),
+        "--country",
+        country,
+    ]
     if emissions_g is not None:
         parts += ["--training-emissions-g", f"{emissions_g:.4g}", "--amortize-answers", "1000000"]
-    return shlex.join(parts + ["--headless"])
+    return shlex.join([*parts, "--headless"])
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -440,8 +506,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--items", type=int, default=defaults.items, help="distinct training problems")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr, help=f"peak AdamW learning rate ({defaults.lr:g})")
-    parser.add_argument("--targets", default=",".join(defaults.targets),
-                        help="modules that get LoRA matrices (default q_proj,v_proj)")
+    parser.add_argument(
+        "--targets", default=",".join(defaults.targets), help="modules that get LoRA matrices (default q_proj,v_proj)"
+    )
     parser.add_argument("--out", type=Path, default=Path("./lora-arithmetic"), help="adapter folder to write")
     parser.add_argument("--country", default="USA", help="ISO3 code of the grid for codecarbon (default USA)")
     args = parser.parse_args(argv)
@@ -455,19 +522,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     from greentui.core.measure.carbon import CodecarbonCrossCheck
 
     args = parse_args(argv)
-    config = TrainConfig(steps=args.steps, seed=args.seed, items=args.items, batch_size=args.batch_size,
-                         lr=args.lr, targets=tuple(t.strip() for t in args.targets.split(",") if t.strip()))
+    config = TrainConfig(
+        steps=args.steps,
+        seed=args.seed,
+        items=args.items,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        targets=tuple(t.strip() for t in args.targets.split(",") if t.strip()),
+    )
     folder = offline_model_folder()
     print(f"base model: SmolLM2-135M-Instruct from greentui's cache {folder}")
     result = train_adapter(folder, args.out, config, meter=CodecarbonCrossCheck(args.country))
-    print(f"trained {result.steps} steps in {result.seconds:.1f} s; loss {result.loss_first:.3f} -> "
-          f"{result.loss_last:.3f} (mean of the last 10% of steps)")
+    print(
+        f"trained {result.steps} steps in {result.seconds:.1f} s; loss {result.loss_first:.3f} -> "
+        f"{result.loss_last:.3f} (mean of the last 10% of steps)"
+    )
     if result.emissions_g is None:
         print(f"no emissions figure: {result.meter_note}")
     else:
-        print(f"training: {result.energy_kwh * 1000:.3f} Wh, {result.emissions_g:.3f} g CO2e "
-              f"(codecarbon offline estimate, {args.country} grid)" + (f"; {result.meter_note}" if result.meter_note
-                                                                      else ""))
+        print(
+            f"training: {result.energy_kwh * 1000:.3f} Wh, {result.emissions_g:.3f} g CO2e "
+            f"(codecarbon offline estimate, {args.country} grid)"
+            + (f"; {result.meter_note}" if result.meter_note else "")
+        )
     print(f"adapter saved in {result.adapter_dir} (with {EMISSIONS_FILE})")
     print("compare base vs base + adapter:")
     print("  " + compare_command(result.adapter_dir, result.emissions_g, args.country.upper()))

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 DEMO_MODEL_A = "smollm2-135m@fp32"
 DEMO_MODEL_B = "smollm2-135m@nf4"
@@ -35,48 +35,86 @@ class CliError(Exception):
 
 
 def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -> None:
-    p.add_argument("--model-a", required=models_required, metavar="SPEC",
-                   help="model A, e.g. smollm2-135m@fp32, Qwen/Qwen2.5-0.5B-Instruct@nf4, ./folder, file.gguf")
+    p.add_argument(
+        "--model-a",
+        required=models_required,
+        metavar="SPEC",
+        help="model A, e.g. smollm2-135m@fp32, Qwen/Qwen2.5-0.5B-Instruct@nf4, ./folder, file.gguf",
+    )
     p.add_argument("--model-b", required=models_required, metavar="SPEC", help="model B (same forms)")
-    p.add_argument("--task", required=models_required, metavar="TASK",
-                   help="a built-in task id (see `greentui tasks`), a task folder, or a .jsonl file with --scorer")
+    p.add_argument(
+        "--task",
+        required=models_required,
+        metavar="TASK",
+        help="a built-in task id (see `greentui tasks`), a task folder, or a .jsonl file with --scorer",
+    )
     p.add_argument("--scorer", metavar="NAME", help="scorer for a .jsonl task: exact, numeric, label, rouge_l, ...")
     p.add_argument("--limit", type=int, metavar="N", help="run only the first N items of the task")
-    p.add_argument("--schedule", choices=("alternate", "sequential", "parallel"), default="alternate",
-                   help="alternate (A1 B1 B2 A2 ..., default), sequential (all A then all B), parallel "
-                        "(only for models on different devices)")
-    p.add_argument("--power-source", default="auto", metavar="SOURCE",
-                   help="auto (default), nvml, rapl, estimate, or replay:FILE.csv")
+    p.add_argument(
+        "--schedule",
+        choices=("alternate", "sequential", "parallel"),
+        default="alternate",
+        help="alternate (A1 B1 B2 A2 ..., default), sequential (all A then all B), parallel "
+        "(only for models on different devices)",
+    )
+    p.add_argument(
+        "--power-source",
+        default="auto",
+        metavar="SOURCE",
+        help="auto (default), nvml, rapl, estimate, or replay:FILE.csv",
+    )
     p.add_argument("--sample-hz", type=float, default=10.0, metavar="HZ", help="power sampling rate (default 10)")
-    p.add_argument("--idle-seconds", type=float, default=3.0, metavar="S",
-                   help="idle baseline measured before the first item (default 3, 0 skips)")
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="idle baseline measured before the first item (default 3, 0 skips)",
+    )
     p.add_argument("--country", metavar="ISO3", help="grid carbon intensity of this country (codecarbon data)")
     p.add_argument("--grid-intensity", type=float, metavar="G", help="grid carbon intensity in g CO2e per kWh")
     p.add_argument("--pue", type=float, default=1.0, help="power usage effectiveness of the site (default 1.0)")
-    p.add_argument("--codecarbon", action="store_true",
-                   help="also measure the run with codecarbon's OfflineEmissionsTracker, as a cross-check")
+    p.add_argument(
+        "--codecarbon",
+        action="store_true",
+        help="also measure the run with codecarbon's OfflineEmissionsTracker, as a cross-check",
+    )
     p.add_argument("--seed", type=int, help="sample with this seed instead of greedy decoding")
     p.add_argument("--max-new-tokens", type=int, metavar="N", help="override the task's token limit")
     p.add_argument("--load-timeout", type=float, default=900.0, metavar="S", help="time limit to load a model")
     p.add_argument("--trust-remote-code", action="store_true", help="allow a model's own Python code to run")
-    p.add_argument("--stop-on-failure", action="store_true",
-                   help="stop the session when one model fails (default: the other model finishes)")
-    p.add_argument("--training-emissions-g", type=float, metavar="G",
-                   help="fine-tune mode: g CO2e spent training the adapter (e.g. from a codecarbon log)")
-    p.add_argument("--amortize-answers", type=float, metavar="N",
-                   help="spread the training emissions over this many answers")
-    p.add_argument("--requests-per-day", type=float, default=1e6, metavar="N",
-                   help="request rate for the at-scale figures (default 1,000,000 a day)")
+    p.add_argument(
+        "--stop-on-failure",
+        action="store_true",
+        help="stop the session when one model fails (default: the other model finishes)",
+    )
+    p.add_argument(
+        "--training-emissions-g",
+        type=float,
+        metavar="G",
+        help="fine-tune mode: g CO2e spent training the adapter (e.g. from a codecarbon log)",
+    )
+    p.add_argument(
+        "--amortize-answers", type=float, metavar="N", help="spread the training emissions over this many answers"
+    )
+    p.add_argument(
+        "--requests-per-day",
+        type=float,
+        default=1e6,
+        metavar="N",
+        help="request rate for the at-scale figures (default 1,000,000 a day)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="greentui",
         description="Is the small model good enough, and what does each answer cost in energy and carbon? "
-                    "Runs two language models head to head on one task. With no command, opens the TUI.",
+        "Runs two language models head to head on one task. With no command, opens the TUI.",
     )
-    parser.add_argument("--db", type=Path, metavar="PATH",
-                        help="session database (default: $GREENTUI_DB or the user data folder)")
+    parser.add_argument(
+        "--db", type=Path, metavar="PATH", help="session database (default: $GREENTUI_DB or the user data folder)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run two models head to head on a task")
@@ -85,11 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help=f"the offline demo: {DEMO_MODEL_A} vs {DEMO_MODEL_B}, {DEMO_LIMIT} items")
     demo.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
-    demo.add_argument("--limit", type=int, default=DEMO_LIMIT, metavar="N", help=f"items per model (default {DEMO_LIMIT})")
+    demo.add_argument(
+        "--limit", type=int, default=DEMO_LIMIT, metavar="N", help=f"items per model (default {DEMO_LIMIT})"
+    )
     demo.add_argument("--task", default=DEMO_TASK, help=f"any task (default {DEMO_TASK})")
     demo.add_argument("--country", metavar="ISO3", help="grid carbon intensity of this country (codecarbon data)")
-    demo.add_argument("--power-source", default="auto", metavar="SOURCE",
-                      help="auto (default), nvml, rapl, estimate, or replay:FILE.csv")
+    demo.add_argument(
+        "--power-source",
+        default="auto",
+        metavar="SOURCE",
+        help="auto (default), nvml, rapl, estimate, or replay:FILE.csv",
+    )
 
     resume = sub.add_parser("resume", help="finish an interrupted session (same models, same task version)")
     resume.add_argument("session_id", metavar="ID")
@@ -128,12 +172,26 @@ def _config_from_args(args: argparse.Namespace) -> Any:
     from greentui.core.run.session import SessionConfig
 
     return SessionConfig(
-        model_a=args.model_a, model_b=args.model_b, task=args.task, limit=args.limit, schedule=args.schedule,
-        power_source=args.power_source, sample_hz=args.sample_hz, idle_s=args.idle_seconds, country=args.country,
-        grid_intensity=args.grid_intensity, pue=args.pue, codecarbon=args.codecarbon, scorer=args.scorer,
-        seed=args.seed, max_new_tokens=args.max_new_tokens, load_timeout_s=args.load_timeout,
-        trust_remote_code=args.trust_remote_code, stop_on_failure=args.stop_on_failure,
-        training_emissions_g=args.training_emissions_g, amortize_answers=args.amortize_answers,
+        model_a=args.model_a,
+        model_b=args.model_b,
+        task=args.task,
+        limit=args.limit,
+        schedule=args.schedule,
+        power_source=args.power_source,
+        sample_hz=args.sample_hz,
+        idle_s=args.idle_seconds,
+        country=args.country,
+        grid_intensity=args.grid_intensity,
+        pue=args.pue,
+        codecarbon=args.codecarbon,
+        scorer=args.scorer,
+        seed=args.seed,
+        max_new_tokens=args.max_new_tokens,
+        load_timeout_s=args.load_timeout,
+        trust_remote_code=args.trust_remote_code,
+        stop_on_failure=args.stop_on_failure,
+        training_emissions_g=args.training_emissions_g,
+        amortize_answers=args.amortize_answers,
         requests_per_day=args.requests_per_day,
     )
 
@@ -141,8 +199,14 @@ def _config_from_args(args: argparse.Namespace) -> Any:
 def _demo_config(args: argparse.Namespace) -> Any:
     from greentui.core.run.session import SessionConfig
 
-    return SessionConfig(model_a=DEMO_MODEL_A, model_b=DEMO_MODEL_B, task=args.task, limit=args.limit,
-                         country=args.country, power_source=args.power_source)
+    return SessionConfig(
+        model_a=DEMO_MODEL_A,
+        model_b=DEMO_MODEL_B,
+        task=args.task,
+        limit=args.limit,
+        country=args.country,
+        power_source=args.power_source,
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -173,15 +237,13 @@ def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
         raise CliError(str(exc), EXIT_FAILED) from None
 
 
-def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = None,
-            skip_items: Any = None) -> int:
-    from greentui.text.printer import HeadlessPrinter
+def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = None, skip_items: Any = None) -> int:
     from greentui.services import SessionError, SessionRun
+    from greentui.text.printer import HeadlessPrinter
 
     store = _open_store(args)
     printer = HeadlessPrinter(db_path=_db_path(args))
-    run = SessionRun(config, store, session_id=session_id, skip_items=skip_items,
-                     on_store_error=printer.store_error)
+    run = SessionRun(config, store, session_id=session_id, skip_items=skip_items, on_store_error=printer.store_error)
     try:
         run.prepare()
     except SessionError as exc:
@@ -212,8 +274,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     except TaskError as exc:
         raise CliError(f"cannot resume {session_id}: {exc}") from None
     if stored.task_version and task.version != stored.task_version:
-        raise CliError(f"cannot resume {session_id}: task {task.id!r} changed since the session started "
-                       f"(version {stored.task_version[:12]} then, {task.version[:12]} now)")
+        raise CliError(
+            f"cannot resume {session_id}: task {task.id!r} changed since the session started "
+            f"(version {stored.task_version[:12]} then, {task.version[:12]} now)"
+        )
     return cmd_run(args, config, session_id=session_id, skip_items=done)
 
 
@@ -223,8 +287,9 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     store = _open_store(args, readonly=True)
     since = _parse_date(args.since, "--since")
     until = _parse_date(args.until, "--until", end_of_day=True)
-    rows = store.list_sessions(task=args.task, model=args.model, status=args.status, since_unix_s=since,
-                               until_unix_s=until, limit=args.limit)
+    rows = store.list_sessions(
+        task=args.task, model=args.model, status=args.status, since_unix_s=since, until_unix_s=until, limit=args.limit
+    )
     print_sessions(rows, _db_path(args))
     return EXIT_OK
 
@@ -273,8 +338,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("refusing to delete without confirmation: add --yes")
-        answer = input(f"delete session {session.id} ({session.task_id}, {session.model_a} vs "
-                       f"{session.model_b})? [y/N] ")
+        answer = input(
+            f"delete session {session.id} ({session.task_id}, {session.model_a} vs {session.model_b})? [y/N] "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             print("kept", file=sys.stderr)
             return EXIT_OK
@@ -307,7 +373,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_tui(args: argparse.Namespace, *, start: str = "setup", config: Any = None) -> int:
+def cmd_tui(
+    args: argparse.Namespace, *, start: Literal["setup", "live", "demo", "history"] = "setup", config: Any = None
+) -> int:
     from greentui.tui.app import make_app
 
     store = _open_store(args)
@@ -331,8 +399,14 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "history":
         return cmd_tui(args, start="history")
     handlers = {
-        "resume": cmd_resume, "sessions": cmd_sessions, "show": cmd_show, "export": cmd_export,
-        "delete": cmd_delete, "doctor": cmd_doctor, "tasks": cmd_tasks, "models": cmd_models,
+        "resume": cmd_resume,
+        "sessions": cmd_sessions,
+        "show": cmd_show,
+        "export": cmd_export,
+        "delete": cmd_delete,
+        "doctor": cmd_doctor,
+        "tasks": cmd_tasks,
+        "models": cmd_models,
     }
     return handlers[command](args)
 

@@ -18,7 +18,7 @@ def est(quality: str | None) -> str:
 def fmt_num(value: float | None, digits: int = 2) -> str:
     if value is None:
         return DASH
-    if value != 0 and abs(value) < 10 ** -digits:
+    if value != 0 and abs(value) < 10**-digits:
         return f"{value:.{max(digits, 1)}g}" if abs(value) >= 1e-4 else f"{value:.2e}"
     return f"{value:,.{digits}f}"
 
@@ -48,7 +48,7 @@ def fmt_seconds(seconds: float | None) -> str:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 120:
         return f"{seconds:.2f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m{secs:02d}s"
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from greentui.core.measure.carbon import grid_intensity
 from greentui.core.measure.power import describe_sources, probe_source, select_power_sources
 from greentui.core.measure.power.base import PowerSource, SourceStatus
-from greentui.core.measure.power.estimate import CpuPowerModel, cpu_power_model
-from greentui.core.records import GridIntensity
+from greentui.core.measure.power.estimate import CpuPowerModel, EstimateSource, cpu_power_model
 from greentui.core.measure.sampler import PowerSampler
+from greentui.core.records import GridIntensity
 
 DOCTOR_RATE_HZ = 20.0
 
@@ -102,9 +102,7 @@ def collect(
     session_line, _ = describe_sources(sources, statuses)
     for source in sources:
         source.close()
-    cpu = next(
-        (s.model for s, _ in opened if s is not None and s.name == "estimate"), None
-    ) or cpu_power_model()
+    cpu = next((s.model for s, _ in opened if isinstance(s, EstimateSource)), None) or cpu_power_model()
     grid, warnings = grid_intensity(country_iso3, g_per_kwh, pue)
     return DoctorReport(
         checks=tuple(checks),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 Side = Literal["A", "B"]
 Quality = Literal["measured", "estimated"]
@@ -213,7 +213,13 @@ class TokenSpeeds:
     tokens_out: int
     first_token_mono_s: float | None
     last_token_mono_s: float | None
-    seconds: float
+
+    if TYPE_CHECKING:  # a field of the records that mix this in, or a property: read-only here
+
+        @property
+        def seconds(self) -> float:
+            """The whole request, in seconds."""
+            ...
 
     @property
     def decode_tokens_per_s(self) -> float | None:
@@ -265,7 +271,6 @@ class ItemScored(TokenSpeeds, Event):
         if self.joules is None or self.tokens_out <= 0:
             return None
         return self.joules / self.tokens_out
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ __all__ = [
     "StoreFullError",
     "StoreReadOnlyError",
     "StoreVersionError",
-    "StoredSession",
     "StoreWriter",
+    "StoredSession",
     "default_db_path",
 ]

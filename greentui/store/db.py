@@ -28,6 +28,16 @@ from sqlite_utils import Database
 
 from greentui import paths
 from greentui.core.records import SIDES, Event, ItemScored, PowerSample, Side
+from greentui.store.errors import (
+    AmbiguousSessionIdError,
+    NotAGreentuiDatabaseError,
+    SessionNotFoundError,
+    StoreError,
+    StoreReadOnlyError,
+    StoreVersionError,
+    translate,
+)
+from greentui.store.migrations import SCHEMA_VERSION, check_version, ensure_current, read_identity
 from greentui.store.rows import (
     ResumeInfo,
     RunRecord,
@@ -42,16 +52,6 @@ from greentui.store.rows import (
     session_from_row,
     summary_from_row,
 )
-from greentui.store.errors import (
-    AmbiguousSessionIdError,
-    NotAGreentuiDatabaseError,
-    SessionNotFoundError,
-    StoreError,
-    StoreReadOnlyError,
-    StoreVersionError,
-    translate,
-)
-from greentui.store.migrations import SCHEMA_VERSION, check_version, ensure_current, read_identity
 from greentui.store.writer import StoreWriter
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -161,7 +161,8 @@ class SessionStore:
                 if identity.user_version != SCHEMA_VERSION:
                     raise StoreVersionError(
                         f"{self.path} has schema v{identity.user_version} and must be upgraded to "
-                        f"v{SCHEMA_VERSION}: open it once without read-only")
+                        f"v{SCHEMA_VERSION}: open it once without read-only"
+                    )
             except BaseException:
                 db.close()
                 raise
@@ -186,7 +187,8 @@ class SessionStore:
         if not (identity.is_greentui or identity.is_empty):
             tables = ", ".join(identity.tables[:5]) or "none"
             raise NotAGreentuiDatabaseError(
-                f"{self.path} is not a greentui database (an SQLite file with other tables: {tables})")
+                f"{self.path} is not a greentui database (an SQLite file with other tables: {tables})"
+            )
         if self.readonly and identity.is_empty:
             raise NotAGreentuiDatabaseError(f"{self.path} is an empty SQLite file, not a greentui database yet")
         check_version(identity, self.path)
@@ -233,8 +235,9 @@ class SessionStore:
         self.close()
 
     # ---- writing ---------------------------------------------------------------------------------
-    def writer(self, *, on_error: Callable[[StoreError], None] | None = None,
-               flush_interval_s: float = 1.0) -> StoreWriter:
+    def writer(
+        self, *, on_error: Callable[[StoreError], None] | None = None, flush_interval_s: float = 1.0
+    ) -> StoreWriter:
         """Start a writer thread; feed it with ``writer.handle(event)``, finish with ``writer.close()``."""
         if self.readonly:
             raise StoreReadOnlyError(f"{self.path} was opened read-only: cannot record a session")
@@ -244,17 +247,25 @@ class SessionStore:
         """Store a verdict (``Verdict.to_dict()``) and its one-line sentence; the latest one is shown."""
         full_id = self.resolve_id(session_id)
         payload = json.dumps(verdict, default=str)
-        self._write("save the verdict", lambda db: db.execute(
-            "INSERT INTO verdicts (session_id, created_unix_s, verdict_json, sentence) VALUES (?, ?, ?, ?)",
-            (full_id, time.time(), payload, sentence)))
+        self._write(
+            "save the verdict",
+            lambda db: db.execute(
+                "INSERT INTO verdicts (session_id, created_unix_s, verdict_json, sentence) VALUES (?, ?, ?, ?)",
+                (full_id, time.time(), payload, sentence),
+            ),
+        )
 
     def mark_status(self, session_id: str, status: str, reason: str = "") -> None:
         """Set a session's status (running / completed / interrupted / failed) and its reason."""
         if status not in STATUSES:
             raise StoreError(f"unknown session status {status!r} (expected one of {', '.join(STATUSES)})")
         full_id = self.resolve_id(session_id)
-        self._write("update the session status", lambda db: db.execute(
-            "UPDATE sessions SET status = ?, status_reason = ? WHERE id = ?", (status, reason, full_id)))
+        self._write(
+            "update the session status",
+            lambda db: db.execute(
+                "UPDATE sessions SET status = ?, status_reason = ? WHERE id = ?", (status, reason, full_id)
+            ),
+        )
 
     def delete(self, session_id: str, *, force: bool = False) -> str:
         """Delete a session and all its rows; returns its full id. A session still being written by a live
@@ -272,14 +283,24 @@ class SessionStore:
         if self.readonly:
             return []
         host = socket.gethostname()
-        stale = [row for row in self._query(
-            "SELECT id, pid, pid_started_unix_s FROM sessions WHERE status = 'running' AND host = ?", (host,))
-            if not _pid_alive(row["pid"], row["pid_started_unix_s"])]
+        stale = [
+            row
+            for row in self._query(
+                "SELECT id, pid, pid_started_unix_s FROM sessions WHERE status = 'running' AND host = ?", (host,)
+            )
+            if not _pid_alive(row["pid"], row["pid_started_unix_s"])
+        ]
         if stale:
-            self._write("mark interrupted sessions", lambda db: db.conn.executemany(
-                "UPDATE sessions SET status = 'interrupted', status_reason = ? WHERE id = ? AND status = 'running'",
-                [(f"the greentui process (pid {row['pid']}) ended before the session finished", row["id"])
-                 for row in stale]))
+            self._write(
+                "mark interrupted sessions",
+                lambda db: db.conn.executemany(
+                    "UPDATE sessions SET status = 'interrupted', status_reason = ? WHERE id = ? AND status = 'running'",
+                    [
+                        (f"the greentui process (pid {row['pid']}) ended before the session finished", row["id"])
+                        for row in stale
+                    ],
+                ),
+            )
         return [row["id"] for row in stale]
 
     # ---- reading ---------------------------------------------------------------------------------
@@ -307,8 +328,10 @@ class SessionStore:
 
     def runs(self, session_id: str) -> dict[Side, RunRecord]:
         full_id = self.resolve_id(session_id)
-        return {row["side"]: run_from_row(row)
-                for row in self._query("SELECT * FROM runs WHERE session_id = ? ORDER BY side", (full_id,))}
+        return {
+            row["side"]: run_from_row(row)
+            for row in self._query("SELECT * FROM runs WHERE session_id = ? ORDER BY side", (full_id,))
+        }
 
     def items(self, session_id: str, side: Side | None = None) -> list[ItemScored]:
         """Finished items in task order, side A then B (or one side)."""
@@ -328,7 +351,9 @@ class SessionStore:
         record = self.get_session(session_id)
         verdict = self._query("SELECT * FROM verdicts WHERE session_id = ? ORDER BY id DESC LIMIT 1", (record.id,))
         return StoredSession(
-            session=record, runs=self.runs(record.id), items=tuple(self.items(record.id)),
+            session=record,
+            runs=self.runs(record.id),
+            items=tuple(self.items(record.id)),
             verdict=json.loads(verdict[0]["verdict_json"]) if verdict else None,
             verdict_sentence=verdict[0]["sentence"] if verdict else None,
             verdict_created_unix_s=verdict[0]["created_unix_s"] if verdict else None,
@@ -337,12 +362,17 @@ class SessionStore:
     def resume_info(self, session_id: str) -> ResumeInfo:
         record = self.get_session(session_id)
         done: dict[Side, set[str]] = {side: set() for side in SIDES}
-        for row in self._query("SELECT side, item_id FROM items WHERE session_id = ? AND ended_mono_s IS NOT NULL",
-                               (record.id,)):
+        for row in self._query(
+            "SELECT side, item_id FROM items WHERE session_id = ? AND ended_mono_s IS NOT NULL", (record.id,)
+        ):
             done[row["side"]].add(row["item_id"])
-        return ResumeInfo(session_id=record.id, status=record.status, settings=record.settings,
-                            task_version=record.task_version,
-                            done={side: frozenset(ids) for side, ids in done.items()})
+        return ResumeInfo(
+            session_id=record.id,
+            status=record.status,
+            settings=record.settings,
+            task_version=record.task_version,
+            done={side: frozenset(ids) for side, ids in done.items()},
+        )
 
     def replay(self, session_id: str) -> Iterator[Event]:
         """The stored session as the events a live run emitted, in t_mono_s order (no token/loading events)."""
@@ -363,7 +393,8 @@ class SessionStore:
                 page = self._query(
                     "SELECT t_mono_s, power_w, energy_counter_j, temperature_c, sm_clock_mhz FROM samples "
                     "WHERE channel_id = ? AND t_mono_s > ? ORDER BY t_mono_s LIMIT ?",
-                    (channel["id"], after, _PAGE_ROWS))
+                    (channel["id"], after, _PAGE_ROWS),
+                )
                 for row in page:
                     yield sample_from_row({**channel, **row})
                 if len(page) < _PAGE_ROWS:
@@ -372,15 +403,22 @@ class SessionStore:
 
         return heapq.merge(*(one_channel(c) for c in channels), key=lambda s: s.t_mono_s)
 
-    def list_sessions(self, task: str | None = None, model: str | None = None, status: str | None = None,
-                      since_unix_s: float | None = None, until_unix_s: float | None = None,
-                      limit: int | None = None) -> list[SessionSummary]:
+    def list_sessions(
+        self,
+        task: str | None = None,
+        model: str | None = None,
+        status: str | None = None,
+        since_unix_s: float | None = None,
+        until_unix_s: float | None = None,
+        limit: int | None = None,
+    ) -> list[SessionSummary]:
         """Sessions, newest first, with per-side progress, accuracy, energy and the verdict sentence.
 
         ``task`` matches the task id or name exactly; ``model`` is a case-insensitive substring of either
         model spec; ``since``/``until`` bound the start time.
         """
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if task is not None:
             where.append("(s.task_id = ? OR s.task_name = ?)")
             params += [task, task]
@@ -399,8 +437,11 @@ class SessionStore:
         if until_unix_s is not None:
             where.append("s.started_unix_s < ?")
             params.append(until_unix_s)
-        side_cols = ", ".join(f"{x}.{c} AS {x}_{c}" for x in ("a", "b")
-                              for c in ("status", "items_done", "correct", "score_sum", "energy_j", "failure"))
+        side_cols = ", ".join(
+            f"{x}.{c} AS {x}_{c}"
+            for x in ("a", "b")
+            for c in ("status", "items_done", "correct", "score_sum", "energy_j", "failure")
+        )
         sql = (
             "SELECT s.id, s.status, s.status_reason, s.task_id, s.task_name, s.task_version, s.n_items, s.schedule, "
             f"s.model_a, s.model_b, s.power_quality, s.started_unix_s, s.ended_unix_s, {side_cols}, "
@@ -415,4 +456,3 @@ class SessionStore:
         if limit is not None:
             params.append(int(limit))
         return [summary_from_row(row) for row in self._query(sql, params)]
-

@@ -36,8 +36,16 @@ JSON_FORMAT_VERSION = 1
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemScored))
 _INT_FIELDS = {"index", "tokens_in", "tokens_out"}
-_FLOAT_FIELDS = {"score", "ttft_s", "seconds", "joules", "started_mono_s", "first_token_mono_s",
-                 "last_token_mono_s", "ended_mono_s"}
+_FLOAT_FIELDS = {
+    "score",
+    "ttft_s",
+    "seconds",
+    "joules",
+    "started_mono_s",
+    "first_token_mono_s",
+    "last_token_mono_s",
+    "ended_mono_s",
+}
 _DERIVED = ("correct", "joules_per_token", "decode_tokens_per_s", "e2e_tokens_per_s", "grams_co2e")
 ITEM_CSV_COLUMNS = ("session_id", "model", *_ITEM_FIELDS, *_DERIVED)
 SAMPLE_CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(PowerSample))
@@ -59,10 +67,24 @@ def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ITEM_CSV_COLUMNS)
     for item in stored.items:
-        derived = (item.correct, item.joules_per_token, item.decode_tokens_per_s, item.e2e_tokens_per_s,
-                   stored.session.grid.grams_co2e(item.joules))
-        writer.writerow([_cell(v) for v in (stored.session.id, models[item.side],
-                                            *(getattr(item, name) for name in _ITEM_FIELDS), *derived)])
+        derived = (
+            item.correct,
+            item.joules_per_token,
+            item.decode_tokens_per_s,
+            item.e2e_tokens_per_s,
+            stored.session.grid.grams_co2e(item.joules),
+        )
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    stored.session.id,
+                    models[item.side],
+                    *(getattr(item, name) for name in _ITEM_FIELDS),
+                    *derived,
+                )
+            ]
+        )
     return len(stored.items)
 
 
@@ -105,8 +127,18 @@ def read_samples_csv(stream: TextIO) -> list[PowerSample]:
     for line, row in enumerate(csv.DictReader(stream), start=2):
         try:
             numbers = {k: (float(row[k]) if row[k] != "" else None) for k in _SAMPLE_NUMBERS}
-            samples.append(PowerSample(device=row["device"], source=row["source"], quality=row["quality"],
-                                       power_kind=row["power_kind"], **numbers))  # type: ignore[arg-type]
+            quality = row["quality"]
+            if quality not in ("measured", "estimated"):
+                raise ValueError(f"quality {quality!r} is neither measured nor estimated")
+            samples.append(
+                PowerSample(
+                    device=row["device"],
+                    source=row["source"],
+                    quality="measured" if quality == "measured" else "estimated",
+                    power_kind=row["power_kind"],
+                    **numbers,  # type: ignore[arg-type]  # t_mono_s is always present in a samples CSV
+                )
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"samples CSV line {line}: cannot read it ({exc})") from exc
     return samples
@@ -184,7 +216,7 @@ def import_json(store: SessionStore, source: TextIO | dict[str, Any]) -> str:
     """Write an exported session into ``store`` (refused if its id is already there); returns the id."""
     data = json.load(source) if not isinstance(source, dict) else source
     if not isinstance(data, dict) or data.get("format") != JSON_FORMAT:
-        raise StoreError("not a greentui session export (its \"format\" is not greentui.session)")
+        raise StoreError('not a greentui session export (its "format" is not greentui.session)')
     if int(data.get("format_version", 0)) > JSON_FORMAT_VERSION:
         raise StoreError(f"this export has format version {data['format_version']}: upgrade greentui to read it")
     try:

@@ -118,12 +118,20 @@ class SessionRecord:
 
     def started_event(self) -> SessionStarted:
         return SessionStarted(
-            session_id=self.id, task_id=self.task_id, task_name=self.task_name, n_items=self.n_items,
+            session_id=self.id,
+            task_id=self.task_id,
+            task_name=self.task_name,
+            n_items=self.n_items,
             schedule=self.schedule,  # type: ignore[arg-type]
-            model_a=self.model_a, model_b=self.model_b, power_sources=self.power_sources,
+            model_a=self.model_a,
+            model_b=self.model_b,
+            power_sources=self.power_sources,
             power_quality=self.power_quality,  # type: ignore[arg-type]
-            power_note=self.power_note, grid=self.grid, started_unix_s=self.started_unix_s,
-            t_mono_s=self.t0_mono_s, settings=self.settings,
+            power_note=self.power_note,
+            grid=self.grid,
+            started_unix_s=self.started_unix_s,
+            t_mono_s=self.t0_mono_s,
+            settings=self.settings,
         )
 
     def finished_event(self) -> SessionFinished | None:
@@ -132,8 +140,10 @@ class SessionRecord:
             return None
         return SessionFinished(
             status=self.status,  # type: ignore[arg-type]
-            reason=self.status_reason, t_mono_s=self.ended_mono_s,
-            ended_unix_s=self.ended_unix_s, measurements=self.measurements,
+            reason=self.status_reason,
+            t_mono_s=self.ended_mono_s,
+            ended_unix_s=self.ended_unix_s,
+            measurements=self.measurements,
         )
 
 
@@ -173,18 +183,27 @@ class RunRecord:
         if self.loaded_mono_s is None:
             return None
         return ModelLoaded(
-            side=self.side, spec=self.spec or "", display_name=self.display_name or "",
-            params_total=int(self.params_total or 0), params_trainable=int(self.params_trainable or 0),
-            weight_bytes=int(self.weight_bytes or 0), dtype=self.dtype or "", quant=self.quant or "",
-            device=self.device or "", load_s=float(self.load_s or 0.0), peak_rss_bytes=self.peak_rss_bytes,
-            peak_cuda_bytes=self.peak_cuda_bytes, t_mono_s=self.loaded_mono_s,
+            side=self.side,
+            spec=self.spec or "",
+            display_name=self.display_name or "",
+            params_total=int(self.params_total or 0),
+            params_trainable=int(self.params_trainable or 0),
+            weight_bytes=int(self.weight_bytes or 0),
+            dtype=self.dtype or "",
+            quant=self.quant or "",
+            device=self.device or "",
+            load_s=float(self.load_s or 0.0),
+            peak_rss_bytes=self.peak_rss_bytes,
+            peak_cuda_bytes=self.peak_cuda_bytes,
+            t_mono_s=self.loaded_mono_s,
         )
 
     def failed_event(self) -> RunFailed | None:
         if self.failed_mono_s is None:
             return None
-        return RunFailed(side=self.side, reason=self.failure_reason or "", failure=self.failure or "",
-                         t_mono_s=self.failed_mono_s)
+        return RunFailed(
+            side=self.side, reason=self.failure_reason or "", failure=self.failure or "", t_mono_s=self.failed_mono_s
+        )
 
 
 @dataclass(frozen=True)
@@ -205,8 +224,9 @@ class StoredSession:
         """The session as a flat dict (the grid as grid_g_per_kwh / grid_source / country / pue), for reports."""
         flat = dataclasses.asdict(self.session)
         grid = flat.pop("grid")
-        flat.update(grid_g_per_kwh=grid["g_per_kwh"], grid_source=grid["source"], country=grid["country_iso3"],
-                    pue=grid["pue"])
+        flat.update(
+            grid_g_per_kwh=grid["g_per_kwh"], grid_source=grid["source"], country=grid["country_iso3"], pue=grid["pue"]
+        )
         return flat
 
     def runs_dicts(self) -> list[dict[str, Any]]:
@@ -215,9 +235,16 @@ class StoredSession:
 
     def items_summary(self) -> dict[Side, dict[str, Any]]:
         """Per side: items_done, correct, score_sum, energy_j (None if none measured), tokens_out."""
-        return {side: {"items_done": run.items_done, "correct": run.correct, "score_sum": run.score_sum,
-                       "energy_j": run.energy_j, "tokens_out": run.tokens_out}
-                for side, run in sorted(self.runs.items())}
+        return {
+            side: {
+                "items_done": run.items_done,
+                "correct": run.correct,
+                "score_sum": run.score_sum,
+                "energy_j": run.energy_j,
+                "tokens_out": run.tokens_out,
+            }
+            for side, run in sorted(self.runs.items())
+        }
 
 
 @dataclass(frozen=True)
@@ -235,21 +262,39 @@ def session_from_row(row: Row) -> SessionRecord:
     idle = None
     if row["idle_mono_s"] is not None:
         idle = IdleMeasured(
-            seconds=row["idle_seconds"], joules=row["idle_joules"], power_w=row["idle_power_w"],
-            quality=row["idle_quality"], source=row["idle_source"], t_mono_s=row["idle_mono_s"],
+            seconds=row["idle_seconds"],
+            joules=row["idle_joules"],
+            power_w=row["idle_power_w"],
+            quality=row["idle_quality"],
+            source=row["idle_source"],
+            t_mono_s=row["idle_mono_s"],
         )
     return SessionRecord(
-        id=row["id"], status=row["status"], status_reason=row["status_reason"], task_id=row["task_id"],
-        task_name=row["task_name"], task_version=row["task_version"], n_items=row["n_items"],
-        schedule=row["schedule"], model_a=row["model_a"], model_b=row["model_b"],
+        id=row["id"],
+        status=row["status"],
+        status_reason=row["status_reason"],
+        task_id=row["task_id"],
+        task_name=row["task_name"],
+        task_version=row["task_version"],
+        n_items=row["n_items"],
+        schedule=row["schedule"],
+        model_a=row["model_a"],
+        model_b=row["model_b"],
         settings=json.loads(row["settings_json"] or "{}"),
         power_sources=tuple(json.loads(row["power_sources_json"] or "[]")),
-        power_quality=row["power_quality"], power_note=row["power_note"],
-        grid=GridIntensity(g_per_kwh=row["grid_g_per_kwh"], source=row["grid_source"],
-                           country_iso3=row["country"], pue=row["pue"]),
-        host=row["host"], pid=row["pid"], started_unix_s=row["started_unix_s"],
-        ended_unix_s=row["ended_unix_s"], t0_mono_s=row["t0_mono_s"], ended_mono_s=row["ended_mono_s"],
-        idle=idle, measurements=json.loads(row["measurements_json"] or "{}"),
+        power_quality=row["power_quality"],
+        power_note=row["power_note"],
+        grid=GridIntensity(
+            g_per_kwh=row["grid_g_per_kwh"], source=row["grid_source"], country_iso3=row["country"], pue=row["pue"]
+        ),
+        host=row["host"],
+        pid=row["pid"],
+        started_unix_s=row["started_unix_s"],
+        ended_unix_s=row["ended_unix_s"],
+        t0_mono_s=row["t0_mono_s"],
+        ended_mono_s=row["ended_mono_s"],
+        idle=idle,
+        measurements=json.loads(row["measurements_json"] or "{}"),
     )
 
 
@@ -259,16 +304,34 @@ def summary_from_row(row: Row) -> SessionSummary:
     def side(x: str, name: Side, spec: str) -> SideSummary:
         done = row[f"{x}_items_done"] or 0
         return SideSummary(
-            side=name, spec=spec, status=row[f"{x}_status"] or "pending", items_done=done,
-            correct=row[f"{x}_correct"] or 0, accuracy=(row[f"{x}_score_sum"] / done) if done else None,
-            energy_j=row[f"{x}_energy_j"], failure=row[f"{x}_failure"])
+            side=name,
+            spec=spec,
+            status=row[f"{x}_status"] or "pending",
+            items_done=done,
+            correct=row[f"{x}_correct"] or 0,
+            accuracy=(row[f"{x}_score_sum"] / done) if done else None,
+            energy_j=row[f"{x}_energy_j"],
+            failure=row[f"{x}_failure"],
+        )
 
     return SessionSummary(
-        id=row["id"], status=row["status"], status_reason=row["status_reason"], task_id=row["task_id"],
-        task_name=row["task_name"], task_version=row["task_version"], n_items=row["n_items"],
-        schedule=row["schedule"], model_a=row["model_a"], model_b=row["model_b"],
-        power_quality=row["power_quality"], started_unix_s=row["started_unix_s"], ended_unix_s=row["ended_unix_s"],
-        a=side("a", "A", row["model_a"]), b=side("b", "B", row["model_b"]), verdict_sentence=row["sentence"])
+        id=row["id"],
+        status=row["status"],
+        status_reason=row["status_reason"],
+        task_id=row["task_id"],
+        task_name=row["task_name"],
+        task_version=row["task_version"],
+        n_items=row["n_items"],
+        schedule=row["schedule"],
+        model_a=row["model_a"],
+        model_b=row["model_b"],
+        power_quality=row["power_quality"],
+        started_unix_s=row["started_unix_s"],
+        ended_unix_s=row["ended_unix_s"],
+        a=side("a", "A", row["model_a"]),
+        b=side("b", "B", row["model_b"]),
+        verdict_sentence=row["sentence"],
+    )
 
 
 _RUN_FIELDS = tuple(RunRecord.__dataclass_fields__)
@@ -281,13 +344,26 @@ def run_from_row(row: Row) -> RunRecord:
 def item_from_row(row: Row) -> ItemScored:
     """A finished ``items`` row as the ItemScored event that created it."""
     return ItemScored(
-        side=row["side"], item_id=row["item_id"], index=row["idx"], prompt=row["prompt"],
-        output=row["output"], answer=row["answer"], reference=row["reference"], score=row["score"],
-        tokens_in=row["tokens_in"], tokens_out=row["tokens_out"], ttft_s=row["ttft_s"],
-        seconds=row["seconds"], joules=row["joules"], energy_quality=row["energy_quality"],
-        energy_source=row["energy_source"], energy_flagged=bool(row["energy_flagged"]),
-        started_mono_s=row["started_mono_s"], first_token_mono_s=row["first_token_mono_s"],
-        last_token_mono_s=row["last_token_mono_s"], ended_mono_s=row["ended_mono_s"],
+        side=row["side"],
+        item_id=row["item_id"],
+        index=row["idx"],
+        prompt=row["prompt"],
+        output=row["output"],
+        answer=row["answer"],
+        reference=row["reference"],
+        score=row["score"],
+        tokens_in=row["tokens_in"],
+        tokens_out=row["tokens_out"],
+        ttft_s=row["ttft_s"],
+        seconds=row["seconds"],
+        joules=row["joules"],
+        energy_quality=row["energy_quality"],
+        energy_source=row["energy_source"],
+        energy_flagged=bool(row["energy_flagged"]),
+        started_mono_s=row["started_mono_s"],
+        first_token_mono_s=row["first_token_mono_s"],
+        last_token_mono_s=row["last_token_mono_s"],
+        ended_mono_s=row["ended_mono_s"],
         stop_reason=row["stop_reason"] or "unknown",
     )
 
@@ -295,15 +371,29 @@ def item_from_row(row: Row) -> ItemScored:
 def sample_from_row(row: Row) -> PowerSample:
     """A ``samples`` row joined with its channel."""
     return PowerSample(
-        t_mono_s=row["t_mono_s"], device=row["device"], power_w=row["power_w"], source=row["source"],
-        quality=row["quality"], energy_counter_j=row["energy_counter_j"], power_kind=row["power_kind"],
-        temperature_c=row["temperature_c"], sm_clock_mhz=row["sm_clock_mhz"],
+        t_mono_s=row["t_mono_s"],
+        device=row["device"],
+        power_w=row["power_w"],
+        source=row["source"],
+        quality=row["quality"],
+        energy_counter_j=row["energy_counter_j"],
+        power_kind=row["power_kind"],
+        temperature_c=row["temperature_c"],
+        sm_clock_mhz=row["sm_clock_mhz"],
     )
 
 
 # Order of events that share a timestamp: the order a live session emits them in.
-_RANK = {"session_started": 0, "model_loaded": 1, "idle_measured": 2, "power_sampled": 3, "item_started": 4,
-         "item_scored": 5, "run_failed": 6, "session_finished": 7}
+_RANK = {
+    "session_started": 0,
+    "model_loaded": 1,
+    "idle_measured": 2,
+    "power_sampled": 3,
+    "item_started": 4,
+    "item_scored": 5,
+    "run_failed": 6,
+    "session_finished": 7,
+}
 
 
 def _sort_key(event: Event) -> tuple[int, float, int]:
@@ -313,7 +403,7 @@ def _sort_key(event: Event) -> tuple[int, float, int]:
     elif isinstance(event, ItemScored):
         t = event.ended_mono_s
     else:
-        t = getattr(event, "t_mono_s")
+        t = float(getattr(event, "t_mono_s"))  # noqa: B009 - Event declares no time; every stored kind has one
     phase = 0 if isinstance(event, SessionStarted) else 2 if isinstance(event, SessionFinished) else 1
     return (phase, t, _RANK[event.kind])
 
@@ -322,12 +412,22 @@ def item_started_from_row(row: Row) -> ItemStarted | None:
     """The ItemStarted event an ``items`` row remembers (None for rows written without one)."""
     if row["started_event_mono_s"] is None:
         return None
-    return ItemStarted(side=row["side"], item_id=row["item_id"], index=row["idx"], prompt=row["prompt"],
-                       t_mono_s=row["started_event_mono_s"])
+    return ItemStarted(
+        side=row["side"],
+        item_id=row["item_id"],
+        index=row["idx"],
+        prompt=row["prompt"],
+        t_mono_s=row["started_event_mono_s"],
+    )
 
 
-def replay_events(session: SessionRecord, runs: Iterable[RunRecord], started: Iterable[ItemStarted],
-                  scored: Iterable[ItemScored], samples: Iterator[PowerSample]) -> Iterator[Event]:
+def replay_events(
+    session: SessionRecord,
+    runs: Iterable[RunRecord],
+    started: Iterable[ItemStarted],
+    scored: Iterable[ItemScored],
+    samples: Iterator[PowerSample],
+) -> Iterator[Event]:
     """Merge a stored session into its live event order; ``samples`` must come in t_mono_s order."""
     events: list[Event] = [session.started_event()]
     for run in sorted(runs, key=lambda r: r.side):

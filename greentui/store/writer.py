@@ -46,20 +46,63 @@ NOT_STORED = frozenset({"token", "model_loading"})  # shown live only; replay ca
 FLUSH_KINDS = frozenset({"session_started", "model_loaded", "item_scored", "run_failed", "session_finished"})
 MAX_ORPHANS = 100_000  # events that arrive before any SessionStarted are held (bounded) until it comes
 
-_SESSION_COLUMNS = ("id", "task_id", "task_name", "task_version", "n_items", "schedule", "model_a", "model_b",
-                    "settings_json", "power_sources_json", "power_quality", "power_note", "grid_g_per_kwh",
-                    "grid_source", "country", "pue", "host", "pid", "pid_started_unix_s", "started_unix_s",
-                    "t0_mono_s")
-_SESSION_RESTART = ("task_version", "settings_json", "power_sources_json", "power_quality", "power_note",
-                    "grid_g_per_kwh", "grid_source", "country", "pue", "host", "pid", "pid_started_unix_s")
+_SESSION_COLUMNS = (
+    "id",
+    "task_id",
+    "task_name",
+    "task_version",
+    "n_items",
+    "schedule",
+    "model_a",
+    "model_b",
+    "settings_json",
+    "power_sources_json",
+    "power_quality",
+    "power_note",
+    "grid_g_per_kwh",
+    "grid_source",
+    "country",
+    "pue",
+    "host",
+    "pid",
+    "pid_started_unix_s",
+    "started_unix_s",
+    "t0_mono_s",
+)
+_SESSION_RESTART = (
+    "task_version",
+    "settings_json",
+    "power_sources_json",
+    "power_quality",
+    "power_note",
+    "grid_g_per_kwh",
+    "grid_source",
+    "country",
+    "pue",
+    "host",
+    "pid",
+    "pid_started_unix_s",
+)
 SQL_SESSION = (
     f"INSERT INTO sessions ({', '.join(_SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(_SESSION_COLUMNS))}) "
     # the same id again is a resumed session: it runs again, its first start and its rows are kept
     "ON CONFLICT (id) DO UPDATE SET status = 'running', status_reason = '', ended_unix_s = NULL, "
     "ended_mono_s = NULL, " + ", ".join(f"{c} = excluded.{c}" for c in _SESSION_RESTART)
 )
-_RUN_COLUMNS = ("spec", "display_name", "params_total", "params_trainable", "weight_bytes", "dtype", "quant",
-                "device", "load_s", "peak_rss_bytes", "peak_cuda_bytes", "loaded_mono_s")
+_RUN_COLUMNS = (
+    "spec",
+    "display_name",
+    "params_total",
+    "params_trainable",
+    "weight_bytes",
+    "dtype",
+    "quant",
+    "device",
+    "load_s",
+    "peak_rss_bytes",
+    "peak_cuda_bytes",
+    "loaded_mono_s",
+)
 SQL_RUN_LOADED = (
     f"INSERT INTO runs (session_id, side, status, {', '.join(_RUN_COLUMNS)}) "
     f"VALUES (?, ?, 'loaded', {', '.join('?' * len(_RUN_COLUMNS))}) "
@@ -80,31 +123,56 @@ UPDATE runs SET (items_done, correct, score_sum, energy_j, tokens_out) = (
     WHERE i.session_id = runs.session_id AND i.side = runs.side AND i.ended_mono_s IS NOT NULL)
 WHERE session_id = ? AND side = ?
 """
-SQL_CHANNEL_INSERT = ("INSERT OR IGNORE INTO channels (session_id, device, source, quality, power_kind) "
-                      "VALUES (?, ?, ?, ?, ?)")
-SQL_CHANNEL_ID = ("SELECT id FROM channels WHERE session_id = ? AND device = ? AND source = ? AND quality = ? "
-                  "AND power_kind = ?")
+SQL_CHANNEL_INSERT = (
+    "INSERT OR IGNORE INTO channels (session_id, device, source, quality, power_kind) VALUES (?, ?, ?, ?, ?)"
+)
+SQL_CHANNEL_ID = (
+    "SELECT id FROM channels WHERE session_id = ? AND device = ? AND source = ? AND quality = ? AND power_kind = ?"
+)
 # A second reading of one device at the very same instant adds nothing: ignore it rather than fail the batch.
-SQL_SAMPLE = ("INSERT OR IGNORE INTO samples (channel_id, t_mono_s, power_w, energy_counter_j, temperature_c, "
-              "sm_clock_mhz) VALUES (?, ?, ?, ?, ?, ?)")
+SQL_SAMPLE = (
+    "INSERT OR IGNORE INTO samples (channel_id, t_mono_s, power_w, energy_counter_j, temperature_c, "
+    "sm_clock_mhz) VALUES (?, ?, ?, ?, ?, ?)"
+)
 SQL_ITEM_STARTED = (
     "INSERT INTO items (session_id, side, item_id, idx, prompt, started_event_mono_s) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (session_id, side, item_id) DO UPDATE SET idx = excluded.idx, prompt = excluded.prompt, "
     "started_event_mono_s = excluded.started_event_mono_s"
 )
-_ITEM_COLUMNS = ("idx", "prompt", "output", "answer", "reference", "score", "tokens_in", "tokens_out", "ttft_s",
-                 "seconds", "joules", "energy_quality", "energy_source", "energy_flagged", "started_mono_s",
-                 "first_token_mono_s", "last_token_mono_s", "ended_mono_s", "stop_reason")
+_ITEM_COLUMNS = (
+    "idx",
+    "prompt",
+    "output",
+    "answer",
+    "reference",
+    "score",
+    "tokens_in",
+    "tokens_out",
+    "ttft_s",
+    "seconds",
+    "joules",
+    "energy_quality",
+    "energy_source",
+    "energy_flagged",
+    "started_mono_s",
+    "first_token_mono_s",
+    "last_token_mono_s",
+    "ended_mono_s",
+    "stop_reason",
+)
 SQL_ITEM_SCORED = (
     f"INSERT INTO items (session_id, side, item_id, {', '.join(_ITEM_COLUMNS)}) "
     f"VALUES (?, ?, ?, {', '.join('?' * len(_ITEM_COLUMNS))}) "
-    "ON CONFLICT (session_id, side, item_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _ITEM_COLUMNS)
+    "ON CONFLICT (session_id, side, item_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ITEM_COLUMNS)
 )
-SQL_IDLE = ("UPDATE sessions SET idle_seconds = ?, idle_joules = ?, idle_power_w = ?, idle_quality = ?, "
-            "idle_source = ?, idle_mono_s = ? WHERE id = ?")
-SQL_FINISHED = ("UPDATE sessions SET status = ?, status_reason = ?, ended_mono_s = ?, ended_unix_s = ?, "
-                "measurements_json = ? WHERE id = ?")
+SQL_IDLE = (
+    "UPDATE sessions SET idle_seconds = ?, idle_joules = ?, idle_power_w = ?, idle_quality = ?, "
+    "idle_source = ?, idle_mono_s = ? WHERE id = ?"
+)
+SQL_FINISHED = (
+    "UPDATE sessions SET status = ?, status_reason = ?, ended_mono_s = ?, ended_unix_s = ?, "
+    "measurements_json = ? WHERE id = ?"
+)
 SQL_RUNS_FINISHED = "UPDATE runs SET status = 'finished' WHERE session_id = ? AND status = 'loaded'"
 
 
@@ -146,31 +214,63 @@ class _Batch:
         elif isinstance(event, ItemStarted):
             self.started.append((session_id, event.side, event.item_id, event.index, event.prompt, event.t_mono_s))
         elif isinstance(event, ItemScored):
-            self.scored.append((session_id, event.side, event.item_id, *(
-                getattr(event, "index" if c == "idx" else c) for c in _ITEM_COLUMNS)))
+            self.scored.append(
+                (
+                    session_id,
+                    event.side,
+                    event.item_id,
+                    *(getattr(event, "index" if c == "idx" else c) for c in _ITEM_COLUMNS),
+                )
+            )
             self.touched_runs[(session_id, event.side)] = None
         elif isinstance(event, SessionStarted):
             settings = event.settings or {}
             task_version = settings.get("task_version")
             grid = event.grid
-            self.sessions.append((
-                event.session_id, event.task_id, event.task_name,
-                None if task_version is None else str(task_version), event.n_items, event.schedule,
-                event.model_a, event.model_b, json.dumps(settings, default=str),
-                json.dumps(list(event.power_sources)), event.power_quality, event.power_note, grid.g_per_kwh,
-                grid.source, grid.country_iso3, grid.pue, *identity, event.started_unix_s, event.t_mono_s,
-            ))
+            self.sessions.append(
+                (
+                    event.session_id,
+                    event.task_id,
+                    event.task_name,
+                    None if task_version is None else str(task_version),
+                    event.n_items,
+                    event.schedule,
+                    event.model_a,
+                    event.model_b,
+                    json.dumps(settings, default=str),
+                    json.dumps(list(event.power_sources)),
+                    event.power_quality,
+                    event.power_note,
+                    grid.g_per_kwh,
+                    grid.source,
+                    grid.country_iso3,
+                    grid.pue,
+                    *identity,
+                    event.started_unix_s,
+                    event.t_mono_s,
+                )
+            )
         elif isinstance(event, ModelLoaded):
-            self.loaded.append((session_id, event.side, *(getattr(event, c) for c in _RUN_COLUMNS[:-1]),
-                                event.t_mono_s))
+            self.loaded.append(
+                (session_id, event.side, *(getattr(event, c) for c in _RUN_COLUMNS[:-1]), event.t_mono_s)
+            )
         elif isinstance(event, IdleMeasured):
-            self.idle.append((event.seconds, event.joules, event.power_w, event.quality, event.source,
-                              event.t_mono_s, session_id))
+            self.idle.append(
+                (event.seconds, event.joules, event.power_w, event.quality, event.source, event.t_mono_s, session_id)
+            )
         elif isinstance(event, RunFailed):
             self.failed.append((session_id, event.side, event.failure, event.reason, event.t_mono_s))
         elif isinstance(event, SessionFinished):
-            self.finished.append((event.status, event.reason, event.t_mono_s, event.ended_unix_s,
-                                  json.dumps(event.measurements, default=str), session_id))
+            self.finished.append(
+                (
+                    event.status,
+                    event.reason,
+                    event.t_mono_s,
+                    event.ended_unix_s,
+                    json.dumps(event.measurements, default=str),
+                    session_id,
+                )
+            )
         else:
             self.n_events -= 1  # an event kind this store does not know: nothing to write
 
@@ -191,9 +291,20 @@ class _Batch:
             conn.executemany(SQL_RUN_LOADED, self.loaded)
         if self.samples:
             channel_id = self._channel_id
-            conn.executemany(SQL_SAMPLE, [
-                (channel_id(conn, sid, s), s.t_mono_s, s.power_w, s.energy_counter_j, s.temperature_c,
-                 s.sm_clock_mhz) for sid, s in self.samples])
+            conn.executemany(
+                SQL_SAMPLE,
+                [
+                    (
+                        channel_id(conn, sid, s),
+                        s.t_mono_s,
+                        s.power_w,
+                        s.energy_counter_j,
+                        s.temperature_c,
+                        s.sm_clock_mhz,
+                    )
+                    for sid, s in self.samples
+                ],
+            )
         if self.started:
             conn.executemany(SQL_ITEM_STARTED, self.started)
         if self.scored:
@@ -216,9 +327,15 @@ class StoreWriter:
     the rows held in memory between commits.
     """
 
-    def __init__(self, connect: Callable[[], Database], path: Path, *,
-                 on_error: Callable[[StoreError], None] | None = None, flush_interval_s: float = 1.0,
-                 max_batch: int = 20_000) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Database],
+        path: Path,
+        *,
+        on_error: Callable[[StoreError], None] | None = None,
+        flush_interval_s: float = 1.0,
+        max_batch: int = 20_000,
+    ) -> None:
         self._connect = connect  # opens the writer thread's own connection; raises StoreError
         self._path = path
         self._on_error = on_error
@@ -377,8 +494,7 @@ class StoreWriter:
                 if event.kind in FLUSH_KINDS or batch.n_events >= self._max_batch:
                     self._commit(db, batch)
             taken += len(events)
-            due = batch.first_mono_s is not None and (
-                time.monotonic() - batch.first_mono_s >= self._flush_interval_s)
+            due = batch.first_mono_s is not None and (time.monotonic() - batch.first_mono_s >= self._flush_interval_s)
             if closing or flush_wanted or due:
                 self._commit(db, batch)
             with self._cond:

@@ -40,10 +40,18 @@ def render_doctor(report: DoctorReport) -> RenderableType:
         for key, value in check.status.details.items():
             lines.append(Text(f"  {check.status.name} {key}: {value}", style="dim"))
     cpu = report.cpu
-    lines.append(Text(f"Sampling: target {report.target_rate_hz:g} Hz for {report.sample_seconds:g} s, "
-                      "all sources on one thread, as in a session."))
-    lines.append(Text(f"CPU: {cpu.cpu_model}, {cpu.logical_cpus} logical CPUs; TDP {cpu.tdp_w:g} W from "
-                      f"{cpu.tdp_source}; idle {cpu.idle_w:.1f} W ({cpu.idle_fraction:g} x TDP, {cpu.idle_source})."))
+    lines.append(
+        Text(
+            f"Sampling: target {report.target_rate_hz:g} Hz for {report.sample_seconds:g} s, "
+            "all sources on one thread, as in a session."
+        )
+    )
+    lines.append(
+        Text(
+            f"CPU: {cpu.cpu_model}, {cpu.logical_cpus} logical CPUs; TDP {cpu.tdp_w:g} W from "
+            f"{cpu.tdp_source}; idle {cpu.idle_w:.1f} W ({cpu.idle_fraction:g} x TDP, {cpu.idle_source})."
+        )
+    )
     grid = report.grid
     lines.append(Text(f"Grid: {grid.g_per_kwh:g} g CO2e/kWh, {grid.source}; PUE {grid.pue:g}."))
     for warning in report.grid_warnings:

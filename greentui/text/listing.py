@@ -17,6 +17,7 @@ from greentui.core.run.tally import Tally
 from greentui.format import est, fmt_joules
 from greentui.text.printer import codecarbon_line, summary_table
 
+
 def _when(unix_s: float | None) -> str:
     return dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M") if unix_s else "—"
 
@@ -33,11 +34,22 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
     for row in rows:
         mark = est(row.power_quality)
         energy = f"{fmt_joules(row.a.energy_j)} · {fmt_joules(row.b.energy_j)}{mark}"
-        table.add_row(*[Text(str(v)) for v in (
-            row.id, _when(row.started_unix_s), row.task_id, row.model_a, row.model_b,
-            f"{row.a.items_done}/{row.b.items_done} of {row.n_items}", row.status, energy,
-            row.verdict_sentence or "",
-        )])
+        table.add_row(
+            *[
+                Text(str(v))
+                for v in (
+                    row.id,
+                    _when(row.started_unix_s),
+                    row.task_id,
+                    row.model_a,
+                    row.model_b,
+                    f"{row.a.items_done}/{row.b.items_done} of {row.n_items}",
+                    row.status,
+                    energy,
+                    row.verdict_sentence or "",
+                )
+            ]
+        )
     console.print(table)
 
 
@@ -53,14 +65,21 @@ def print_session(store: Any, session_id: str) -> None:
     for event in store.replay(stored.session.id):
         tally.apply(event)
     session = stored.session
-    console.print(Text.assemble(
-        ("session ", "bold"), (session.id, "bold"), f" · {session.status}",
-        f" ({session.status_reason})" if session.status_reason else "",
-        f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
-        f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
-    ))
-    verdict = Verdict.from_dict(stored.verdict) if stored.verdict else (
-        verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
+    console.print(
+        Text.assemble(
+            ("session ", "bold"),
+            (session.id, "bold"),
+            f" · {session.status}",
+            f" ({session.status_reason})" if session.status_reason else "",
+            f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
+            f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
+        )
+    )
+    verdict = (
+        Verdict.from_dict(stored.verdict)
+        if stored.verdict
+        else (verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
+    )
     if verdict is not None:
         console.print(render_verdict(verdict))
     else:
@@ -76,8 +95,8 @@ def print_session(store: Any, session_id: str) -> None:
 
 def export_session(store: Any, session_id: str, fmt: str) -> str:
     from greentui.core.verdict.compute import Verdict
-    from greentui.text.report import session_markdown
     from greentui.store.export import export_csv, export_json
+    from greentui.text.report import session_markdown
 
     if fmt == "csv":
         return export_csv(store, session_id)
@@ -97,8 +116,19 @@ def print_tasks() -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("provenance", ratio=1)
     for task in builtin_tasks():
-        table.add_row(*[Text(v) for v in (task.id, task.category, str(len(task.items)), task.metric,
-                                          f"{task.baseline:g}", task.provenance)])
+        table.add_row(
+            *[
+                Text(v)
+                for v in (
+                    task.id,
+                    task.category,
+                    str(len(task.items)),
+                    task.metric,
+                    f"{task.baseline:g}",
+                    task.provenance,
+                )
+            ]
+        )
     console.print(table)
 
 
@@ -113,4 +143,3 @@ def print_models() -> None:
     for row in catalog_rows():
         table.add_row(*[Text(str(v)) for v in (row.spec, row.model, row.size, row.status, row.note)])
     console.print(table)
-

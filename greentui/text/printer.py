@@ -35,13 +35,16 @@ class HeadlessPrinter:
         tally = self.tally
         tally.apply(event)
         if isinstance(event, SessionStarted):
-            self.console.print(Text.assemble(
-                ("greentui ", "bold green"), f"session {event.session_id} · task {event.task_id} "
-                f"({event.n_items} items each) · schedule {event.schedule}\n",
-                f"  A {event.model_a}   B {event.model_b}\n",
-                f"  power: {event.power_note}\n",
-                f"  grid: {event.grid.g_per_kwh:.0f} g CO2e/kWh ({event.grid.source}), PUE {event.grid.pue:g}",
-            ))
+            self.console.print(
+                Text.assemble(
+                    ("greentui ", "bold green"),
+                    f"session {event.session_id} · task {event.task_id} "
+                    f"({event.n_items} items each) · schedule {event.schedule}\n",
+                    f"  A {event.model_a}   B {event.model_b}\n",
+                    f"  power: {event.power_note}\n",
+                    f"  grid: {event.grid.g_per_kwh:.0f} g CO2e/kWh ({event.grid.source}), PUE {event.grid.pue:g}",
+                )
+            )
             for warning in event.settings.get("grid_warnings", []):
                 self.console.print(Text(f"  warning: {warning}", style="yellow"))
         elif isinstance(event, ModelLoading):
@@ -49,14 +52,19 @@ class HeadlessPrinter:
                 self._last_stage[event.side] = event.stage
                 self.console.print(Text(f"  {event.side} loading: {event.stage}", style="dim"))
         elif isinstance(event, ModelLoaded):
-            self.console.print(Text(
-                f"  {event.side} loaded {event.display_name} in {event.load_s:.1f} s: "
-                f"{event.params_total / 1e6:.1f} M parameters, {event.dtype}, quant {event.quant}, {event.device}"))
+            self.console.print(
+                Text(
+                    f"  {event.side} loaded {event.display_name} in {event.load_s:.1f} s: "
+                    f"{event.params_total / 1e6:.1f} M parameters, {event.dtype}, quant {event.quant}, {event.device}"
+                )
+            )
         elif isinstance(event, IdleMeasured):
             if event.seconds > 0:
-                self.console.print(Text(
-                    f"  idle baseline: {fmt_num(event.power_w, 1)} W over {event.seconds:.1f} s"
-                    f"{est(event.quality)}"))
+                self.console.print(
+                    Text(
+                        f"  idle baseline: {fmt_num(event.power_w, 1)} W over {event.seconds:.1f} s{est(event.quality)}"
+                    )
+                )
         elif isinstance(event, ItemScored):
             self._print_item(event)
         elif isinstance(event, RunFailed):
@@ -68,12 +76,16 @@ class HeadlessPrinter:
         score = lane.score
         mark = ("✓", "green") if item.correct else (("~", "yellow") if item.score > 0 else ("✗", "red"))
         per_token = item.joules_per_token
-        self.console.print(Text.assemble(
-            f"  {item.side} {item.item_id:<12} ", mark, f" {item.score:4.2f}  ",
-            f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s  ",
-            f"{fmt_num(per_token, 3):>6} J/token{est(item.energy_quality)}  ",
-            f"running {fmt_score(score)} ({lane.items_done} done)",
-        ))
+        self.console.print(
+            Text.assemble(
+                f"  {item.side} {item.item_id:<12} ",
+                mark,
+                f" {item.score:4.2f}  ",
+                f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s  ",
+                f"{fmt_num(per_token, 3):>6} J/token{est(item.energy_quality)}  ",
+                f"running {fmt_score(score)} ({lane.items_done} done)",
+            )
+        )
 
     def finish(self, tally: Tally, outcome: Any) -> None:
         """The final per-model table, the verdict, and where the session was saved."""
@@ -89,8 +101,7 @@ class HeadlessPrinter:
         if crosscheck:
             self.console.print(Text(crosscheck))
         status_style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
-        line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ",
-                             (outcome.status, status_style))
+        line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ", (outcome.status, status_style))
         if outcome.reason and outcome.reason not in self._failures_shown:
             line.append(f": {outcome.reason}")
         self.console.print(line)
@@ -105,17 +116,24 @@ def codecarbon_line(measurements: dict[str, Any]) -> str | None:
     if "error" in figures:
         return f"codecarbon cross-check failed: {figures['error']}"
     run = measurements.get("run") or {}
-    ours = (f"greentui over the same span: {fmt_joules(run.get('joules'))}{est(run.get('quality'))}"
-            if run else "greentui: no whole-run figure")
-    return (f"codecarbon cross-check (whole run, {fmt_seconds(run.get('seconds'))}): {fmt_joules(figures['joules'])}, "
-            f"{figures['g']:.3g} g CO2e (codecarbon's own CPU and RAM model) · {ours}")
+    ours = (
+        f"greentui over the same span: {fmt_joules(run.get('joules'))}{est(run.get('quality'))}"
+        if run
+        else "greentui: no whole-run figure"
+    )
+    return (
+        f"codecarbon cross-check (whole run, {fmt_seconds(run.get('seconds'))}): {fmt_joules(figures['joules'])}, "
+        f"{figures['g']:.3g} g CO2e (codecarbon's own CPU and RAM model) · {ours}"
+    )
 
 
 def summary_table(tally: Tally) -> Table:
     """Accuracy, energy, J/token, J/correct, tokens/s and TTFT of both models, estimates marked."""
     quality = tally.started.power_quality if tally.started else "estimated"
-    table = Table(title="Results" + (" (energy estimated: no power sensor)" if quality == "estimated" else ""),
-                  title_justify="left")
+    table = Table(
+        title="Results" + (" (energy estimated: no power sensor)" if quality == "estimated" else ""),
+        title_justify="left",
+    )
     table.add_column("")
     lanes: list[SideTally] = [tally.sides["A"], tally.sides["B"]]
     for lane in lanes:

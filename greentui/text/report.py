@@ -43,8 +43,11 @@ def _score(s: SideSummary, continuous: bool) -> str:
     if s.accuracy is None:
         return DASH
     unit = "" if continuous else "%"
-    ci = "" if s.accuracy_lo is None or s.accuracy_hi is None else (
-        f" ({100 * s.accuracy_lo:.1f}–{100 * s.accuracy_hi:.1f})")
+    ci = (
+        ""
+        if s.accuracy_lo is None or s.accuracy_hi is None
+        else (f" ({100 * s.accuracy_lo:.1f}–{100 * s.accuracy_hi:.1f})")
+    )
     return f"{100 * s.accuracy:.1f}{unit}{ci}"
 
 
@@ -61,7 +64,10 @@ def _params(s: SideSummary) -> str:
 def _speed(a: float | None, b: float | None, unit: str, fmt: str = "{:.1f}") -> str:
     if a is None and b is None:
         return DASH
-    show = lambda x: DASH if x is None else fmt.format(x)  # noqa: E731
+
+    def show(x: float | None) -> str:
+        return DASH if x is None else fmt.format(x)
+
     return f"{show(a)} · {show(b)}{unit}"
 
 
@@ -89,10 +95,16 @@ def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
         ("J / token", energy(a.joules_per_token, format_number), energy(b.joules_per_token, format_number)),
         ("J / correct answer", per_correct(a), per_correct(b)),
         ("CO2e", energy(a.co2e_g, format_grams), energy(b.co2e_g, format_grams)),
-        ("tokens/s decode · end-to-end (p50)", _speed(a.decode_tokens_per_s_p50, a.e2e_tokens_per_s_p50, ""),
-         _speed(b.decode_tokens_per_s_p50, b.e2e_tokens_per_s_p50, "")),
-        ("TTFT p50 · p95", _speed(a.ttft_p50_s, a.ttft_p95_s, " s", "{:.2f}"),
-         _speed(b.ttft_p50_s, b.ttft_p95_s, " s", "{:.2f}")),
+        (
+            "tokens/s decode · end-to-end (p50)",
+            _speed(a.decode_tokens_per_s_p50, a.e2e_tokens_per_s_p50, ""),
+            _speed(b.decode_tokens_per_s_p50, b.e2e_tokens_per_s_p50, ""),
+        ),
+        (
+            "TTFT p50 · p95",
+            _speed(a.ttft_p50_s, a.ttft_p95_s, " s", "{:.2f}"),
+            _speed(b.ttft_p50_s, b.ttft_p95_s, " s", "{:.2f}"),
+        ),
         ("parameters", _params(a), _params(b)),
     ]
     if a.failed_reason or b.failed_reason:
@@ -117,8 +129,11 @@ def render_verdict(verdict: Verdict) -> RenderableType:
     if verdict.energy_note:
         head.append("\n")
         head.append(Text(verdict.energy_note, style="yellow" if verdict.energy_quality == "estimated" else ""))
-    items = (f"{verdict.a.n_items} items each" if verdict.a.n_items == verdict.b.n_items
-             else f"{verdict.a.n_items} / {verdict.b.n_items} items")
+    items = (
+        f"{verdict.a.n_items} items each"
+        if verdict.a.n_items == verdict.b.n_items
+        else f"{verdict.a.n_items} / {verdict.b.n_items} items"
+    )
     panel = Panel(head, title=Text(f"Verdict ─ {verdict.task_name}, {items}"), title_align="left")
 
     label_a, label_b = _labels(verdict)
@@ -172,18 +187,27 @@ def _summary_rows(items_summary: Any) -> list[tuple[str, ...]]:
         pairs = [(str(side), row) for side, row in items_summary.items()]
     else:
         pairs = [(str(row.get("side", "")), row) for row in items_summary]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for side, row in pairs:
         done = row.get("items_done", row.get("items"))
         score_sum = row.get("score_sum")
         mean = f"{100 * score_sum / done:.1f}%" if done and score_sum is not None else DASH
-        rows.append((side, DASH if done is None else str(done), str(row.get("correct", DASH)), mean,
-                     format_joules(row.get("energy_j")), str(row.get("tokens_out", DASH))))
+        rows.append(
+            (
+                side,
+                DASH if done is None else str(done),
+                str(row.get("correct", DASH)),
+                mean,
+                format_joules(row.get("energy_j")),
+                str(row.get("tokens_out", DASH)),
+            )
+        )
     return rows
 
 
-def session_markdown(session: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], items_summary: Any,
-                     verdict: Verdict | None) -> str:
+def session_markdown(
+    session: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], items_summary: Any, verdict: Verdict | None
+) -> str:
     """A report a person can paste into a document: header facts, models, comparison, verdict, CEGI, scale.
 
     ``session``: keys like id, task_id, task_name, started_unix_s, status, model_a, model_b, power_note,
@@ -191,7 +215,10 @@ def session_markdown(session: Mapping[str, Any], runs: Sequence[Mapping[str, Any
     ``runs``: one dict per side with side, spec, display_name, params_total, params_trainable, quant, device, load_s.
     ``items_summary``: per-side counts (see :func:`_summary_rows`), shown when there is no verdict.
     """
-    get = lambda key: DASH if session.get(key) in (None, "") else session.get(key)  # noqa: E731
+
+    def get(key: str) -> Any:
+        return DASH if session.get(key) in (None, "") else session.get(key)
+
     task = session.get("task_name") or session.get("task_id") or "session"
     grid = session.get("grid_g_per_kwh")
     lines = [f"# greentui report: {md_escape(task)}", ""]
@@ -211,11 +238,19 @@ def session_markdown(session: Mapping[str, Any], runs: Sequence[Mapping[str, Any
         lines += ["", "## Models", ""]
         lines += _md_table(
             ("side", "model", "spec", "parameters", "trainable", "quant", "device", "load"),
-            [(r.get("side", ""), r.get("display_name") or DASH, r.get("spec") or DASH,
-              format_params(r["params_total"]) if r.get("params_total") else DASH,
-              format_params(r["params_trainable"]) if r.get("params_trainable") else DASH,
-              r.get("quant") or DASH, r.get("device") or DASH,
-              DASH if r.get("load_s") is None else f"{float(r['load_s']):.1f} s") for r in runs],
+            [
+                (
+                    r.get("side", ""),
+                    r.get("display_name") or DASH,
+                    r.get("spec") or DASH,
+                    format_params(r["params_total"]) if r.get("params_total") else DASH,
+                    format_params(r["params_trainable"]) if r.get("params_trainable") else DASH,
+                    r.get("quant") or DASH,
+                    r.get("device") or DASH,
+                    DASH if r.get("load_s") is None else f"{float(r['load_s']):.1f} s",
+                )
+                for r in runs
+            ],
         )
 
     if verdict is None:

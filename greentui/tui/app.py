@@ -73,8 +73,9 @@ class GreentuiApp(App[int]):
         return super().run(*args, **kwargs)
 
     # ---- navigation used by several screens --------------------------------------------------------------
-    def start_session(self, config: Any, *, session_id: str | None = None,
-                      skip_items: dict[str, set[str]] | None = None) -> bool:
+    def start_session(
+        self, config: Any, *, session_id: str | None = None, skip_items: dict[str, set[str]] | None = None
+    ) -> bool:
         """Prepare a session (errors become a notification) and open the live screen on it.
 
         ``session_id`` / ``skip_items``: resume that stored session, skipping the items it already finished.
@@ -85,8 +86,14 @@ class GreentuiApp(App[int]):
             self.notify("no session store is open (see the error above): cannot run", severity="error")
             return False
         try:
-            run = SessionRun(config, self.store, session_id=session_id, skip_items=skip_items,  # type: ignore[arg-type]
-                             inline_workers=self.inline_workers, on_store_error=self._store_error_from_thread)
+            run = SessionRun(
+                config,
+                self.store,
+                session_id=session_id,
+                skip_items=skip_items,  # type: ignore[arg-type]
+                inline_workers=self.inline_workers,
+                on_store_error=self._store_error_from_thread,
+            )
             run.prepare()
         except Exception as exc:  # SessionError and anything unexpected: one line, the app stays up
             self.notify(one_line(exc), title="cannot start the session", severity="error", timeout=15)
@@ -111,8 +118,9 @@ class GreentuiApp(App[int]):
         for feed in self._feeds:
             feed.request_stop()
 
-    def _store_error_from_thread(self, message: str) -> None:
+    def _store_error_from_thread(self, error: Exception | str) -> None:
         """A store error reported by the writer or session thread (or, rarely, this one) becomes a notification."""
+        message = str(error)
         if threading.get_ident() == self._thread_id:
             self.notify(message, title="store", severity="error", timeout=15)
         else:
@@ -161,5 +169,11 @@ def make_app(
     underneath), or "history". ``feed``: show this feed on the live screen instead (tests, replays).
     ``inline_workers``: run model backends in threads (fake models in tests).
     """
-    return GreentuiApp(store=store, db_path=db_path, start=start, session_config=session_config, feed=feed,
-                       inline_workers=inline_workers)
+    return GreentuiApp(
+        store=store,
+        db_path=db_path,
+        start=start,
+        session_config=session_config,
+        feed=feed,
+        inline_workers=inline_workers,
+    )

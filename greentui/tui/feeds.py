@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from greentui.core.run.control import RunControl
 from greentui.core.records import Event, ItemScored, PowerSampled, SessionFinished
+from greentui.core.run.control import RunControl
 
 Sink = Callable[[Event], None]
 
@@ -71,8 +71,9 @@ class ReplayFeed(RunControl):
 
     live = False
 
-    def __init__(self, events: Callable[[], Iterable[Event]], *, speed: float | None = 20.0,
-                 session_id: str | None = None) -> None:
+    def __init__(
+        self, events: Callable[[], Iterable[Event]], *, speed: float | None = 20.0, session_id: str | None = None
+    ) -> None:
         self._events = events
         self.speed = speed
         self.session_id = session_id
@@ -100,4 +101,3 @@ class ReplayFeed(RunControl):
             if isinstance(event, SessionFinished):
                 status = event.status
         return status
-

@@ -9,8 +9,19 @@ import time
 
 from greentui.format import DASH, fmt_joules, fmt_num, fmt_seconds, fmt_wh
 
-__all__ = ["DASH", "EST", "fmt_joules", "fmt_num", "fmt_seconds", "fmt_wh", "grams", "percent",
-           "power", "shorten", "timestamp"]
+__all__ = [
+    "DASH",
+    "EST",
+    "fmt_joules",
+    "fmt_num",
+    "fmt_seconds",
+    "fmt_wh",
+    "grams",
+    "percent",
+    "power",
+    "shorten",
+    "timestamp",
+]
 
 EST = "est."
 

@@ -39,7 +39,7 @@ def literal_text(text: str, style: str | Style = "", *, one_line: bool = False) 
     safe = escape_controls(text)
     if one_line:
         safe = safe.replace("\n", "⏎")
-    text = Text(safe, no_wrap=one_line, end="")
+    rich_text = Text(safe, no_wrap=one_line, end="")
     if style:
-        text.stylize(style)  # a span, not the base style, so text appended later keeps its own style
-    return text
+        rich_text.stylize(style)  # a span, not the base style, so text appended later keeps its own style
+    return rich_text

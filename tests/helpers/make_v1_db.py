@@ -65,10 +65,30 @@ CREATE TABLE items (
 
 # (id, status, reason, task, model_a, model_b, n_items, started_unix_s, t0_mono_s, finished)
 SESSIONS = (
-    ("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "completed", "all items done", "sentiment",
-     "smollm2-135m@fp32", "smollm2-135m@dynamic-int8", 4, 1_770_000_000.0, 500.0, True),
-    ("7a7a7a7a000011112222333344445555", "interrupted", "stopped by the user", "arithmetic",
-     "smollm2-135m@fp32", "smollm2-135m@bf16", 4, 1_770_100_000.0, 9_000.0, False),
+    (
+        "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "completed",
+        "all items done",
+        "sentiment",
+        "smollm2-135m@fp32",
+        "smollm2-135m@dynamic-int8",
+        4,
+        1_770_000_000.0,
+        500.0,
+        True,
+    ),
+    (
+        "7a7a7a7a000011112222333344445555",
+        "interrupted",
+        "stopped by the user",
+        "arithmetic",
+        "smollm2-135m@fp32",
+        "smollm2-135m@bf16",
+        4,
+        1_770_100_000.0,
+        9_000.0,
+        False,
+    ),
 )
 
 
@@ -81,8 +101,17 @@ def build(path: Path) -> Path:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("PRAGMA user_version = 1")
     for sid, status, reason, task, model_a, model_b, n_items, started, t0, finished in SESSIONS:
-        settings = {"task_version": f"sha256:{task}-v1", "model_a": model_a, "model_b": model_b, "task": task,
-                    "limit": n_items, "schedule": "alternate", "sample_hz": 10.0, "idle_s": 1.0, "country": "DEU"}
+        settings = {
+            "task_version": f"sha256:{task}-v1",
+            "model_a": model_a,
+            "model_b": model_b,
+            "task": task,
+            "limit": n_items,
+            "schedule": "alternate",
+            "sample_hz": 10.0,
+            "idle_s": 1.0,
+            "country": "DEU",
+        }
         ended_mono = t0 + 30.0 if finished else None
         conn.execute(
             "INSERT INTO sessions (id, status, status_reason, task_id, task_name, n_items, schedule, model_a, "
@@ -92,19 +121,41 @@ def build(path: Path) -> Path:
             "VALUES (?, ?, ?, ?, ?, ?, 'alternate', ?, ?, ?, ?, 'estimated', 'estimated (no RAPL, no GPU)', 381.0, "
             "'codecarbon data: DEU', 'DEU', 1.0, 'fixture-host', 4242, ?, ?, ?, ?, 1.0, 12.0, 12.0, 'estimated', "
             "'estimate', ?)",
-            (sid, status, reason, task, task.title(), n_items, model_a, model_b, json.dumps(settings),
-             json.dumps(["estimate"]), started, started + 30.0 if finished else None, t0, ended_mono, t0 + 2.0))
+            (
+                sid,
+                status,
+                reason,
+                task,
+                task.title(),
+                n_items,
+                model_a,
+                model_b,
+                json.dumps(settings),
+                json.dumps(["estimate"]),
+                started,
+                started + 30.0 if finished else None,
+                t0,
+                ended_mono,
+                t0 + 2.0,
+            ),
+        )
         for side, spec in (("A", model_a), ("B", model_b)):
             conn.execute(
                 "INSERT INTO runs (session_id, side, status, spec, display_name, params_total, params_trainable, "
                 "weight_bytes, dtype, quant, device, load_s, peak_rss_bytes, loaded_mono_s) "
                 "VALUES (?, ?, ?, ?, ?, 134515008, 134515008, 538060032, 'fp32', 'none', 'cpu', 14.5, 1100000000, ?)",
-                (sid, side, "finished" if finished else "loaded", spec, spec, t0 + 0.5 + (side == "B")))
-        conn.execute("INSERT INTO channels (session_id, device, source, quality, power_kind) "
-                     "VALUES (?, 'cpu', 'estimate', 'estimated', 'instant')", (sid,))
+                (sid, side, "finished" if finished else "loaded", spec, spec, t0 + 0.5 + (side == "B")),
+            )
+        conn.execute(
+            "INSERT INTO channels (session_id, device, source, quality, power_kind) "
+            "VALUES (?, 'cpu', 'estimate', 'estimated', 'instant')",
+            (sid,),
+        )
         channel = conn.execute("SELECT id FROM channels WHERE session_id = ?", (sid,)).fetchone()[0]
-        conn.executemany("INSERT INTO samples VALUES (?, ?, ?, NULL, NULL, NULL)",
-                         [(channel, t0 + 0.1 * k, 12.0 + (k % 7) * 3.5) for k in range(20)])
+        conn.executemany(
+            "INSERT INTO samples VALUES (?, ?, ?, NULL, NULL, NULL)",
+            [(channel, t0 + 0.1 * k, 12.0 + (k % 7) * 3.5) for k in range(20)],
+        )
         done = n_items if finished else 2
         for index in range(done):
             for side in ("A", "B"):
@@ -113,8 +164,23 @@ def build(path: Path) -> Path:
                 conn.execute(
                     "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 30, 4, 0.2, 0.8, 9.5, 'estimated', "
                     "'estimate', 0, ?, ?, ?, ?)",
-                    (sid, side, f"q{index}", index, f"What is {index} + 1?", start - 0.001, str(index + int(score)),
-                     str(index + int(score)), str(index + 1), score, start, start + 0.2, start + 0.7, start + 0.8))
+                    (
+                        sid,
+                        side,
+                        f"q{index}",
+                        index,
+                        f"What is {index} + 1?",
+                        start - 0.001,
+                        str(index + int(score)),
+                        str(index + int(score)),
+                        str(index + 1),
+                        score,
+                        start,
+                        start + 0.2,
+                        start + 0.7,
+                        start + 0.8,
+                    ),
+                )
     conn.commit()
     conn.execute("VACUUM")
     conn.close()

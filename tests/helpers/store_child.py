@@ -25,8 +25,13 @@ def main(argv: list[str]) -> int:
     errors: list[str] = []
     store = SessionStore(path)
     writer = store.writer(on_error=lambda e: errors.append(str(e)), flush_interval_s=0.05)
-    live = LiveSession(session_id, n_items=n_items + 2 if hang else n_items, sample_hz=50.0,
-                       stop_after_items=n_items if hang else None, seed=zlib.crc32(session_id.encode()))
+    live = LiveSession(
+        session_id,
+        n_items=n_items + 2 if hang else n_items,
+        sample_hz=50.0,
+        stop_after_items=n_items if hang else None,
+        seed=zlib.crc32(session_id.encode()),
+    )
     for event in live.events():
         writer.handle(event)
     if hang:

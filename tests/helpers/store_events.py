@@ -48,15 +48,36 @@ class LiveSession:
     settings: dict = field(default_factory=dict)
 
     def started(self) -> SessionStarted:
-        settings = {"task_version": "v-" + self.task_id, "model_a": "fake:a", "model_b": "fake:b",
-                    "task": self.task_id, "limit": self.n_items, "schedule": "alternate", "sample_hz": self.sample_hz,
-                    "idle_s": 0.5, "country": "FRA", "grid_intensity": None, "pue": 1.0, **self.settings}
+        settings = {
+            "task_version": "v-" + self.task_id,
+            "model_a": "fake:a",
+            "model_b": "fake:b",
+            "task": self.task_id,
+            "limit": self.n_items,
+            "schedule": "alternate",
+            "sample_hz": self.sample_hz,
+            "idle_s": 0.5,
+            "country": "FRA",
+            "grid_intensity": None,
+            "pue": 1.0,
+            **self.settings,
+        }
         return SessionStarted(
-            session_id=self.session_id, task_id=self.task_id, task_name=self.task_id.title(), n_items=self.n_items,
-            schedule="alternate", model_a="fake:oracle?accuracy=0.9", model_b="fake:oracle?accuracy=0.7",
-            power_sources=("nvml:gpu0", "rapl:package-0"), power_quality="measured", power_note="NVML + RAPL",
+            session_id=self.session_id,
+            task_id=self.task_id,
+            task_name=self.task_id.title(),
+            n_items=self.n_items,
+            schedule="alternate",
+            model_a="fake:oracle?accuracy=0.9",
+            model_b="fake:oracle?accuracy=0.7",
+            power_sources=("nvml:gpu0", "rapl:package-0"),
+            power_quality="measured",
+            power_note="NVML + RAPL",
             grid=GridIntensity(g_per_kwh=56.0, source="codecarbon data: FRA", country_iso3="FRA", pue=1.0),
-            started_unix_s=self.started_unix_s, t_mono_s=self.t0_mono_s, settings=settings)
+            started_unix_s=self.started_unix_s,
+            t_mono_s=self.t0_mono_s,
+            settings=settings,
+        )
 
     def events(self) -> Iterator[Event]:
         rng = random.Random(self.seed)
@@ -67,13 +88,25 @@ class LiveSession:
                 yield from clock.advance(0.3)
                 yield ModelLoading(side=side, stage=stage, fraction=fraction, t_mono_s=clock.now)
             yield from clock.advance(0.3)
-            yield ModelLoaded(side=side, spec=f"fake:{side.lower()}", display_name=f"Fake {side}",
-                              params_total=134_515_008, params_trainable=134_515_008, weight_bytes=269_030_016,
-                              dtype="bf16", quant="none", device="cpu", load_s=0.9, peak_rss_bytes=1_000_000_000,
-                              peak_cuda_bytes=None, t_mono_s=clock.now)
+            yield ModelLoaded(
+                side=side,
+                spec=f"fake:{side.lower()}",
+                display_name=f"Fake {side}",
+                params_total=134_515_008,
+                params_trainable=134_515_008,
+                weight_bytes=269_030_016,
+                dtype="bf16",
+                quant="none",
+                device="cpu",
+                load_s=0.9,
+                peak_rss_bytes=1_000_000_000,
+                peak_cuda_bytes=None,
+                t_mono_s=clock.now,
+            )
         yield from clock.advance(0.5)
-        yield IdleMeasured(seconds=0.5, joules=21.5, power_w=43.0, quality="measured", source="nvml+rapl",
-                           t_mono_s=clock.now)
+        yield IdleMeasured(
+            seconds=0.5, joules=21.5, power_w=43.0, quality="measured", source="nvml+rapl", t_mono_s=clock.now
+        )
         failed: set[str] = set()
         scored = 0
         for index in range(self.n_items):
@@ -103,19 +136,38 @@ class LiveSession:
                 correct = rng.random() < (0.9 if side == "A" else 0.7)
                 seconds = clock.now - start
                 yield ItemScored(
-                    side=side, item_id=item_id, index=index, prompt=f"Question {index}?",
-                    output="positive" if correct else "negative, I think", answer="positive" if correct else "negative",
-                    reference="positive", score=1.0 if correct else 0.0, tokens_in=40 + index, tokens_out=n_tokens,
-                    ttft_s=(first or start) - start, seconds=seconds, joules=seconds * rng.uniform(80, 120),
-                    energy_quality="measured", energy_source="nvml", energy_flagged=seconds < 0.1,
-                    started_mono_s=start, first_token_mono_s=first, last_token_mono_s=last, ended_mono_s=clock.now,
-                    stop_reason="eos" if correct else "max-tokens")
+                    side=side,
+                    item_id=item_id,
+                    index=index,
+                    prompt=f"Question {index}?",
+                    output="positive" if correct else "negative, I think",
+                    answer="positive" if correct else "negative",
+                    reference="positive",
+                    score=1.0 if correct else 0.0,
+                    tokens_in=40 + index,
+                    tokens_out=n_tokens,
+                    ttft_s=(first or start) - start,
+                    seconds=seconds,
+                    joules=seconds * rng.uniform(80, 120),
+                    energy_quality="measured",
+                    energy_source="nvml",
+                    energy_flagged=seconds < 0.1,
+                    started_mono_s=start,
+                    first_token_mono_s=first,
+                    last_token_mono_s=last,
+                    ended_mono_s=clock.now,
+                    stop_reason="eos" if correct else "max-tokens",
+                )
                 scored += 1
         if self.finish:
             yield from clock.advance(0.2)
-            yield SessionFinished(status="completed", reason="all items done", t_mono_s=clock.now,
-                                  ended_unix_s=self.started_unix_s + (clock.now - self.t0_mono_s),
-                                  measurements={"sample_rate_hz": self.sample_hz, "codecarbon": None})
+            yield SessionFinished(
+                status="completed",
+                reason="all items done",
+                t_mono_s=clock.now,
+                ended_unix_s=self.started_unix_s + (clock.now - self.t0_mono_s),
+                measurements={"sample_rate_hz": self.sample_hz, "codecarbon": None},
+            )
 
 
 class _Clock:
@@ -139,16 +191,29 @@ class _Clock:
         self.now = target
 
 
-def realistic_samples(t_mono_s: float, period_s: float, energy_j: list[float],
-                      rng: random.Random) -> list[PowerSample]:
+def realistic_samples(t_mono_s: float, period_s: float, energy_j: list[float], rng: random.Random) -> list[PowerSample]:
     """One reading of each of two devices: an H100-like GPU and a CPU package, with energy counters."""
     gpu_w = rng.uniform(180.0, 420.0)
     cpu_w = rng.uniform(35.0, 95.0)
     return [
-        PowerSample(t_mono_s=t_mono_s, device="gpu0", power_w=round(gpu_w, 3), source="nvml", quality="measured",
-                    energy_counter_j=round(energy_j[0] + gpu_w * period_s, 3), power_kind="1s-average",
-                    temperature_c=float(rng.randint(45, 80)), sm_clock_mhz=float(rng.choice((1755, 1980)))),
-        PowerSample(t_mono_s=t_mono_s + 0.0003, device="cpu-package-0", power_w=round(cpu_w, 3), source="rapl",
-                    quality="measured", energy_counter_j=round(energy_j[1] + cpu_w * period_s, 6),
-                    power_kind="instant"),
+        PowerSample(
+            t_mono_s=t_mono_s,
+            device="gpu0",
+            power_w=round(gpu_w, 3),
+            source="nvml",
+            quality="measured",
+            energy_counter_j=round(energy_j[0] + gpu_w * period_s, 3),
+            power_kind="1s-average",
+            temperature_c=float(rng.randint(45, 80)),
+            sm_clock_mhz=float(rng.choice((1755, 1980))),
+        ),
+        PowerSample(
+            t_mono_s=t_mono_s + 0.0003,
+            device="cpu-package-0",
+            power_w=round(cpu_w, 3),
+            source="rapl",
+            quality="measured",
+            energy_counter_j=round(energy_j[1] + cpu_w * period_s, 6),
+            power_kind="instant",
+        ),
     ]

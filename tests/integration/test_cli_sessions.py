@@ -23,8 +23,9 @@ SLOW_FAKE = "fake:oracle?tps=40&tokens=8"
 
 def greentui(*args: str, db: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"GREENTUI_DB": str(db), "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "greentui", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "greentui", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def statuses(db: Path) -> list[tuple[str, str]]:
@@ -34,8 +35,21 @@ def statuses(db: Path) -> list[tuple[str, str]]:
 
 def test_unknown_model_fails_in_one_line_and_marks_the_session_failed(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
-    done = greentui("run", "--model-a", "does/not-exist", "--model-b", FAKE, "--task", "arithmetic",
-                    "--limit", "2", "--idle-seconds", "0", "--headless", db=db)
+    done = greentui(
+        "run",
+        "--model-a",
+        "does/not-exist",
+        "--model-b",
+        FAKE,
+        "--task",
+        "arithmetic",
+        "--limit",
+        "2",
+        "--idle-seconds",
+        "0",
+        "--headless",
+        db=db,
+    )
     assert done.returncode != 0
     assert "Traceback" not in done.stdout + done.stderr
     failure_lines = [line for line in done.stdout.splitlines() if "does/not-exist" in line and "failed" in line]
@@ -45,8 +59,9 @@ def test_unknown_model_fails_in_one_line_and_marks_the_session_failed(tmp_path: 
 
 
 def test_bad_task_is_one_line_on_stderr(tmp_path: Path) -> None:
-    done = greentui("run", "--model-a", FAKE, "--model-b", FAKE, "--task", "no-such-task", "--headless",
-                    db=tmp_path / "g.db")
+    done = greentui(
+        "run", "--model-a", FAKE, "--model-b", FAKE, "--task", "no-such-task", "--headless", db=tmp_path / "g.db"
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no-such-task" in done.stderr
 
@@ -55,9 +70,27 @@ def test_a_session_killed_with_sigkill_is_interrupted_and_resumes(tmp_path: Path
     db = tmp_path / "g.db"
     env = os.environ | {"GREENTUI_DB": str(db)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "greentui", "run", "--model-a", SLOW_FAKE, "--model-b", SLOW_FAKE, "--task",
-         "arithmetic", "--limit", "5", "--idle-seconds", "0", "--headless"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "greentui",
+            "run",
+            "--model-a",
+            SLOW_FAKE,
+            "--model-b",
+            SLOW_FAKE,
+            "--task",
+            "arithmetic",
+            "--limit",
+            "5",
+            "--idle-seconds",
+            "0",
+            "--headless",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
     )
     workers: list[psutil.Process] = []
     try:
@@ -82,7 +115,7 @@ def test_a_session_killed_with_sigkill_is_interrupted_and_resumes(tmp_path: Path
     assert kept >= finished
 
     # the workers notice that their parent is gone and exit: no orphan keeps a model in memory
-    gone, alive = psutil.wait_procs(workers, timeout=15)
+    _gone, alive = psutil.wait_procs(workers, timeout=15)
     assert not alive, f"orphan workers: {alive}"
 
     listing = greentui("sessions", db=db)
@@ -94,15 +127,17 @@ def test_a_session_killed_with_sigkill_is_interrupted_and_resumes(tmp_path: Path
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT status FROM sessions").fetchone()[0] == "completed"
-        per_side = dict(conn.execute(
-            "SELECT side, count(*) FROM items WHERE ended_mono_s IS NOT NULL GROUP BY side").fetchall())
+        per_side = dict(
+            conn.execute("SELECT side, count(*) FROM items WHERE ended_mono_s IS NOT NULL GROUP BY side").fetchall()
+        )
     assert per_side == {"A": 5, "B": 5}
 
 
 def test_a_worker_killed_mid_run_keeps_every_finished_item(tmp_path: Path) -> None:
     store = open_store(tmp_path / "g.db")
-    config = SessionConfig(model_a=FAKE, model_b=SLOW_FAKE, task="arithmetic", limit=5, idle_s=0.0,
-                           power_source="estimate")
+    config = SessionConfig(
+        model_a=FAKE, model_b=SLOW_FAKE, task="arithmetic", limit=5, idle_s=0.0, power_source="estimate"
+    )
     run = SessionRun(config, store)
     run.prepare()
     scored: list[ItemScored] = []
@@ -132,8 +167,22 @@ def test_a_worker_killed_mid_run_keeps_every_finished_item(tmp_path: Path) -> No
 @pytest.mark.timeout(1200)  # converts the GGUF once (~15 s quiet) and loads two real models; slow on a busy machine
 def test_real_smollm2_three_items_end_to_end(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
-    done = greentui("run", "--model-a", "smollm2-135m@fp32", "--model-b", "smollm2-135m@nf4", "--task",
-                    "arithmetic", "--limit", "3", "--idle-seconds", "0.5", "--headless", db=db, timeout=1100)
+    done = greentui(
+        "run",
+        "--model-a",
+        "smollm2-135m@fp32",
+        "--model-b",
+        "smollm2-135m@nf4",
+        "--task",
+        "arithmetic",
+        "--limit",
+        "3",
+        "--idle-seconds",
+        "0.5",
+        "--headless",
+        db=db,
+        timeout=1100,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "est." in done.stdout and "Verdict" in done.stdout
     with sqlite3.connect(db) as conn:
@@ -148,9 +197,25 @@ def test_replayed_constant_trace_gives_power_times_duration_per_item(tmp_path: P
     trace = tmp_path / "const.csv"
     trace.write_text("t_s,power_w\n0,37.5\n10,37.5\n")
     db = tmp_path / "g.db"
-    done = greentui("run", "--model-a", FAKE, "--model-b", SLOW_FAKE, "--task", "sentiment", "--limit", "4",
-                    "--idle-seconds", "0.3", "--power-source", f"replay:{trace}", "--country", "FRA", "--headless",
-                    db=db)
+    done = greentui(
+        "run",
+        "--model-a",
+        FAKE,
+        "--model-b",
+        SLOW_FAKE,
+        "--task",
+        "sentiment",
+        "--limit",
+        "4",
+        "--idle-seconds",
+        "0.3",
+        "--power-source",
+        f"replay:{trace}",
+        "--country",
+        "FRA",
+        "--headless",
+        db=db,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     with sqlite3.connect(db) as conn:
         items = conn.execute("SELECT joules, seconds, energy_source FROM items").fetchall()

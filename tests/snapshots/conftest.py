@@ -21,12 +21,33 @@ CATALOG = [
     CatalogChoice("llama3.2-1b", "Llama-3.2-1B-Instruct", "downloads on first use", "gated"),
 ]
 TASKS = [
-    TaskChoice("arithmetic", "Arithmetic word problems", "Short word problems in one to three steps; integer "
-               "answers.", "reasoning", 120, "accuracy", 0.0),
-    TaskChoice("sentiment", "Sentiment of product reviews", "Is a short product review positive or negative?",
-               "nlp", 120, "accuracy", 0.5),
-    TaskChoice("text-to-sql", "Text to SQL: a bookshop database", "Turn a question into one SQLite query; "
-               "scored by running it.", "sql", 74, "execution accuracy", 0.0),
+    TaskChoice(
+        "arithmetic",
+        "Arithmetic word problems",
+        "Short word problems in one to three steps; integer answers.",
+        "reasoning",
+        120,
+        "accuracy",
+        0.0,
+    ),
+    TaskChoice(
+        "sentiment",
+        "Sentiment of product reviews",
+        "Is a short product review positive or negative?",
+        "nlp",
+        120,
+        "accuracy",
+        0.5,
+    ),
+    TaskChoice(
+        "text-to-sql",
+        "Text to SQL: a bookshop database",
+        "Turn a question into one SQLite query; scored by running it.",
+        "sql",
+        74,
+        "execution accuracy",
+        0.0,
+    ),
 ]
 
 

@@ -46,8 +46,7 @@ def test_setup_screen(snap_compare: Any, tmp_path: Path) -> None:
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await wait_for(pilot, lambda: pilot.app.screen.query_one("#task-list").option_count > 0, what="tasks")
-        await wait_for(pilot, lambda: pilot.app.screen.query_one(".catalog-list").option_count > 0,
-                       what="catalog")
+        await wait_for(pilot, lambda: pilot.app.screen.query_one(".catalog-list").option_count > 0, what="catalog")
 
     assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
 
@@ -87,10 +86,17 @@ def test_verdict_screen(snap_compare: Any) -> None:
 def test_history_screen(snap_compare: Any, tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
     fill_store(store, race_events())
-    fill_store(store, race_events(n_items=6, fail=("B", 3), session_id="77aa00bb11cc",
-                                  started_unix_s=1_795_390_000.0, task=("arithmetic", "Arithmetic", "reasoning")))
-    fill_store(store, race_events(n_items=8, stop_after=3, session_id="c0ffee123456",
-                                  started_unix_s=1_795_200_000.0))
+    fill_store(
+        store,
+        race_events(
+            n_items=6,
+            fail=("B", 3),
+            session_id="77aa00bb11cc",
+            started_unix_s=1_795_390_000.0,
+            task=("arithmetic", "Arithmetic", "reasoning"),
+        ),
+    )
+    fill_store(store, race_events(n_items=8, stop_after=3, session_id="c0ffee123456", started_unix_s=1_795_200_000.0))
     app = quiet_app(store=store, start="history")
     assert snap_compare(app, terminal_size=WIDE)
 

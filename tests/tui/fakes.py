@@ -93,23 +93,61 @@ def race_events(
         seq += 1
 
     grid = GridIntensity(g_per_kwh=56.0, source="codecarbon data: FRA", country_iso3="FRA")
-    add(T0, SessionStarted(
-        session_id=session_id, task_id=task_id, task_name=task_name, n_items=n_items, schedule="alternate",
-        model_a="smollm2-135m@fp32", model_b="smollm2-135m@nf4", power_sources=("estimate:cpu",),
-        power_quality="estimated", power_note="estimated (no RAPL, no GPU)", grid=grid,
-        started_unix_s=started_unix_s, t_mono_s=T0,
-        settings={"task_info": {"id": task_id, "name": task_name, "category": category, "metric": "accuracy",
-                           "baseline": 0.5, "continuous": False}, "requests_per_day": 1e6},
-    ))
+    add(
+        T0,
+        SessionStarted(
+            session_id=session_id,
+            task_id=task_id,
+            task_name=task_name,
+            n_items=n_items,
+            schedule="alternate",
+            model_a="smollm2-135m@fp32",
+            model_b="smollm2-135m@nf4",
+            power_sources=("estimate:cpu",),
+            power_quality="estimated",
+            power_note="estimated (no RAPL, no GPU)",
+            grid=grid,
+            started_unix_s=started_unix_s,
+            t_mono_s=T0,
+            settings={
+                "task_info": {
+                    "id": task_id,
+                    "name": task_name,
+                    "category": category,
+                    "metric": "accuracy",
+                    "baseline": 0.5,
+                    "continuous": False,
+                },
+                "requests_per_day": 1e6,
+            },
+        ),
+    )
     for side, quant in (("A", "none"), ("B", "nf4")):
         add(T0 + 0.1, ModelLoading(side=side, stage="reading weights", fraction=0.5, t_mono_s=T0 + 0.1))
-        add(T0 + 0.5, ModelLoaded(
-            side=side, spec=f"smollm2-135m@{'fp32' if side == 'A' else 'nf4'}", display_name="SmolLM2-135M-Instruct",
-            params_total=134_515_008, params_trainable=134_515_008, weight_bytes=538_060_032, dtype="fp32",
-            quant=quant, device="cpu", load_s=0.4, peak_rss_bytes=None, peak_cuda_bytes=None, t_mono_s=T0 + 0.5,
-        ))
-    add(T0 + 2.5, IdleMeasured(seconds=2.0, joules=2.0 * IDLE_W, power_w=IDLE_W, quality="estimated",
-                               source="estimate", t_mono_s=T0 + 2.5))
+        add(
+            T0 + 0.5,
+            ModelLoaded(
+                side=side,
+                spec=f"smollm2-135m@{'fp32' if side == 'A' else 'nf4'}",
+                display_name="SmolLM2-135M-Instruct",
+                params_total=134_515_008,
+                params_trainable=134_515_008,
+                weight_bytes=538_060_032,
+                dtype="fp32",
+                quant=quant,
+                device="cpu",
+                load_s=0.4,
+                peak_rss_bytes=None,
+                peak_cuda_bytes=None,
+                t_mono_s=T0 + 0.5,
+            ),
+        )
+    add(
+        T0 + 2.5,
+        IdleMeasured(
+            seconds=2.0, joules=2.0 * IDLE_W, power_w=IDLE_W, quality="estimated", source="estimate", t_mono_s=T0 + 2.5
+        ),
+    )
 
     windows: list[tuple[float, float, Side]] = []
     t = T0 + 2.6
@@ -120,8 +158,16 @@ def race_events(
         prompt, reference = REVIEWS[index % len(REVIEWS)]
         item_id = f"sent-{index + 1:03d}"
         if fail == (side, index):
-            add(t, RunFailed(side=side, reason=f"model {side} (smollm2-135m) failed on item {item_id}: "
-                             "worker process killed (out of memory?)", failure="oom", t_mono_s=t))
+            add(
+                t,
+                RunFailed(
+                    side=side,
+                    reason=f"model {side} (smollm2-135m) failed on item {item_id}: "
+                    "worker process killed (out of memory?)",
+                    failure="oom",
+                    t_mono_s=t,
+                ),
+            )
             dead.add(side)
             t += 0.2
             continue
@@ -131,18 +177,38 @@ def race_events(
         add(t, ItemStarted(side=side, item_id=item_id, index=index, prompt=prompt, t_mono_s=t))
         first = t + 0.1
         for n, piece in enumerate(pieces, start=1):
-            add(first + (n - 1) * TOKEN_S, TokenEvent(side=side, item_id=item_id, text=piece, n_tokens=n,
-                                                      t_mono_s=first + (n - 1) * TOKEN_S))
+            add(
+                first + (n - 1) * TOKEN_S,
+                TokenEvent(side=side, item_id=item_id, text=piece, n_tokens=n, t_mono_s=first + (n - 1) * TOKEN_S),
+            )
         end = first + len(pieces) * TOKEN_S + 0.05
         answer = output.strip().rstrip(".").split()[-1] if output.strip() else None
         seconds = end - t
-        add(end, ItemScored(
-            side=side, item_id=item_id, index=index, prompt=prompt, output=output, answer=answer,
-            reference=reference, score=1.0 if answer == reference else 0.0, tokens_in=42, tokens_out=len(pieces) + 1,
-            ttft_s=0.1, seconds=seconds, joules=round(ACTIVE_W[side] * seconds, 6), energy_quality="estimated",
-            energy_source="estimate", energy_flagged=False, started_mono_s=t, first_token_mono_s=first,
-            last_token_mono_s=first + (len(pieces) - 1) * TOKEN_S, ended_mono_s=end,
-        ))
+        add(
+            end,
+            ItemScored(
+                side=side,
+                item_id=item_id,
+                index=index,
+                prompt=prompt,
+                output=output,
+                answer=answer,
+                reference=reference,
+                score=1.0 if answer == reference else 0.0,
+                tokens_in=42,
+                tokens_out=len(pieces) + 1,
+                ttft_s=0.1,
+                seconds=seconds,
+                joules=round(ACTIVE_W[side] * seconds, 6),
+                energy_quality="estimated",
+                energy_source="estimate",
+                energy_flagged=False,
+                started_mono_s=t,
+                first_token_mono_s=first,
+                last_token_mono_s=first + (len(pieces) - 1) * TOKEN_S,
+                ended_mono_s=end,
+            ),
+        )
         windows.append((t, end, side))
         t = end + 0.15
     end_t = t
@@ -152,8 +218,16 @@ def race_events(
             status, reason = "failed", f"model {fail[0]} failed: worker process killed (out of memory?)"
         elif stop_after is not None:
             status, reason = "interrupted", "stopped by the user"
-        add(end_t, SessionFinished(status=status, reason=reason, t_mono_s=end_t,  # type: ignore[arg-type]
-                                   ended_unix_s=started_unix_s + end_t - T0, measurements={"sample_rate_hz": 20.0}))
+        add(
+            end_t,
+            SessionFinished(
+                status=status,
+                reason=reason,
+                t_mono_s=end_t,  # type: ignore[arg-type]
+                ended_unix_s=started_unix_s + end_t - T0,
+                measurements={"sample_rate_hz": 20.0},
+            ),
+        )
 
     n_samples = int((end_t - T0) * SAMPLE_HZ)
     for k in range(n_samples + 1):
@@ -162,8 +236,10 @@ def race_events(
         for start, stop, side in windows:
             if start <= ts <= stop:
                 watts = ACTIVE_W[side] + (k % 7) * 0.3  # a fixed ripple, so the bars are not flat
-        add(ts, PowerSampled(PowerSample(t_mono_s=ts, device="cpu", power_w=watts, source="estimate",
-                                         quality="estimated")))
+        add(
+            ts,
+            PowerSampled(PowerSample(t_mono_s=ts, device="cpu", power_w=watts, source="estimate", quality="estimated")),
+        )
 
     timed.sort(key=lambda entry: (entry[0], entry[1]))
     limit = None if until_s is None else T0 + until_s

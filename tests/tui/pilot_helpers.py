@@ -18,8 +18,9 @@ def quiet_app(**kwargs: Any) -> GreentuiApp:
     return app
 
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], *, timeout_s: float = 30.0,
-                   what: str = "condition") -> None:
+async def wait_for(
+    pilot: Pilot[Any], condition: Callable[[], bool], *, timeout_s: float = 30.0, what: str = "condition"
+) -> None:
     """Let the app run until ``condition()`` holds (checked every 50 ms); fail after ``timeout_s``."""
     waited = 0.0
     while not condition():

@@ -132,8 +132,16 @@ async def test_a_bad_spec_is_explained_inline_and_blocks_the_run(store: SessionS
 async def test_choices_are_remembered_between_runs(store: SessionStore) -> None:
     from greentui.tui.preferences import save_choices
 
-    save_choices({"model_a": "fake:remembered", "model_b": "smollm2-135m@bf16", "task": "text-to-sql",
-                  "limit": 4, "country": "FRA", "idle_s": 1.5})
+    save_choices(
+        {
+            "model_a": "fake:remembered",
+            "model_b": "smollm2-135m@bf16",
+            "task": "text-to-sql",
+            "limit": 4,
+            "country": "FRA",
+            "idle_s": 1.5,
+        }
+    )
     app = quiet_app(store=store)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

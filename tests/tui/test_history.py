@@ -19,10 +19,17 @@ SIZE = (160, 48)
 
 def three_sessions(store: SessionStore) -> None:
     fill_store(store, race_events())
-    fill_store(store, race_events(n_items=6, fail=("B", 3), session_id="77aa00bb11cc",
-                                  started_unix_s=1_795_390_000.0, task=("arithmetic", "Arithmetic", "reasoning")))
-    fill_store(store, race_events(n_items=8, stop_after=3, session_id="c0ffee123456",
-                                  started_unix_s=1_795_200_000.0))
+    fill_store(
+        store,
+        race_events(
+            n_items=6,
+            fail=("B", 3),
+            session_id="77aa00bb11cc",
+            started_unix_s=1_795_390_000.0,
+            task=("arithmetic", "Arithmetic", "reasoning"),
+        ),
+    )
+    fill_store(store, race_events(n_items=8, stop_after=3, session_id="c0ffee123456", started_unix_s=1_795_200_000.0))
 
 
 async def test_filter_sort_compare_and_cancelled_delete(store: SessionStore) -> None:
@@ -42,9 +49,9 @@ async def test_filter_sort_compare_and_cancelled_delete(store: SessionStore) -> 
         assert table.row_count == 3
 
         await pilot.press("s")  # sort by the next column: task
-        assert history.sort_key == "task" and [s.task_id for s in history.shown][0] == "sentiment"
+        assert history.sort_key == "task" and next(s.task_id for s in history.shown) == "sentiment"
         await pilot.press("S")
-        assert [s.task_id for s in history.shown][0] == "arithmetic"
+        assert next(s.task_id for s in history.shown) == "arithmetic"
 
         assert table.current_id() == "c0ffee123456"  # the cursor stayed on its session through the sorts
         await pilot.press("c", "up", "c")  # mark two sessions: they open side by side
@@ -60,8 +67,14 @@ async def test_filter_sort_compare_and_cancelled_delete(store: SessionStore) -> 
 
 
 async def test_resume_finishes_an_interrupted_session(store: SessionStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    config = SessionConfig(model_a="fake:a", model_b="fake:b?accuracy=0.5", task="arithmetic", limit=4,
-                           power_source="replay:tests/tui/traces/busy_cpu.csv", idle_s=0.0)
+    config = SessionConfig(
+        model_a="fake:a",
+        model_b="fake:b?accuracy=0.5",
+        task="arithmetic",
+        limit=4,
+        power_source="replay:tests/tui/traces/busy_cpu.csv",
+        idle_s=0.0,
+    )
     run = SessionRun(config, store, inline_workers=True)
     run.prepare()
     scored: list[object] = []

@@ -40,7 +40,8 @@ async def test_live_screen_shows_the_tally_figures_and_streams_the_current_item(
         lane_a = screen.query_one("#lane-a", LanePanel)
         output = lane_a.query_one(StreamingOutput)
         assert output.streaming and output.text == "".join(
-            e.text for e in events if isinstance(e, TokenEvent) and e.side == "A" and e.item_id == "sent-005")
+            e.text for e in events if isinstance(e, TokenEvent) and e.side == "A" and e.item_id == "sent-005"
+        )
         assert "est." in tile_text(screen, "A", "energy")
         assert "75.0%" in tile_text(screen, "A", "accuracy")  # 3 of 4 right so far
         assert "—" in tile_text(screen, "B", "power")  # B is not the active model: no power shown

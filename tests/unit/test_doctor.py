@@ -42,8 +42,15 @@ def test_collect_without_sensors(no_nvml, tmp_path: Path) -> None:
     assert report.grid.country_iso3 == "FRA" and 45 <= report.grid.g_per_kwh <= 70
     assert report.session_line.startswith("estimated (")
     text = rendered(report)
-    for expected in ("NVML library not found", "powercap missing", "estimated", report.cpu.cpu_model,
-                     f"TDP {report.cpu.tdp_w:g} W from", "g CO2e/kWh", "FRA"):
+    for expected in (
+        "NVML library not found",
+        "powercap missing",
+        "estimated",
+        report.cpu.cpu_model,
+        f"TDP {report.cpu.tdp_w:g} W from",
+        "g CO2e/kWh",
+        "FRA",
+    ):
         assert expected in text
 
 

@@ -40,8 +40,11 @@ def _lora_params(folder: Path, targets: tuple[str, ...], r: int) -> int:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(folder)
-    return sum(r * (module.in_features + module.out_features) for name, module in model.named_modules()
-               if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in targets)
+    return sum(
+        r * (module.in_features + module.out_features)
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in targets
+    )
 
 
 class _Meter:
@@ -62,8 +65,9 @@ class _Meter:
 
 
 @pytest.mark.parametrize("targets", [("q_proj", "v_proj"), ("q_proj", "k_proj", "v_proj", "o_proj")])
-def test_two_steps_write_an_adapter_with_the_lora_parameter_count(example: ModuleType, tmp_path: Path,
-                                                                   targets: tuple[str, ...]) -> None:
+def test_two_steps_write_an_adapter_with_the_lora_parameter_count(
+    example: ModuleType, tmp_path: Path, targets: tuple[str, ...]
+) -> None:
     tiny = build_tiny_llama(tmp_path / "tiny")
     config = example.TrainConfig(steps=2, items=8, batch_size=2, targets=targets)
     result = example.train_adapter(tiny, tmp_path / "lora", config, log=lambda line: None)
@@ -80,15 +84,15 @@ def test_two_steps_write_an_adapter_with_the_lora_parameter_count(example: Modul
     assert record["steps"] == 2 and record["items"] == 8 and record["g"] is None
 
 
-def test_greentui_reports_the_same_trainable_count_for_the_saved_adapter(example: ModuleType,
-                                                                          tmp_path: Path) -> None:
+def test_greentui_reports_the_same_trainable_count_for_the_saved_adapter(example: ModuleType, tmp_path: Path) -> None:
     from greentui.core.models.hf import load_model
     from greentui.core.models.spec import ModelSpec
 
     tiny = build_tiny_llama(tmp_path / "tiny")
     meter = _Meter()
-    result = example.train_adapter(tiny, tmp_path / "lora", example.TrainConfig(steps=2, items=4, batch_size=2),
-                                   meter=meter, log=lambda line: None)
+    result = example.train_adapter(
+        tiny, tmp_path / "lora", example.TrainConfig(steps=2, items=4, batch_size=2), meter=meter, log=lambda line: None
+    )
     loaded = load_model(ModelSpec(source=str(tiny), dtype="fp32", device="cpu", adapter=str(tmp_path / "lora")))
     assert loaded.info.params_trainable == result.trainable_params
     assert meter.calls == ["start", "stop"]
@@ -127,8 +131,9 @@ def test_compare_command_is_fine_tune_mode_with_the_training_emissions(example: 
     assert "--training-emissions-g" not in example.compare_command(Path("lora"), None, "USA")
 
 
-def test_batch_loss_with_the_shared_prefix_equals_the_plain_full_sequence_loss(example: ModuleType,
-                                                                                tmp_path: Path) -> None:
+def test_batch_loss_with_the_shared_prefix_equals_the_plain_full_sequence_loss(
+    example: ModuleType, tmp_path: Path
+) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from greentui.core.evaluate.tasks import load_task

@@ -8,9 +8,7 @@ import sys
 
 import greentui.core
 
-CORE_MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(greentui.core.__path__, prefix="greentui.core.")
-)
+CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(greentui.core.__path__, prefix="greentui.core."))
 HEAVY = ("torch", "transformers", "textual")
 
 
@@ -25,10 +23,11 @@ def test_core_modules_are_discovered() -> None:
     assert "greentui.core.records" in CORE_MODULES
 
 
-def test_no_core_module_imports_textual() -> None:
+def test_no_core_module_imports_textual_or_rich() -> None:
     imports = "\n".join(f"import {name}" for name in CORE_MODULES)
     loaded = _loaded_after(imports)
     assert "textual" not in loaded, "greentui.core must never import textual"
+    assert "rich" not in loaded, "greentui.core must never import rich (renderers live in greentui.text)"
 
 
 def test_core_without_models_does_not_import_torch() -> None:

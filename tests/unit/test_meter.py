@@ -10,8 +10,8 @@ import pytest
 from greentui.core.measure.meter import EnergyMeter, dynamic_joules, integrate_trapezoid
 from greentui.core.measure.power.base import PowerSource
 from greentui.core.measure.power.replay import ReplaySource
-from greentui.core.records import Measurement, PowerSample
 from greentui.core.measure.sampler import PowerSampler
+from greentui.core.records import Measurement, PowerSample
 
 TRACES = Path(__file__).resolve().parents[1] / "assets" / "traces"
 
@@ -132,7 +132,7 @@ def test_ramp_trace_file() -> None:
 def test_window_edges_come_from_the_meters_own_reads() -> None:
     # no sampler samples inside a short window: the begin/end reads alone integrate a ramp exactly
     clock = FakeClock(0.0)
-    meter, sampler = replay_meter({"cpu": [(0.0, 0.0), (10.0, 100.0)]}, 10.0, clock)
+    meter, _sampler = replay_meter({"cpu": [(0.0, 0.0), (10.0, 100.0)]}, 10.0, clock)
     clock.t = 3.01
     meter.begin("w")
     clock.t = 3.06

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from greentui.core.models import resolve as catalog
-from greentui.core.models.resolve import availability, catalog_rows, resolve
 from greentui.core.models.protocol import ModelUnavailable
+from greentui.core.models.resolve import availability, catalog_rows, resolve
 from greentui.core.models.spec import ModelSpec
 
 
@@ -40,8 +40,15 @@ def test_rows_cover_offline_model_variants_and_research_models() -> None:
         row = by_spec[f"smollm2-135m@{variant}"]
         assert row.status == ("available here" if offline_present else "missing")
     assert by_spec["smollm2-135m@fp16"].status == "needs a CUDA GPU"
-    for name in ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-3b", "llama3.2-1b", "llama3.2-3b", "smollm2-360m",
-                 "smollm2-1.7b"):
+    for name in (
+        "qwen2.5-0.5b",
+        "qwen2.5-1.5b",
+        "qwen2.5-3b",
+        "llama3.2-1b",
+        "llama3.2-3b",
+        "smollm2-360m",
+        "smollm2-1.7b",
+    ):
         assert by_spec[name].status == "downloads on first use"
         assert by_spec[name].params and by_spec[name].params > 100_000_000
     assert "gated" in by_spec["llama3.2-1b"].note

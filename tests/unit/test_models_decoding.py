@@ -21,7 +21,7 @@ def tokenizer() -> Any:
 def _stream(tokenizer: Any, ids: list[int]) -> list[str]:
     decoder = IncrementalDecoder(lambda chunk: tokenizer.decode(chunk, skip_special_tokens=True))
     pieces = [decoder.push(token_id) for token_id in ids]
-    return pieces + [decoder.flush()]
+    return [*pieces, decoder.flush()]
 
 
 def test_multibyte_characters_are_never_split(tokenizer: Any) -> None:

@@ -22,8 +22,9 @@ def cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GREENTUI_CACHE_DIR", str(tmp_path / "cache"))
 
 
-def _run(spec: str, hints: list[str], *, max_new_tokens: int = 64, stop: tuple[str, ...] = ()) -> tuple[
-        list[object], list[Generated | WorkerFailed]]:
+def _run(
+    spec: str, hints: list[str], *, max_new_tokens: int = 64, stop: tuple[str, ...] = ()
+) -> tuple[list[object], list[Generated | WorkerFailed]]:
     worker = ModelWorker("A", ModelSpec.parse(spec), inline=True, load_timeout_s=5)
     worker.start()
     messages: list[object] = []

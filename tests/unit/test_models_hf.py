@@ -16,7 +16,7 @@ from greentui.core.models.protocol import Generated, GenerateRequest, Loaded, Lo
 from greentui.core.models.spec import ModelSpec
 from greentui.core.models.worker import ModelWorker
 from greentui.core.records import Prompt
-from tests.helpers.tiny_models import HIDDEN, INTERMEDIATE, KV_HEADS, HEADS, LAYERS, build_tiny_llama
+from tests.helpers.tiny_models import HEADS, HIDDEN, INTERMEDIATE, KV_HEADS, LAYERS, build_tiny_llama
 
 torch = pytest.importorskip("torch")
 
@@ -48,8 +48,9 @@ class Session:
     """A worker plus helpers to load and run requests to completion."""
 
     def __init__(self, spec: str, *, inline: bool = True, trust_remote_code: bool = False) -> None:
-        self.worker = ModelWorker("A", ModelSpec.parse(spec), inline=inline, load_timeout_s=120,
-                                  trust_remote_code=trust_remote_code)
+        self.worker = ModelWorker(
+            "A", ModelSpec.parse(spec), inline=inline, load_timeout_s=120, trust_remote_code=trust_remote_code
+        )
         self.worker.start()
         self.progress: list[LoadProgress] = []
         message = self.worker.poll(120)
@@ -125,10 +126,14 @@ def test_lora_adapter_reports_its_trainable_parameters(tiny: Path, tmp_path: Pat
 
     rank = 4
     base = AutoModelForCausalLM.from_pretrained(tiny)
-    shapes = [(m.in_features, m.out_features) for name, m in base.named_modules()
-              if name.endswith(("q_proj", "v_proj")) and isinstance(m, torch.nn.Linear)]
-    config = peft.LoraConfig(r=rank, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM",
-                             init_lora_weights=False)  # random B: the adapter must change the output
+    shapes = [
+        (m.in_features, m.out_features)
+        for name, m in base.named_modules()
+        if name.endswith(("q_proj", "v_proj")) and isinstance(m, torch.nn.Linear)
+    ]
+    config = peft.LoraConfig(
+        r=rank, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM", init_lora_weights=False
+    )  # random B: the adapter must change the output
     adapted = peft.get_peft_model(base, config)
     adapter_dir = tmp_path / "lora"
     adapted.save_pretrained(adapter_dir)
@@ -153,10 +158,13 @@ def test_stop_strings_stop_at_the_right_token(tiny: Path) -> None:
     with Session(str(tiny)) as session:
         full, _ = session.ask(GenerateRequest("r", PROMPT, 40))
         assert isinstance(full, Generated)
-        printable = [i for i in range(2, len(full.text) - 2) if full.text[i:i + 2].isascii()
-                     and full.text[i:i + 2].isprintable()]
+        printable = [
+            i
+            for i in range(2, len(full.text) - 2)
+            if full.text[i : i + 2].isascii() and full.text[i : i + 2].isprintable()
+        ]
         assert printable, full.text
-        stop = full.text[printable[0]:printable[0] + 2]
+        stop = full.text[printable[0] : printable[0] + 2]
         cut_at = full.text.index(stop)
         stopped, tokens = session.ask(GenerateRequest("s", PROMPT, 40, stop=(stop,)))
         assert isinstance(stopped, Generated)
@@ -179,8 +187,9 @@ def test_seeded_sampling_is_reproducible(tiny: Path) -> None:
 def test_fp16_on_cpu_says_so(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with Session(f"{tiny}@fp16") as session:
-        assert session.loaded == WorkerFailed("unavailable", "fp16 on cpu is not supported: use fp32 or bf16",
-                                              session.loaded.detail)  # type: ignore[union-attr]
+        assert session.loaded == WorkerFailed(
+            "unavailable", "fp16 on cpu is not supported: use fp32 or bf16", session.loaded.detail
+        )  # type: ignore[union-attr]
     with Session(f"{tiny}@cuda") as session:
         assert session.loaded.failure == "unavailable" and "no CUDA" in session.loaded.reason  # type: ignore
 

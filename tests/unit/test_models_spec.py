@@ -17,8 +17,10 @@ from greentui.core.models.spec import FAKE_OPTIONS, ModelSpec, SpecError, device
         ("smollm2-135m@bf16", ModelSpec("smollm2-135m", dtype="bf16")),
         ("SmolLM2-135M@DINT8", ModelSpec("smollm2-135m", quant="dynamic-int8")),
         ("Qwen/Qwen2.5-1.5B-Instruct@nf4", ModelSpec("Qwen/Qwen2.5-1.5B-Instruct", quant="nf4")),
-        ("Qwen/Qwen2.5-0.5B-Instruct#main@cuda:1,fp4,bf16",
-         ModelSpec("Qwen/Qwen2.5-0.5B-Instruct", revision="main", dtype="bf16", quant="fp4", device="cuda:1")),
+        (
+            "Qwen/Qwen2.5-0.5B-Instruct#main@cuda:1,fp4,bf16",
+            ModelSpec("Qwen/Qwen2.5-0.5B-Instruct", revision="main", dtype="bf16", quant="fp4", device="cuda:1"),
+        ),
         ("./my-model", ModelSpec("./my-model")),
         ("/models/base@fp32,cpu", ModelSpec("/models/base", dtype="fp32", device="cpu")),
         ("file.gguf", ModelSpec("file.gguf")),
@@ -75,7 +77,7 @@ def test_errors_name_and_point_at_the_bad_part(text: str, words: list[str], bad_
     assert "\n" not in message
     for word in words:
         assert word in message
-    underlined = error.text[error.start:error.end]
+    underlined = error.text[error.start : error.end]
     if bad_part:
         assert underlined == bad_part
     lines = error.pointer.splitlines()
@@ -126,9 +128,13 @@ _locals = st.builds(lambda a, b: f"./{a}/{b}", _word, _word)
 _ggufs = _word.map(lambda w: f"./{w}.Q4_1.gguf")
 _catalog = st.sampled_from([entry.name for entry in catalog.ENTRIES])
 _fake_values = {
-    "tps": st.sampled_from(["1", "200", "37.5"]), "accuracy": st.sampled_from(["0", "0.8", "1"]),
-    "tokens": st.sampled_from(["1", "20"]), "seed": st.sampled_from(["0", "7"]),
-    "load_s": st.sampled_from(["0", "0.2"]), "fail_load": _word, "hang_load": st.sampled_from(["1", "0"]),
+    "tps": st.sampled_from(["1", "200", "37.5"]),
+    "accuracy": st.sampled_from(["0", "0.8", "1"]),
+    "tokens": st.sampled_from(["1", "20"]),
+    "seed": st.sampled_from(["0", "7"]),
+    "load_s": st.sampled_from(["0", "0.2"]),
+    "fail_load": _word,
+    "hang_load": st.sampled_from(["1", "0"]),
     "params": st.sampled_from(["135M", "1.5B", "500K"]),
 }
 
@@ -145,9 +151,11 @@ def _fakes(draw: st.DrawFn) -> str:
 def _specs(draw: st.DrawFn) -> ModelSpec:
     source = draw(st.one_of(_hub_ids, _locals, _ggufs, _catalog, _fakes()))
     revision_ok = source in [e.name for e in catalog.ENTRIES if e.offline_gguf is None] or (
-        "/" in source and not source.startswith("./"))
-    revision = draw(st.one_of(st.none(), st.sampled_from(["main", "v1.0", "refs/pr/1", "0123abcd"]))) \
-        if revision_ok else None
+        "/" in source and not source.startswith("./")
+    )
+    revision = (
+        draw(st.one_of(st.none(), st.sampled_from(["main", "v1.0", "refs/pr/1", "0123abcd"]))) if revision_ok else None
+    )
     quant = draw(st.sampled_from(["none", "int8", "nf4", "fp4", "dynamic-int8"]))
     if quant == "dynamic-int8":
         dtype = draw(st.sampled_from(["auto", "fp32"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def test_bad_files_say_where(tmp_path: Path) -> None:
         ReplaySource.from_file(backwards)
     header = tmp_path / "header.csv"
     header.write_text("time,watts\n0,1\n")
-    with pytest.raises(PowerSourceError, match="header.csv:1: expected a header"):
+    with pytest.raises(PowerSourceError, match=re.escape("header.csv:1: expected a header")):
         ReplaySource.from_file(header)
     with pytest.raises(PowerSourceError, match="cannot read power trace"):
         ReplaySource.from_file(tmp_path / "missing.csv")
@@ -96,7 +97,7 @@ def test_selected_with_replay_colon_file() -> None:
     assert [s.name for s in sources] == ["replay"]
     line, quality = describe_sources(sources, statuses)
     assert quality == "estimated" and "replay step_100w.csv" in line
-    with pytest.raises(PowerSourceError, match="power source replay:/nonexistent.csv: cannot read"):
+    with pytest.raises(PowerSourceError, match=re.escape("power source replay:/nonexistent.csv: cannot read")):
         select_power_sources("replay:/nonexistent.csv")
     with pytest.raises(PowerSourceError, match="unknown power source 'bogus'"):
         select_power_sources("bogus")

@@ -11,29 +11,76 @@ from tests.unit.test_verdict import binary, make_items
 
 GRID = GridIntensity(g_per_kwh=56.0, source="codecarbon data: FRA", country_iso3="FRA")
 SESSION = {
-    "id": "8f3a2c", "task_id": "sentiment", "task_name": "Sentiment", "started_unix_s": 1_790_000_000.0,
-    "status": "completed", "model_a": "smollm2-135m@fp32", "model_b": "smollm2-135m@nf4",
-    "power_note": "estimated (no RAPL, no GPU)", "power_quality": "estimated", "grid_g_per_kwh": 56.0,
-    "grid_source": "codecarbon data: FRA", "schedule": "alternate",
+    "id": "8f3a2c",
+    "task_id": "sentiment",
+    "task_name": "Sentiment",
+    "started_unix_s": 1_790_000_000.0,
+    "status": "completed",
+    "model_a": "smollm2-135m@fp32",
+    "model_b": "smollm2-135m@nf4",
+    "power_note": "estimated (no RAPL, no GPU)",
+    "power_quality": "estimated",
+    "grid_g_per_kwh": 56.0,
+    "grid_source": "codecarbon data: FRA",
+    "schedule": "alternate",
 }
 RUNS = [
-    {"side": "A", "spec": "smollm2-135m@fp32", "display_name": "smollm2-135m", "params_total": 134_515_008,
-     "params_trainable": 134_515_008, "quant": "none", "device": "cpu", "load_s": 3.21},
-    {"side": "B", "spec": "smollm2-135m@nf4", "display_name": "smollm2-135m", "params_total": 134_515_008,
-     "params_trainable": 134_515_008, "quant": "nf4", "device": "cpu", "load_s": 4.0},
+    {
+        "side": "A",
+        "spec": "smollm2-135m@fp32",
+        "display_name": "smollm2-135m",
+        "params_total": 134_515_008,
+        "params_trainable": 134_515_008,
+        "quant": "none",
+        "device": "cpu",
+        "load_s": 3.21,
+    },
+    {
+        "side": "B",
+        "spec": "smollm2-135m@nf4",
+        "display_name": "smollm2-135m",
+        "params_total": 134_515_008,
+        "params_trainable": 134_515_008,
+        "quant": "nf4",
+        "device": "cpu",
+        "load_s": 4.0,
+    },
 ]
 
 
-def make_verdict(name_a: str = "smollm2-135m@fp32", name_b: str = "smollm2-135m@nf4", *,
-                 quality: str = "estimated", b_failed: bool = False) -> Verdict:
-    a = SideInput("A", "smollm2-135m@fp32", name_a, 134_515_008, 134_515_008, False, "none",
-                  make_items("A", binary(36, 40), 20.0))
-    b = SideInput("B", "smollm2-135m@nf4", name_b, 134_515_008, 134_515_008, False, "nf4",
-                  () if b_failed else make_items("B", binary(20, 40), 10.0),
-                  failed_reason="out of memory" if b_failed else None)
-    return compute_verdict(a, b, task_name="sentiment", metric="accuracy", baseline_s0=0.5, continuous=False,
-                           grid=GRID, idle_power_w=None, energy_quality=quality,  # type: ignore[arg-type]
-                           energy_source="estimated (no RAPL, no GPU)")
+def make_verdict(
+    name_a: str = "smollm2-135m@fp32",
+    name_b: str = "smollm2-135m@nf4",
+    *,
+    quality: str = "estimated",
+    b_failed: bool = False,
+) -> Verdict:
+    a = SideInput(
+        "A", "smollm2-135m@fp32", name_a, 134_515_008, 134_515_008, False, "none", make_items("A", binary(36, 40), 20.0)
+    )
+    b = SideInput(
+        "B",
+        "smollm2-135m@nf4",
+        name_b,
+        134_515_008,
+        134_515_008,
+        False,
+        "nf4",
+        () if b_failed else make_items("B", binary(20, 40), 10.0),
+        failed_reason="out of memory" if b_failed else None,
+    )
+    return compute_verdict(
+        a,
+        b,
+        task_name="sentiment",
+        metric="accuracy",
+        baseline_s0=0.5,
+        continuous=False,
+        grid=GRID,
+        idle_power_w=None,
+        energy_quality=quality,  # type: ignore[arg-type]
+        energy_source="estimated (no RAPL, no GPU)",
+    )
 
 
 def rendered(renderable: object, width: int = 160) -> str:
@@ -52,7 +99,9 @@ def test_render_verdict_shows_sentence_table_cegi_and_scale_in_order() -> None:
     scale_at = flat.index("At 1 million answers a day")
     assert sentence_at < table_at < cegi_at < scale_at
     assert "lower is better" in flat and "E / (G × P / 1e6)" in flat
-    assert "800 J · 222 mWh est." in flat and "400 J · 111 mWh est." in flat  # 40 x 20 J and 40 x 10 J, in J and Wh, marked as estimates
+    assert (
+        "800 J · 222 mWh est." in flat and "400 J · 111 mWh est." in flat
+    )  # 40 x 20 J and 40 x 10 J, in J and Wh, marked as estimates
     assert "134.5 M (4-bit)" in flat and "the ranking holds" in flat
 
 
@@ -100,8 +149,10 @@ def test_markdown_escapes_untrusted_names_and_keeps_table_columns() -> None:
 
 
 def test_markdown_without_a_verdict_uses_the_items_summary() -> None:
-    summary = {"A": {"items_done": 10, "correct": 7, "score_sum": 7.0, "energy_j": 1500.0, "tokens_out": 200},
-               "B": {"items_done": 0, "correct": 0, "score_sum": 0.0, "energy_j": None, "tokens_out": 0}}
+    summary = {
+        "A": {"items_done": 10, "correct": 7, "score_sum": 7.0, "energy_j": 1500.0, "tokens_out": 200},
+        "B": {"items_done": 0, "correct": 0, "score_sum": 0.0, "energy_j": None, "tokens_out": 0},
+    }
     md = session_markdown({**SESSION, "status": "interrupted"}, RUNS, summary, None)
     assert "| A | 10 | 7 | 70.0% | 1.50 kJ | 200 |" in md
     assert "| B | 0 | 0 | — | — | 0 |" in md

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from greentui.core.measure.power.base import PowerSource
-from greentui.core.records import PowerSample
 from greentui.core.measure.sampler import PowerSampler, next_tick
+from greentui.core.records import PowerSample
 
 
 class FakeClock:
@@ -125,7 +125,7 @@ def test_slow_reads_count_missed_ticks_without_bunching() -> None:
 
     sampler.on_sample = on_sample
     sampler.start()
-    sampler._thread.join(5.0)  # noqa: SLF001 - the thread stops itself
+    sampler._thread.join(5.0)
     assert source.reads == 6
     assert sampler.missed_ticks >= 6 * 2  # at least two ticks lost per 0.35 s read
 

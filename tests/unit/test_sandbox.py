@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -40,23 +41,26 @@ def test_select_returns_rows_and_columns(shop_db: Path) -> None:
 
 
 @pytest.mark.timeout(10)
-@pytest.mark.parametrize("sql", [
-    "DROP TABLE product",
-    "INSERT INTO product VALUES (4, 'bag', 9.0)",
-    "UPDATE product SET price = 0",
-    "DELETE FROM product",
-    "REPLACE INTO product VALUES (1, 'pen', 0)",
-    "CREATE TABLE evil(x)",
-    "CREATE TEMP TABLE evil(x)",
-    "PRAGMA writable_schema = ON",
-    "PRAGMA query_only = OFF",
-    "PRAGMA journal_mode = DELETE",
-    "SELECT 1; DROP TABLE product",
-    "SELECT 1; PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'x'",
-    "BEGIN IMMEDIATE",
-    "VACUUM",
-    "SELECT load_extension('/tmp/evil.so')",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DROP TABLE product",
+        "INSERT INTO product VALUES (4, 'bag', 9.0)",
+        "UPDATE product SET price = 0",
+        "DELETE FROM product",
+        "REPLACE INTO product VALUES (1, 'pen', 0)",
+        "CREATE TABLE evil(x)",
+        "CREATE TEMP TABLE evil(x)",
+        "PRAGMA writable_schema = ON",
+        "PRAGMA query_only = OFF",
+        "PRAGMA journal_mode = DELETE",
+        "SELECT 1; DROP TABLE product",
+        "SELECT 1; PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'x'",
+        "BEGIN IMMEDIATE",
+        "VACUUM",
+        "SELECT load_extension('/tmp/evil.so')",
+    ],
+)
 def test_writes_are_refused_and_the_file_is_unchanged(shop_db: Path, sql: str) -> None:
     before = _sha(shop_db)
     with pytest.raises(SqlError):
@@ -66,10 +70,13 @@ def test_writes_are_refused_and_the_file_is_unchanged(shop_db: Path, sql: str) -
 
 
 @pytest.mark.timeout(10)
-@pytest.mark.parametrize("sql", [
-    "ATTACH DATABASE '{other}' AS other",
-    "VACUUM INTO '{other}'",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "ATTACH DATABASE '{other}' AS other",
+        "VACUUM INTO '{other}'",
+    ],
+)
 def test_attach_and_vacuum_into_create_no_file(shop_db: Path, tmp_path: Path, sql: str) -> None:
     other = tmp_path / "other.sqlite"
     before = _sha(shop_db)
@@ -83,9 +90,10 @@ def test_attach_and_vacuum_into_create_no_file(shop_db: Path, tmp_path: Path, sq
 def test_a_ten_second_recursive_query_is_stopped_at_the_limit(shop_db: Path) -> None:
     before = _sha(shop_db)
     # Counting to 10^9 takes far longer than ten seconds; the progress handler must interrupt it.
-    forever = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000000) "
-               "SELECT count(*) FROM n")
-    with pytest.raises(SqlError, match="ran past the 0.3 s limit"):
+    forever = (
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 1000000000) SELECT count(*) FROM n"
+    )
+    with pytest.raises(SqlError, match=re.escape("ran past the 0.3 s limit")):
         run_readonly_query(shop_db, forever, timeout_s=0.3)
     assert _sha(shop_db) == before
 

@@ -28,32 +28,38 @@ from greentui.core.evaluate.scoring import (
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("1,200", ["1200"]),
-    ("1200.0", ["1200.0"]),
-    ("$1200", ["1200"]),
-    ("-3", ["-3"]),
-    ("12.", ["12"]),
-    ("**The answer is 19.**", ["19"]),
-    ("It costs $1,234,567.50 in total", ["1234567.50"]),
-    ("5-3=2", ["5", "3", "2"]),  # a minus between numbers is not a sign
-    ("from 3,4 to 5", ["3", "4", "5"]),  # "3,4" is a list, not a thousand
-    ("H2O and x2", []),  # digits glued to words are not answers
-    ("temperature of \u22125 degrees", ["-5"]),
-    ("no digits here", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1,200", ["1200"]),
+        ("1200.0", ["1200.0"]),
+        ("$1200", ["1200"]),
+        ("-3", ["-3"]),
+        ("12.", ["12"]),
+        ("**The answer is 19.**", ["19"]),
+        ("It costs $1,234,567.50 in total", ["1234567.50"]),
+        ("5-3=2", ["5", "3", "2"]),  # a minus between numbers is not a sign
+        ("from 3,4 to 5", ["3", "4", "5"]),  # "3,4" is a list, not a thousand
+        ("H2O and x2", []),  # digits glued to words are not answers
+        ("temperature of \u22125 degrees", ["-5"]),
+        ("no digits here", []),
+    ],
+)
 def test_find_numbers(text: str, expected: list[str]) -> None:
     assert find_numbers(text) == [Decimal(v) for v in expected]
 
 
-@pytest.mark.parametrize("output, rule, answer", [
-    ("**The answer is 19.**", "last_number", "19"),
-    ("3 x 4 = 12, and 12 + 7 = 19. The answer is 19.", "last_number", "19"),
-    ("3 x 4 = 12, and 12 + 7 = 19. The answer is 19.", "first_number", "3"),
-    ("The total is $1,200.00.", "last_number", "1200"),
-    ("The answer is 0.50", "last_number", "0.5"),
-    ("I don't know.", "last_number", None),
-])
+@pytest.mark.parametrize(
+    "output, rule, answer",
+    [
+        ("**The answer is 19.**", "last_number", "19"),
+        ("3 x 4 = 12, and 12 + 7 = 19. The answer is 19.", "last_number", "19"),
+        ("3 x 4 = 12, and 12 + 7 = 19. The answer is 19.", "first_number", "3"),
+        ("The total is $1,200.00.", "last_number", "1200"),
+        ("The answer is 0.50", "last_number", "0.5"),
+        ("I don't know.", "last_number", None),
+    ],
+)
 def test_number_rules(output: str, rule: str, answer: str | None) -> None:
     assert extract_answer(rule, output) == answer
 
@@ -63,14 +69,17 @@ def _score(scorer: str, output: str, reference: str, **context: object) -> Score
     return score_output(scorer, output, reference, ctx)
 
 
-@pytest.mark.parametrize("output, score", [
-    ("19", 1.0),
-    ("**The answer is 19.**", 1.0),
-    ("Let me think. 12 + 7 = 19. So the answer is 19.0!", 1.0),
-    ("The answer is $19", 1.0),
-    ("12 + 7 = 18. The answer is 18.", 0.0),
-    ("The answer is 19 or maybe 20", 0.0),  # the last number counts
-])
+@pytest.mark.parametrize(
+    "output, score",
+    [
+        ("19", 1.0),
+        ("**The answer is 19.**", 1.0),
+        ("Let me think. 12 + 7 = 19. So the answer is 19.0!", 1.0),
+        ("The answer is $19", 1.0),
+        ("12 + 7 = 18. The answer is 18.", 0.0),
+        ("The answer is 19 or maybe 20", 0.0),  # the last number counts
+    ],
+)
 def test_numeric_scorer(output: str, score: float) -> None:
     assert _score("numeric", output, "19").score == score
 
@@ -94,15 +103,18 @@ def test_numeric_scorer_reads_thousands_and_decimals() -> None:
 LABELS = ("positive", "negative")
 
 
-@pytest.mark.parametrize("output, label", [
-    ("positive", "positive"),
-    ("**Negative**", "negative"),
-    ("Sentiment: NEGATIVE.", "negative"),
-    ("I think it's positive, not negative", "positive"),  # the first label mentioned wins
-    ("'positive'", "positive"),
-    ("positively glowing", None),  # whole words only
-    ("neutral", None),
-])
+@pytest.mark.parametrize(
+    "output, label",
+    [
+        ("positive", "positive"),
+        ("**Negative**", "negative"),
+        ("Sentiment: NEGATIVE.", "negative"),
+        ("I think it's positive, not negative", "positive"),  # the first label mentioned wins
+        ("'positive'", "positive"),
+        ("positively glowing", None),  # whole words only
+        ("neutral", None),
+    ],
+)
 def test_find_label(output: str, label: str | None) -> None:
     assert find_label(output, LABELS) == label
 
@@ -118,13 +130,16 @@ def test_longest_label_wins_a_tie() -> None:
     assert find_label("very positive!", ("positive", "very positive")) == "very positive"
 
 
-@pytest.mark.parametrize("output, score", [
-    ("  Paris ", 1.0),
-    ("PARIS.", 1.0),
-    ("**Paris**", 1.0),
-    ("Paris, France", 0.0),
-    ("", 0.0),
-])
+@pytest.mark.parametrize(
+    "output, score",
+    [
+        ("  Paris ", 1.0),
+        ("PARIS.", 1.0),
+        ("**Paris**", 1.0),
+        ("Paris, France", 0.0),
+        ("", 0.0),
+    ],
+)
 def test_exact_scorer(output: str, score: float) -> None:
     assert _score("exact", output, "Paris").score == score
 
@@ -149,31 +164,42 @@ def test_rouge_l_is_continuous_and_stems() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("output, sql", [
-    ("```sql\nSELECT name FROM book;\n```\nThis lists the books.", "SELECT name FROM book;"),
-    ("Here you go:\n```\nSELECT 1\n```", "SELECT 1"),
-    ("The query is SELECT name FROM book WHERE price > 5; it returns names.", "SELECT name FROM book WHERE price > 5"),
-    ("You can select the titles with:\nSELECT title FROM book\n\nThat's it.", "SELECT title FROM book"),
-    ("SELECT ';' AS semi FROM book; DROP TABLE book", "SELECT ';' AS semi FROM book"),
-    ("WITH cheap AS (SELECT * FROM book WHERE price < 5) SELECT count(*) FROM cheap",
-     "WITH cheap AS (SELECT * FROM book WHERE price < 5) SELECT count(*) FROM cheap"),
-    ("I would start with the books.\nSELECT * FROM book", "SELECT * FROM book"),
-    ("```sql\nSELECT name FROM book", "SELECT name FROM book"),  # fence cut off by max_new_tokens
-    ("I do not know SQL.", None),
-])
+@pytest.mark.parametrize(
+    "output, sql",
+    [
+        ("```sql\nSELECT name FROM book;\n```\nThis lists the books.", "SELECT name FROM book;"),
+        ("Here you go:\n```\nSELECT 1\n```", "SELECT 1"),
+        (
+            "The query is SELECT name FROM book WHERE price > 5; it returns names.",
+            "SELECT name FROM book WHERE price > 5",
+        ),
+        ("You can select the titles with:\nSELECT title FROM book\n\nThat's it.", "SELECT title FROM book"),
+        ("SELECT ';' AS semi FROM book; DROP TABLE book", "SELECT ';' AS semi FROM book"),
+        (
+            "WITH cheap AS (SELECT * FROM book WHERE price < 5) SELECT count(*) FROM cheap",
+            "WITH cheap AS (SELECT * FROM book WHERE price < 5) SELECT count(*) FROM cheap",
+        ),
+        ("I would start with the books.\nSELECT * FROM book", "SELECT * FROM book"),
+        ("```sql\nSELECT name FROM book", "SELECT name FROM book"),  # fence cut off by max_new_tokens
+        ("I do not know SQL.", None),
+    ],
+)
 def test_extract_sql(output: str, sql: str | None) -> None:
     assert extract_sql(output) == sql
 
 
-@pytest.mark.parametrize("sql, ordered", [
-    ("SELECT a FROM t ORDER BY a", True),
-    ("select a from t order  by a desc limit 3", True),
-    ("SELECT a FROM (SELECT a FROM t ORDER BY a)", False),
-    ("WITH x AS (SELECT a FROM t ORDER BY a) SELECT a FROM x", False),
-    ("SELECT a, rank() OVER (ORDER BY a) FROM t", False),
-    ("SELECT 'ORDER BY' FROM t -- ORDER BY a", False),
-    ("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1", True),
-])
+@pytest.mark.parametrize(
+    "sql, ordered",
+    [
+        ("SELECT a FROM t ORDER BY a", True),
+        ("select a from t order  by a desc limit 3", True),
+        ("SELECT a FROM (SELECT a FROM t ORDER BY a)", False),
+        ("WITH x AS (SELECT a FROM t ORDER BY a) SELECT a FROM x", False),
+        ("SELECT a, rank() OVER (ORDER BY a) FROM t", False),
+        ("SELECT 'ORDER BY' FROM t -- ORDER BY a", False),
+        ("SELECT a FROM t UNION SELECT b FROM u ORDER BY 1", True),
+    ],
+)
 def test_has_top_level_order_by(sql: str, ordered: bool) -> None:
     assert has_top_level_order_by(sql) is ordered
 
@@ -188,8 +214,7 @@ def library(tmp_path: Path) -> ScoreContext:
     )
     conn.commit()
     conn.close()
-    return ScoreContext(extract_rule="sql", options={"database": "library.sqlite", "timeout_s": 1.0},
-                        base_dir=tmp_path)
+    return ScoreContext(extract_rule="sql", options={"database": "library.sqlite", "timeout_s": 1.0}, base_dir=tmp_path)
 
 
 def _sql(output: str, gold: str, ctx: ScoreContext) -> ScoreResult:
@@ -229,8 +254,7 @@ def test_bad_model_sql_scores_zero_with_a_reason(library: ScoreContext) -> None:
     assert dropped.score == 0.0 and "not allowed" in dropped.detail
     two = _sql("```sql\nSELECT title FROM book; DROP TABLE book;\n```", gold, library)
     assert two.score == 0.0 and "single statement" in two.detail
-    slow = _sql("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n", gold,
-                library)
+    slow = _sql("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n", gold, library)
     assert slow.score == 0.0 and "limit" in slow.detail
     assert _sql("no sql here", gold, library).detail == "no SQL statement found in the output"
     assert _sql(gold, gold, library).score == 1.0  # the table is still there
@@ -254,13 +278,19 @@ def test_a_broken_gold_query_is_reported(library: ScoreContext) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("output, expected", [
-    ("```python\ndef f():\n    return 1\n```\nThis returns one.", "def f():\n    return 1\n"),
-    ("Example:\n```python\nprint(f())\n```\nCode:\n```python\ndef f():\n    return 1\n```", "def f():\n    return 1\n"),
-    ("def f():\n    return 1\n", "def f():\n    return 1\n"),
-    ("Sure! Here it is:\ndef f():\n    return 1\n", "def f():\n    return 1\n"),
-    ("```py\ndef f():\n    return 1", "def f():\n    return 1"),  # unterminated fence
-])
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("```python\ndef f():\n    return 1\n```\nThis returns one.", "def f():\n    return 1\n"),
+        (
+            "Example:\n```python\nprint(f())\n```\nCode:\n```python\ndef f():\n    return 1\n```",
+            "def f():\n    return 1\n",
+        ),
+        ("def f():\n    return 1\n", "def f():\n    return 1\n"),
+        ("Sure! Here it is:\ndef f():\n    return 1\n", "def f():\n    return 1\n"),
+        ("```py\ndef f():\n    return 1", "def f():\n    return 1"),  # unterminated fence
+    ],
+)
 def test_extract_code(output: str, expected: str) -> None:
     assert extract_code(output) == expected
 

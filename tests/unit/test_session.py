@@ -27,8 +27,15 @@ def run(config: SessionConfig, **kwargs) -> tuple[str, list[Event]]:
 
 
 def config(trace: Path, **overrides) -> SessionConfig:
-    base = dict(model_a=FAST, model_b=FAST, task="arithmetic", limit=4, idle_s=0.0,
-                power_source=f"replay:{trace}", sample_hz=20.0)
+    base = {
+        "model_a": FAST,
+        "model_b": FAST,
+        "task": "arithmetic",
+        "limit": 4,
+        "idle_s": 0.0,
+        "power_source": f"replay:{trace}",
+        "sample_hz": 20.0,
+    }
     return SessionConfig(**(base | overrides))
 
 
@@ -63,8 +70,9 @@ def test_a_crash_in_one_lane_keeps_the_other_going(constant_trace: Path) -> None
 
 
 def test_stop_on_failure_ends_the_session(constant_trace: Path) -> None:
-    status, events = run(config(constant_trace, model_b="fake:oracle?tps=400&tokens=4&crash_after=1",
-                                stop_on_failure=True))
+    status, events = run(
+        config(constant_trace, model_b="fake:oracle?tps=400&tokens=4&crash_after=1", stop_on_failure=True)
+    )
     assert status == "failed"
     assert len([e for e in events if isinstance(e, ItemScored) and e.side == "A"]) < 4
 
@@ -127,11 +135,18 @@ def test_bad_configuration_is_one_clear_line(constant_trace: Path, overrides: di
 
 
 def test_parallel_windows_charge_each_model_its_own_device() -> None:
-    from greentui.core.records import Measurement
     from greentui.core.measure.meter import device_joules
+    from greentui.core.records import Measurement
 
-    m = Measurement(key="k", start_mono_s=0.0, end_mono_s=1.0, joules=330.0, source="nvml+rapl",
-                    quality="measured", per_device_j=(("gpu0", 200.0), ("gpu1", 100.0), ("cpu-package-0", 30.0)))
+    m = Measurement(
+        key="k",
+        start_mono_s=0.0,
+        end_mono_s=1.0,
+        joules=330.0,
+        source="nvml+rapl",
+        quality="measured",
+        per_device_j=(("gpu0", 200.0), ("gpu1", 100.0), ("cpu-package-0", 30.0)),
+    )
     assert device_joules(m, "cuda:1") == 100.0
     assert device_joules(m, "cuda") == 200.0
     assert device_joules(m, "cpu") == 30.0

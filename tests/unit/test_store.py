@@ -82,8 +82,7 @@ def test_every_stored_field_round_trips(store: SessionStore) -> None:
     assert stored.session.started_event() == started
     assert stored.session.task_version == started.settings["task_version"]
     assert stored.session.pid == os.getpid() and stored.session.status == "completed"
-    assert list(stored.items) == sorted((e for e in live if isinstance(e, ItemScored)),
-                                        key=lambda i: (i.side, i.index))
+    assert list(stored.items) == sorted((e for e in live if isinstance(e, ItemScored)), key=lambda i: (i.side, i.index))
     assert store.samples("s-fields") == [e.sample for e in live if isinstance(e, PowerSampled)]
     assert stored.runs["A"].status == "finished" and stored.runs["A"].params_total == 134_515_008
     assert stored.verdict is None
@@ -97,7 +96,7 @@ def test_an_item_is_committed_when_it_is_scored_and_samples_wait_for_the_interva
     last_item = max(i for i, e in enumerate(events) if isinstance(e, ItemScored))
     for event in events[: last_item + 1]:
         writer.handle(event)
-    trailing = [e for e in events[last_item + 1:] if isinstance(e, PowerSampled)]
+    trailing = [e for e in events[last_item + 1 :] if isinstance(e, PowerSampled)]
     for event in trailing:
         writer.handle(event)
     reader = SessionStore(path, readonly=True)
@@ -180,8 +179,10 @@ def test_delete_removes_every_row_and_refuses_a_live_running_session(store: Sess
     store.save_verdict("s-gone", {"x": 1}, "s")
     assert store.delete("s-go") == "s-gone"
     assert [s.id for s in store.list_sessions()] == ["s-keep"]
-    counts = {t: store._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("runs", "channels", "items", "verdicts")}
+    counts = {
+        t: store._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("runs", "channels", "items", "verdicts")
+    }
     assert counts == {"runs": 2, "channels": 2, "items": 4, "verdicts": 0}
     n_samples = store._db.execute("SELECT count(*) FROM samples").fetchone()[0]
     assert n_samples == len(store.samples("s-keep"))
@@ -199,8 +200,7 @@ def test_mark_status_and_resume_info(store: SessionStore) -> None:
     info = store.resume_info("s-res")
     assert info.status == "interrupted" and info.task_version == "v-sentiment"
     assert info.settings["limit"] == 6
-    assert info.done == {"A": frozenset({"item-000", "item-001", "item-002"}),
-                         "B": frozenset({"item-000", "item-001"})}
+    assert info.done == {"A": frozenset({"item-000", "item-001", "item-002"}), "B": frozenset({"item-000", "item-001"})}
     with pytest.raises(StoreError, match="unknown session status"):
         store.mark_status("s-resume", "paused")
 
@@ -274,8 +274,10 @@ def test_default_db_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 
 def test_store_imports_only_core_records() -> None:
-    code = ("import sys, greentui.store, greentui.store.export; "
-            "print(' '.join(sorted(m for m in sys.modules if m.startswith('greentui') or m == 'textual')))")
+    code = (
+        "import sys, greentui.store, greentui.store.export; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('greentui') or m == 'textual')))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     outside = [m for m in loaded if not m.startswith("greentui.store")]
     # greentui.paths is the one place that knows where files live (platformdirs + environment), not a layer

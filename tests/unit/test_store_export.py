@@ -59,7 +59,7 @@ def test_a_damaged_csv_names_its_line(store: SessionStore) -> None:
     out = io.StringIO()
     write_items_csv(store, "s-export", out)
     lines = out.getvalue().splitlines()
-    broken = "\n".join(lines[:2] + ["s-export,x,A,item-9,not-a-number"] + lines[3:])
+    broken = "\n".join([*lines[:2], "s-export,x,A,item-9,not-a-number", *lines[3:]])
     with pytest.raises(StoreError, match="line 3"):
         read_items_csv(io.StringIO(broken))
 

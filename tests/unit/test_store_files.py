@@ -22,8 +22,8 @@ from greentui.store import (
     StoreFullError,
     StoreReadOnlyError,
     StoreVersionError,
+    migrations,
 )
-from greentui.store import migrations
 from tests.helpers import make_v1_db
 from tests.helpers.store_events import LiveSession
 
@@ -78,7 +78,7 @@ def test_a_damaged_database_is_refused_and_left_untouched(tmp_path: Path, where:
         data[2048:4096] = b"\xa5" * 2048
     elif where == "data pages":
         for page in range(1, len(data) // 4096):
-            data[page * 4096: page * 4096 + 100] = b"\xff" * 100
+            data[page * 4096 : page * 4096 + 100] = b"\xff" * 100
     else:
         data = data[: len(data) // 2 + 1000]
     path.write_bytes(bytes(data))
@@ -208,8 +208,9 @@ def test_a_read_only_database_gets_a_clear_error_and_can_still_be_read(tmp_path:
     assert path.read_bytes() == before
 
 
-def test_a_database_made_read_only_mid_session_keeps_what_was_saved(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_made_read_only_mid_session_keeps_what_was_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = SessionStore(tmp_path / "g.db")
     connections = []
     original = store._connect_writer
@@ -228,15 +229,14 @@ def test_a_database_made_read_only_mid_session_keeps_what_was_saved(tmp_path: Pa
         writer.handle(event)
     writer.flush()
     connections[0].execute("PRAGMA query_only = ON")  # from now on every write is refused
-    for event in events[first_item + 1:]:
+    for event in events[first_item + 1 :]:
         writer.handle(event)
     writer.close()
     assert len(errors) == 1 and isinstance(errors[0], StoreReadOnlyError)
     assert store.items("s-ro") == [events[first_item]]
 
 
-def test_a_full_disk_is_reported_once_and_committed_data_stays(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_is_reported_once_and_committed_data_stays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "g.db"
     store = SessionStore(path)
     original = store._connect_writer

@@ -13,8 +13,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def child(db: Path, session_id: str, n_items: int, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tests.helpers.store_child", str(db), session_id, str(n_items),
-                             *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.store_child", str(db), session_id, str(n_items), *extra],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_a_writer_killed_mid_session_leaves_a_readable_interrupted_session(tmp_path: Path) -> None:

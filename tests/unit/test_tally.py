@@ -16,7 +16,10 @@ def fed(*events):
 
 def test_running_figures_per_side() -> None:
     tally = fed(
-        ev.started(3), ev.loaded("A"), ev.loaded("B"), ev.idle(5.0),
+        ev.started(3),
+        ev.loaded("A"),
+        ev.loaded("B"),
+        ev.idle(5.0),
         ev.scored("A", 0, score=1, joules=20.0, start=3.0, tokens=10),
         ev.scored("B", 0, score=0, joules=10.0, start=4.0, tokens=10),
         ev.scored("B", 1, score=1, joules=10.0, start=5.0, tokens=5),
@@ -35,8 +38,12 @@ def test_running_figures_per_side() -> None:
 
 
 def test_streaming_tokens_build_the_current_output() -> None:
-    tally = fed(ev.started(1), ev.item_started("A", 0, 1.0),
-                TokenEvent("A", "item-0", "4", 1, 1.1), TokenEvent("A", "item-0", "2", 2, 1.2))
+    tally = fed(
+        ev.started(1),
+        ev.item_started("A", 0, 1.0),
+        TokenEvent("A", "item-0", "4", 1, 1.1),
+        TokenEvent("A", "item-0", "2", 2, 1.2),
+    )
     lane = tally.sides["A"]
     assert lane.current_output == "42" and lane.current_tokens == 2
     assert tally.active_side == "A" and lane.state == "generating"
@@ -50,8 +57,11 @@ def test_no_energy_is_none_not_zero() -> None:
 
 
 def test_a_failed_side_stops_counting_its_remaining_items() -> None:
-    tally = fed(ev.started(4), ev.scored("A", 0, score=1, joules=1.0, start=1.0),
-                RunFailed("B", "model B (x) crashed", "crash", 2.0))
+    tally = fed(
+        ev.started(4),
+        ev.scored("A", 0, score=1, joules=1.0, start=1.0),
+        RunFailed("B", "model B (x) crashed", "crash", 2.0),
+    )
     assert tally.sides["B"].state == "failed"
     assert tally.items_total == 4 + 0
 

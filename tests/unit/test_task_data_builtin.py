@@ -28,19 +28,47 @@ else:  # pragma: no cover - Python 3.10
 
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
 PROVENANCE = "Written for greentui in 2026 by its developers; no text copied from any data set"
-REQUIRED_KEYS = ("id", "name", "description", "category", "scorer", "metric", "baseline", "max_new_tokens",
-                 "licence", "provenance")
+REQUIRED_KEYS = (
+    "id",
+    "name",
+    "description",
+    "category",
+    "scorer",
+    "metric",
+    "baseline",
+    "max_new_tokens",
+    "licence",
+    "provenance",
+)
 CODE_TIMEOUT_S = 10.0  # generous: a cold interpreter on a busy 2-core machine
 
 
 # expected header values and the least number of items, per task
 EXPECTED = {
-    "text-to-sql": {"category": "sql", "scorer": "sql_execution", "metric": "execution accuracy",
-                    "rule": "sql", "prefix": "sql", "min_items": 60},
-    "python-functions": {"category": "code", "scorer": "code_pass_at_1", "metric": "pass@1",
-                         "rule": "code", "prefix": "py", "min_items": 40},
-    "dialogue-summary": {"category": "nlp", "scorer": "rouge_l", "metric": "ROUGE-L F1",
-                         "rule": "full", "prefix": "dlg", "min_items": 40},
+    "text-to-sql": {
+        "category": "sql",
+        "scorer": "sql_execution",
+        "metric": "execution accuracy",
+        "rule": "sql",
+        "prefix": "sql",
+        "min_items": 60,
+    },
+    "python-functions": {
+        "category": "code",
+        "scorer": "code_pass_at_1",
+        "metric": "pass@1",
+        "rule": "code",
+        "prefix": "py",
+        "min_items": 40,
+    },
+    "dialogue-summary": {
+        "category": "nlp",
+        "scorer": "rouge_l",
+        "metric": "ROUGE-L F1",
+        "rule": "full",
+        "prefix": "dlg",
+        "min_items": 40,
+    },
 }
 
 
@@ -72,7 +100,10 @@ def test_task_toml_has_the_required_keys(task: str) -> None:
     assert meta["id"] == task
     assert re.fullmatch(r"[A-Za-z0-9-]+", meta["id"])
     assert (meta["category"], meta["scorer"], meta["metric"]) == (
-        expected["category"], expected["scorer"], expected["metric"])
+        expected["category"],
+        expected["scorer"],
+        expected["metric"],
+    )
     assert meta["baseline"] == 0.0
     assert isinstance(meta["max_new_tokens"], int) and 0 < meta["max_new_tokens"] <= 512
     assert meta["licence"] == "CC0-1.0"
@@ -159,12 +190,24 @@ def test_database_has_related_tables_and_realistic_rows() -> None:
         assert sum(counts.values()) >= 300
         # spot checks that the generator made plausible values
         assert con.execute("SELECT MIN(price) > 0 AND MAX(price) < 100 FROM books").fetchone()[0] == 1
-        assert con.execute("SELECT COUNT(*) FROM orders WHERE ordered_on NOT GLOB '202[34]-[01][0-9]-[0-3][0-9]'"
-                           ).fetchone()[0] == 0
-        assert con.execute("SELECT COUNT(*) FROM orders o JOIN customers c USING (customer_id) "
-                           "WHERE o.ordered_on < c.joined_on").fetchone()[0] == 0
-        assert con.execute("SELECT COUNT(*) FROM orders o JOIN employees e USING (employee_id) "
-                           "WHERE o.store_id <> e.store_id").fetchone()[0] == 0
+        assert (
+            con.execute(
+                "SELECT COUNT(*) FROM orders WHERE ordered_on NOT GLOB '202[34]-[01][0-9]-[0-3][0-9]'"
+            ).fetchone()[0]
+            == 0
+        )
+        assert (
+            con.execute(
+                "SELECT COUNT(*) FROM orders o JOIN customers c USING (customer_id) WHERE o.ordered_on < c.joined_on"
+            ).fetchone()[0]
+            == 0
+        )
+        assert (
+            con.execute(
+                "SELECT COUNT(*) FROM orders o JOIN employees e USING (employee_id) WHERE o.store_id <> e.store_id"
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_prompt_shows_the_exact_schema() -> None:
@@ -191,8 +234,11 @@ def _top_level(sql: str, keyword: str) -> list[int]:
             in_string = True
         elif ch in "()":
             depth += 1 if ch == "(" else -1
-        elif depth == 0 and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] == "_")) \
-                and re.match(keyword, sql[i:], re.IGNORECASE):
+        elif (
+            depth == 0
+            and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] == "_"))
+            and re.match(keyword, sql[i:], re.IGNORECASE)
+        ):
             hits.append(i)
     return hits
 
@@ -225,21 +271,25 @@ def test_gold_sql_runs_and_is_unambiguous(item: dict[str, Any]) -> None:
             # An ordered gold answer is compared in order, so its order must be the only one possible.
             shuffled = _with_random_tiebreak(sql)
             assert shuffled is not None, "an ORDER BY inside the query needs an outer ORDER BY too"
-            assert all(con.execute(shuffled).fetchall() == rows for _ in range(20)), \
+            assert all(con.execute(shuffled).fetchall() == rows for _ in range(20)), (
                 "the ORDER BY leaves ties; add a tiebreaker and name it in the question"
-            assert re.search(r"\border(ed)?\b|\bfirst\b|\bmost\b|\bhighest\b|\brank", item["input"]["question"],
-                             re.IGNORECASE), "an ordered answer needs a question that asks for an order"
+            )
+            assert re.search(
+                r"\border(ed)?\b|\bfirst\b|\bmost\b|\bhighest\b|\brank", item["input"]["question"], re.IGNORECASE
+            ), "an ordered answer needs a question that asks for an order"
 
 
 def test_tie_check_catches_ties() -> None:
     with _read_only(_database()) as con:
         tied = "SELECT title FROM books ORDER BY genre;"
         assert _with_random_tiebreak(tied) == "SELECT title FROM books ORDER BY genre, random() ;"
-        assert any(con.execute(_with_random_tiebreak(tied) or "").fetchall() != con.execute(tied).fetchall()
-                   for _ in range(20))
+        assert any(
+            con.execute(_with_random_tiebreak(tied) or "").fetchall() != con.execute(tied).fetchall() for _ in range(20)
+        )
     windowed = "SELECT ROW_NUMBER() OVER (ORDER BY price) FROM books ORDER BY title LIMIT 2;"
     assert _with_random_tiebreak(windowed) == (
-        "SELECT ROW_NUMBER() OVER (ORDER BY price) FROM books ORDER BY title, random() LIMIT 2;")
+        "SELECT ROW_NUMBER() OVER (ORDER BY price) FROM books ORDER BY title, random() LIMIT 2;"
+    )
 
 
 def test_sql_fewshot_answers_are_fenced_and_run() -> None:
@@ -260,8 +310,9 @@ def _function_name(signature: str) -> str:
 def _run_python(source: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     program = tmp_path / "program.py"
     program.write_text(source, encoding="utf-8")
-    return subprocess.run([sys.executable, "-I", str(program)], capture_output=True, text=True,
-                          timeout=CODE_TIMEOUT_S, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-I", str(program)], capture_output=True, text=True, timeout=CODE_TIMEOUT_S, cwd=tmp_path
+    )
 
 
 @pytest.mark.parametrize("item", _params("python-functions"))
@@ -274,10 +325,17 @@ def test_code_item_is_consistent(item: dict[str, Any]) -> None:
     asserts = [node for node in tests.body if isinstance(node, ast.Assert)]
     assert 3 <= len(asserts) <= 6 and len(asserts) == len(tests.body), "tests are 3 to 6 plain asserts"
     assert all(any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(a)) for a in asserts)
-    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(item["reference"]))
-                if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(item["reference"]))
-                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(item["reference"]))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(ast.parse(item["reference"]))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert imported <= set(sys.stdlib_module_names), imported
 
 
@@ -329,6 +387,5 @@ def test_dialogue_and_summary_fit_together(item: dict[str, Any]) -> None:
 
 
 def test_dialogue_items_cover_varied_names() -> None:
-    speakers = {m.group(1) for item in _items("dialogue-summary")
-                for m in TURN.finditer(item["input"]["dialogue"])}
+    speakers = {m.group(1) for item in _items("dialogue-summary") for m in TURN.finditer(item["input"]["dialogue"])}
     assert len(speakers) >= 60

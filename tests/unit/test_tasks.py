@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.records import Prompt
 from greentui.core.evaluate.tasks import (
     Task,
     TaskError,
@@ -21,6 +20,7 @@ from greentui.core.evaluate.tasks import (
     builtin_tasks,
     load_task,
 )
+from greentui.core.records import Prompt
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,7 +86,13 @@ def error_of(path: Path | str, **kwargs: object) -> str:
 
 def test_a_good_folder_loads(tmp_path: Path) -> None:
     task = load_task(str(write_task(tmp_path / "mini")))
-    assert (task.id, task.category, task.scorer, task.metric, task.baseline) == ("mini", "nlp", "label", "accuracy", 0.5)
+    assert (task.id, task.category, task.scorer, task.metric, task.baseline) == (
+        "mini",
+        "nlp",
+        "label",
+        "accuracy",
+        0.5,
+    )
     assert task.stop == ("\n",) and task.max_new_tokens == 4 and not task.continuous
     assert [item.id for item in task.items] == ["a", "b"]
     assert task.items[0].question == "I love it" and task.items[1].question == "hate?"
@@ -129,11 +135,15 @@ def test_version_covers_the_database_fixture(tmp_path: Path) -> None:
     import sqlite3
 
     folder = tmp_path / "sql"
-    toml = GOOD_TOML.replace('scorer = "label"', 'scorer = "sql_execution"').replace('category = "nlp"',
-                                                                                    'category = "sql"')
+    toml = GOOD_TOML.replace('scorer = "label"', 'scorer = "sql_execution"').replace(
+        'category = "nlp"', 'category = "sql"'
+    )
     toml = toml.split("[extract]")[0] + '[scorer_options]\ndatabase = "db.sqlite"\n'
-    write_task(folder, toml.replace('output = "positive"', 'output = "SELECT 1"'),
-               [{"id": "q", "input": {"text": "one"}, "reference": "SELECT 1"}])
+    write_task(
+        folder,
+        toml.replace('output = "positive"', 'output = "SELECT 1"'),
+        [{"id": "q", "input": {"text": "one"}, "reference": "SELECT 1"}],
+    )
     sqlite3.connect(folder / "db.sqlite").close()
     first = load_task(str(folder)).version
     conn = sqlite3.connect(folder / "db.sqlite")
@@ -161,21 +171,28 @@ def test_jsonl_error_names_the_bad_line(tmp_path: Path) -> None:
     assert error_of(folder).startswith(f"{folder / 'items.jsonl'}:3: invalid JSON")
 
 
-@pytest.mark.parametrize("edit, line, fragment", [
-    (lambda t: t.replace('scorer = "label"\n', ""), 1, "missing field 'scorer'"),
-    (lambda t: t.replace('scorer = "label"', 'scorer = "fuzzy"'), 5, "unknown scorer 'fuzzy'"),
-    (lambda t: t.replace('category = "nlp"', 'category = "poetry"'), 4, "category must be one of"),
-    (lambda t: t.replace("baseline = 0.5", "baseline = 2"), 6, "baseline must be a score in [0, 1]"),
-    (lambda t: t.replace("baseline = 0.5", 'baseline = "half"'), 6, "baseline must be a number"),
-    (lambda t: t.replace('licence = "CC0-1.0"', 'licence = "CC0-1.0"\ncolour = "green"'), 10, "unknown key 'colour'"),
-    (lambda t: t.replace("[prompt]", "[prompts]"), 12, "unknown key 'prompts'"),
-    (lambda t: t.replace("max_new_tokens = 4", "max_new_tokens = 4.5"), 7, "must be a whole number"),
-    (lambda t: t.replace('user = "Text: {text}"', 'user = "Text: {text"'), 14, "bad prompt template"),
-    (lambda t: t.replace('user = "Text: {text}"', 'user = "Text: {}"'), 14, "template fields must be named"),
-    (lambda t: t.replace('input = { text = "great" }', 'input = { words = "great" }'), 17, "few-shot input lacks"),
-    (lambda t: t.replace('rule = "label"', 'rule = "vibes"'), 21, "unknown extraction rule 'vibes'"),
-    (lambda t: t.replace('labels = ["positive", "negative"]', ""), 20, "needs labels"),
-])
+@pytest.mark.parametrize(
+    "edit, line, fragment",
+    [
+        (lambda t: t.replace('scorer = "label"\n', ""), 1, "missing field 'scorer'"),
+        (lambda t: t.replace('scorer = "label"', 'scorer = "fuzzy"'), 5, "unknown scorer 'fuzzy'"),
+        (lambda t: t.replace('category = "nlp"', 'category = "poetry"'), 4, "category must be one of"),
+        (lambda t: t.replace("baseline = 0.5", "baseline = 2"), 6, "baseline must be a score in [0, 1]"),
+        (lambda t: t.replace("baseline = 0.5", 'baseline = "half"'), 6, "baseline must be a number"),
+        (
+            lambda t: t.replace('licence = "CC0-1.0"', 'licence = "CC0-1.0"\ncolour = "green"'),
+            10,
+            "unknown key 'colour'",
+        ),
+        (lambda t: t.replace("[prompt]", "[prompts]"), 12, "unknown key 'prompts'"),
+        (lambda t: t.replace("max_new_tokens = 4", "max_new_tokens = 4.5"), 7, "must be a whole number"),
+        (lambda t: t.replace('user = "Text: {text}"', 'user = "Text: {text"'), 14, "bad prompt template"),
+        (lambda t: t.replace('user = "Text: {text}"', 'user = "Text: {}"'), 14, "template fields must be named"),
+        (lambda t: t.replace('input = { text = "great" }', 'input = { words = "great" }'), 17, "few-shot input lacks"),
+        (lambda t: t.replace('rule = "label"', 'rule = "vibes"'), 21, "unknown extraction rule 'vibes'"),
+        (lambda t: t.replace('labels = ["positive", "negative"]', ""), 20, "needs labels"),
+    ],
+)
 def test_task_toml_errors_name_the_line(tmp_path: Path, edit, line: int, fragment: str) -> None:  # type: ignore[no-untyped-def]
     folder = write_task(tmp_path / "mini", edit(GOOD_TOML))
     message = error_of(folder)
@@ -183,16 +200,22 @@ def test_task_toml_errors_name_the_line(tmp_path: Path, edit, line: int, fragmen
     assert fragment in message
 
 
-@pytest.mark.parametrize("items, line, fragment", [
-    ([GOOD_ITEMS[0], {"input": {"text": "x"}, "reference": "positive"}], 2, "missing field 'id'"),
-    ([GOOD_ITEMS[0], {"id": "b", "input": {"other": "x"}, "reference": "positive"}], 2,
-     "lacks input field 'text' used by the prompt template"),
-    ([GOOD_ITEMS[0], {"id": "b", "input": {"text": "x"}}], 2, "missing field 'reference'"),
-    ([GOOD_ITEMS[0], {"id": "b", "input": {"text": "x"}, "reference": "meh"}], 2, "is not one of the labels"),
-    ([GOOD_ITEMS[0], GOOD_ITEMS[1], dict(GOOD_ITEMS[0])], 3, "duplicate id 'a' (first on line 1)"),
-    ([GOOD_ITEMS[0], ["not", "an", "object"]], 2, "must be a JSON object"),
-    ([], 1, "no items"),
-])
+@pytest.mark.parametrize(
+    "items, line, fragment",
+    [
+        ([GOOD_ITEMS[0], {"input": {"text": "x"}, "reference": "positive"}], 2, "missing field 'id'"),
+        (
+            [GOOD_ITEMS[0], {"id": "b", "input": {"other": "x"}, "reference": "positive"}],
+            2,
+            "lacks input field 'text' used by the prompt template",
+        ),
+        ([GOOD_ITEMS[0], {"id": "b", "input": {"text": "x"}}], 2, "missing field 'reference'"),
+        ([GOOD_ITEMS[0], {"id": "b", "input": {"text": "x"}, "reference": "meh"}], 2, "is not one of the labels"),
+        ([GOOD_ITEMS[0], GOOD_ITEMS[1], dict(GOOD_ITEMS[0])], 3, "duplicate id 'a' (first on line 1)"),
+        ([GOOD_ITEMS[0], ["not", "an", "object"]], 2, "must be a JSON object"),
+        ([], 1, "no items"),
+    ],
+)
 def test_items_errors_name_the_line(tmp_path: Path, items: list, line: int, fragment: str) -> None:
     folder = write_task(tmp_path / "mini", items=items)
     message = error_of(folder)
@@ -234,12 +257,17 @@ def test_missing_files_and_unknown_names(tmp_path: Path) -> None:
 
 def test_quick_task_uses_the_first_input_field_as_prompt(tmp_path: Path) -> None:
     path = tmp_path / "my facts.jsonl"
-    path.write_text(json.dumps({"id": "1", "input": {"q": "Capital of France?", "hint": "P"}, "reference": "Paris"})
-                    + "\n" + json.dumps({"input": {"q": "Capital of Italy?"}, "reference": "Rome"}) + "\n")
+    path.write_text(
+        json.dumps({"id": "1", "input": {"q": "Capital of France?", "hint": "P"}, "reference": "Paris"})
+        + "\n"
+        + json.dumps({"input": {"q": "Capital of Italy?"}, "reference": "Rome"})
+        + "\n"
+    )
     task = load_task(str(path), scorer="exact")
     assert (task.id, task.baseline, task.category, task.extract_rule) == ("my-facts", 0.0, "nlp", "full")
     assert task.build_prompt(task.items[0]) == Prompt(
-        messages=({"role": "user", "content": "Capital of France?"},), plain="Capital of France?\n")
+        messages=({"role": "user", "content": "Capital of France?"},), plain="Capital of France?\n"
+    )
     assert task.items[1].id == "my facts-2"
     assert task.score(task.items[1], " rome ").score == 1.0
     assert load_task(str(path), scorer="exact", baseline=0.25).baseline == 0.25
@@ -298,8 +326,12 @@ def test_builtin_task_metadata(name: str) -> None:
 @pytest.mark.parametrize("name", DISCOVERED)
 def test_every_gold_answer_scores_one(name: str) -> None:
     task = load_task(name)
-    failures = [(item.id, result.detail) for item in task.items
-                for result in [task.score(item, item.reference)] if result.score != pytest.approx(1.0)]
+    failures = [
+        (item.id, result.detail)
+        for item in task.items
+        for result in [task.score(item, item.reference)]
+        if result.score != pytest.approx(1.0)
+    ]
     assert failures == [], f"{name}: {failures[:5]}"
 
 

@@ -23,34 +23,82 @@ from greentui.core.verdict.compute import (
 GRID = GridIntensity(g_per_kwh=500.0, source="user (--grid-intensity)", country_iso3=None)
 
 
-def make_items(side: Side, scores: Sequence[float], joules: float | Sequence[float | None] | None = 10.0, *,
-               start: int = 0, seconds: float = 1.0, tokens_out: int = 20,
-               ttfts: Sequence[float] | None = None) -> tuple[ItemScored, ...]:
+def make_items(
+    side: Side,
+    scores: Sequence[float],
+    joules: float | Sequence[float | None] | None = 10.0,
+    *,
+    start: int = 0,
+    seconds: float = 1.0,
+    tokens_out: int = 20,
+    ttfts: Sequence[float] | None = None,
+) -> tuple[ItemScored, ...]:
     items = []
     for offset, score in enumerate(scores):
         index = start + offset
         j = joules[offset] if isinstance(joules, Sequence) else joules
-        items.append(ItemScored(
-            side=side, item_id=f"item-{index}", index=index, prompt=f"question {index}", output="out", answer="x",
-            reference="x", score=float(score), tokens_in=8, tokens_out=tokens_out,
-            ttft_s=ttfts[offset] if ttfts else 0.2, seconds=seconds, joules=j, energy_quality="measured",
-            energy_source="rapl", energy_flagged=False, started_mono_s=100.0 + index, first_token_mono_s=100.2 + index,
-            last_token_mono_s=101.0 + index, ended_mono_s=101.0 + index,
-        ))
+        items.append(
+            ItemScored(
+                side=side,
+                item_id=f"item-{index}",
+                index=index,
+                prompt=f"question {index}",
+                output="out",
+                answer="x",
+                reference="x",
+                score=float(score),
+                tokens_in=8,
+                tokens_out=tokens_out,
+                ttft_s=ttfts[offset] if ttfts else 0.2,
+                seconds=seconds,
+                joules=j,
+                energy_quality="measured",
+                energy_source="rapl",
+                energy_flagged=False,
+                started_mono_s=100.0 + index,
+                first_token_mono_s=100.2 + index,
+                last_token_mono_s=101.0 + index,
+                ended_mono_s=101.0 + index,
+            )
+        )
     return tuple(items)
 
 
-def side(letter: Side, items: tuple[ItemScored, ...], *, name: str | None = None, params: int = 1_000_000,
-         trainable: int | None = None, adapter: bool = False, failed: str | None = None) -> SideInput:
+def side(
+    letter: Side,
+    items: tuple[ItemScored, ...],
+    *,
+    name: str | None = None,
+    params: int = 1_000_000,
+    trainable: int | None = None,
+    adapter: bool = False,
+    failed: str | None = None,
+) -> SideInput:
     name = name or f"tiny-{letter.lower()}"
-    return SideInput(side=letter, spec=f"{name}@fp32", display_name=name, params_total=params,
-                     params_trainable=params if trainable is None else trainable, has_adapter=adapter, quant="none",
-                     items=items, failed_reason=failed)
+    return SideInput(
+        side=letter,
+        spec=f"{name}@fp32",
+        display_name=name,
+        params_total=params,
+        params_trainable=params if trainable is None else trainable,
+        has_adapter=adapter,
+        quant="none",
+        items=items,
+        failed_reason=failed,
+    )
 
 
 def verdict(a: SideInput, b: SideInput, **overrides) -> Verdict:
-    options = dict(task_name="unit", metric="accuracy", baseline_s0=0.5, continuous=False, grid=GRID,
-                   idle_power_w=None, energy_quality="measured", energy_source="rapl")
+    options = {
+        "task_name": "unit",
+        "metric": "accuracy",
+        "baseline_s0": 0.5,
+        "continuous": False,
+        "grid": GRID,
+        "idle_power_w": None,
+        "energy_quality": "measured",
+        "energy_source": "rapl",
+    }
     options.update(overrides)
     return compute_verdict(a, b, **options)
 
@@ -65,8 +113,10 @@ def binary(n_correct: int, n: int) -> list[float]:
 def test_cegi_head_to_head_matches_hand_computed_values() -> None:
     # A: 8/10 correct, 10 x 36 J = 360 J = 1e-4 kWh -> 0.05 g at 500 g/kWh; G = 100 x (0.8 - 0.5) = 30; P = 1 M
     # B: 6/10 correct, 180 J -> 0.025 g; G = 10; P = 2 M
-    v = verdict(side("A", make_items("A", binary(8, 10), 36.0)),
-                side("B", make_items("B", binary(6, 10), 18.0), params=2_000_000))
+    v = verdict(
+        side("A", make_items("A", binary(8, 10), 36.0)),
+        side("B", make_items("B", binary(6, 10), 18.0), params=2_000_000),
+    )
     assert v.cegi.mode == "head-to-head" and v.cegi.reference_score == 0.5
     cegi_a, cegi_b = v.cegi.sides
     assert cegi_a.emissions_g == pytest.approx(0.05) and cegi_a.gain == pytest.approx(30.0)
@@ -112,16 +162,20 @@ def test_zero_and_negative_gain_are_no_gain_never_a_negative_cegi() -> None:
     cegi_a, cegi_b = at_chance.cegi.sides
     assert cegi_a.gain == 0 and cegi_a.status == "no gain" and cegi_a.value is None
     assert cegi_b.gain == pytest.approx(-30.0) and cegi_b.status == "no gain" and cegi_b.value is None
-    worse = verdict(side("A", make_items("A", binary(8, 10))), side("B", make_items("B", binary(6, 10)), adapter=True),
-                    fine_tune=True)
+    worse = verdict(
+        side("A", make_items("A", binary(8, 10))),
+        side("B", make_items("B", binary(6, 10)), adapter=True),
+        fine_tune=True,
+    )
     assert worse.cegi.sides[0].gain == pytest.approx(-25.0) and worse.cegi.sides[0].value is None
     assert "B: CEGI undefined (no gain, G = -25.0 %)" in verdict_lines(worse)
 
 
 @pytest.mark.parametrize(("params", "expected"), [(1, 0.05 / (30 * 1e-6)), (10**12, 0.05 / (30 * 1e6))])
 def test_cegi_with_tiny_and_huge_parameter_counts(params: int, expected: float) -> None:
-    v = verdict(side("A", make_items("A", binary(8, 10), 36.0), params=params),
-                side("B", make_items("B", binary(8, 10))))
+    v = verdict(
+        side("A", make_items("A", binary(8, 10), 36.0), params=params), side("B", make_items("B", binary(8, 10)))
+    )
     value = v.cegi.sides[0].value
     assert value == pytest.approx(expected) and math.isfinite(value)
     assert Verdict.from_dict(json.loads(json.dumps(v.to_dict(), allow_nan=False))) == v
@@ -206,8 +260,9 @@ def test_more_accurate_and_cheaper_dominates() -> None:
 def test_too_close_when_both_cis_straddle() -> None:
     a_scores, b_scores = _pair_scores()
     wobble = [10.0 + (1 if k % 2 else -1) for k in range(40)]
-    v = verdict(side("A", make_items("A", a_scores, wobble)),
-                side("B", make_items("B", b_scores, [20.0 - w for w in wobble])))
+    v = verdict(
+        side("A", make_items("A", a_scores, wobble)), side("B", make_items("B", b_scores, [20.0 - w for w in wobble]))
+    )
     assert v.comparison.outcome == "too_close" and v.comparison.energy_ratio == pytest.approx(1.0)
     assert v.sentence.startswith("Too close to call: B (tiny-b) vs A (tiny-a), accuracy -2.5 points")
     assert "both differences are within the noise" in v.sentence
@@ -216,8 +271,10 @@ def test_too_close_when_both_cis_straddle() -> None:
 
 def test_more_accurate_at_indistinguishable_energy() -> None:
     wobble = [10.0 + (3 if k % 2 else -3) for k in range(40)]
-    v = verdict(side("A", make_items("A", binary(36, 40), [w - 0.2 for w in wobble])),
-                side("B", make_items("B", binary(20, 40), wobble[::-1])))
+    v = verdict(
+        side("A", make_items("A", binary(36, 40), [w - 0.2 for w in wobble])),
+        side("B", make_items("B", binary(20, 40), wobble[::-1])),
+    )
     assert v.comparison.more_accurate == "A" and v.comparison.cheaper is None
     assert "at about the same energy (98% of B's, 95% CI" in v.sentence
     assert v.pareto.endswith("on energy neither is (ratio CI includes 1).")
@@ -263,10 +320,26 @@ def test_all_scores_zero() -> None:
 
 
 def test_display_names_that_collide_are_told_apart_by_spec() -> None:
-    a = SideInput("A", "smollm2-135m@fp32", "smollm2-135m", 134_515_008, 134_515_008, False, "none",
-                  make_items("A", binary(30, 40), 10.0))
-    b = SideInput("B", "smollm2-135m@nf4", "smollm2-135m", 134_515_008, 134_515_008, False, "nf4",
-                  make_items("B", _pair_scores()[1], 8.8))
+    a = SideInput(
+        "A",
+        "smollm2-135m@fp32",
+        "smollm2-135m",
+        134_515_008,
+        134_515_008,
+        False,
+        "none",
+        make_items("A", binary(30, 40), 10.0),
+    )
+    b = SideInput(
+        "B",
+        "smollm2-135m@nf4",
+        "smollm2-135m",
+        134_515_008,
+        134_515_008,
+        False,
+        "nf4",
+        make_items("B", _pair_scores()[1], 8.8),
+    )
     v = verdict(a, b)
     assert v.sentence.startswith("B (smollm2-135m@nf4) matches A (smollm2-135m@fp32)")
 
@@ -285,8 +358,11 @@ def test_scale_per_million_answers_per_year_and_car_equivalence() -> None:
     lines = verdict_lines(v)
     assert "At 1 million answers a day: A 10.0 kWh/day, B 5.00 kWh/day" in lines[-3]
     assert "EEA" in lines[-1] and "approximate" in lines[-1]
-    slower = verdict(side("A", make_items("A", binary(8, 10), 36.0)), side("B", make_items("B", binary(8, 10))),
-                     requests_per_day=1000)
+    slower = verdict(
+        side("A", make_items("A", binary(8, 10), 36.0)),
+        side("B", make_items("B", binary(8, 10))),
+        requests_per_day=1000,
+    )
     assert slower.scale.sides[0].kwh_per_day == pytest.approx(0.01)
 
 
@@ -306,10 +382,15 @@ def test_the_same_inputs_and_seed_give_the_same_verdict() -> None:
     assert verdict(a, b, seed=5) == verdict(a, b, seed=5)
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("baseline_s0", 1.5, "baseline s0"), ("requests_per_day", 0, "request rate"),
-    ("amortize_answers", 0, "positive number of answers"), ("training_emissions_g", -1.0, "negative"),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("baseline_s0", 1.5, "baseline s0"),
+        ("requests_per_day", 0, "request rate"),
+        ("amortize_answers", 0, "positive number of answers"),
+        ("training_emissions_g", -1.0, "negative"),
+    ],
+)
 def test_out_of_range_inputs_raise_a_one_line_error(option: str, value: float, message: str) -> None:
     with pytest.raises(VerdictError, match=message):
         verdict(side("A", make_items("A", binary(5, 10))), side("B", make_items("B", binary(5, 10))), **{option: value})
@@ -326,12 +407,22 @@ def test_out_of_range_inputs_raise_a_one_line_error(option: str, value: float, m
     fine_tune=st.booleans(),
 )
 def test_any_input_gives_a_storable_verdict_and_never_a_negative_cegi(
-    scores_a: list[float], scores_b: list[float], joules: float | None, offset: int, params: int, s0: float,
+    scores_a: list[float],
+    scores_b: list[float],
+    joules: float | None,
+    offset: int,
+    params: int,
+    s0: float,
     fine_tune: bool,
 ) -> None:
-    v = verdict(side("A", make_items("A", scores_a, joules), params=params),
-                side("B", make_items("B", scores_b, joules, start=offset), params=params), baseline_s0=s0,
-                fine_tune=fine_tune, training_emissions_g=1.0 if fine_tune else None, idle_power_w=1.0)
+    v = verdict(
+        side("A", make_items("A", scores_a, joules), params=params),
+        side("B", make_items("B", scores_b, joules, start=offset), params=params),
+        baseline_s0=s0,
+        fine_tune=fine_tune,
+        training_emissions_g=1.0 if fine_tune else None,
+        idle_power_w=1.0,
+    )
     assert v.sentence and v.pareto
     for row in v.cegi.sides + v.cegi.amortized:
         assert row.value is None or (row.value >= 0 and math.isfinite(row.value))  # 0 g: a zero-carbon grid

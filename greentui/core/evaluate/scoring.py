@@ -60,14 +60,22 @@ class ScorerInfo:
 SCORERS: dict[str, ScorerInfo] = {}
 
 
-def register_scorer(name: str, *, default_rule: str, metric: str = "accuracy", continuous: bool = False,
-                    options: Mapping[str, type] | None = None, required_options: tuple[str, ...] = (),
-                    default_max_new_tokens: int = 32) -> Callable[[Scorer], Scorer]:
+def register_scorer(
+    name: str,
+    *,
+    default_rule: str,
+    metric: str = "accuracy",
+    continuous: bool = False,
+    options: Mapping[str, type] | None = None,
+    required_options: tuple[str, ...] = (),
+    default_max_new_tokens: int = 32,
+) -> Callable[[Scorer], Scorer]:
     """Decorator: add a scorer to :data:`SCORERS` under ``name``."""
 
     def decorate(fn: Scorer) -> Scorer:
-        SCORERS[name] = ScorerInfo(name, fn, continuous, default_rule, metric, dict(options or {}),
-                                   required_options, default_max_new_tokens)
+        SCORERS[name] = ScorerInfo(
+            name, fn, continuous, default_rule, metric, dict(options or {}), required_options, default_max_new_tokens
+        )
         return fn
 
     return decorate
@@ -78,8 +86,13 @@ def score_output(scorer: str, output: str, reference: str, context: ScoreContext
     info = SCORERS[scorer]
     answer = extract_answer(context.extract_rule, output, context.labels)
     if answer is None or not answer.strip():
-        what = {"first_number": "no number", "last_number": "no number", "label": "no label",
-                "sql": "no SQL statement", "code": "no code"}.get(context.extract_rule, "no answer")
+        what = {
+            "first_number": "no number",
+            "last_number": "no number",
+            "label": "no label",
+            "sql": "no SQL statement",
+            "code": "no code",
+        }.get(context.extract_rule, "no answer")
         return ScoreResult(0.0, None, f"{what} found in the output")
     try:
         return info.fn(answer, reference, context)
@@ -130,7 +143,7 @@ def format_number(value: Decimal) -> str:
 
 def normalize_text(text: str) -> str:
     """Case-folded, punctuation and markup replaced by spaces, whitespace collapsed."""
-    table = str.maketrans({ch: " " for ch in string.punctuation + "\u2018\u2019\u201c\u201d"})
+    table = str.maketrans(dict.fromkeys(string.punctuation + "‘’“”", " "))
     return " ".join(text.casefold().translate(table).split())
 
 
@@ -192,8 +205,8 @@ def extract_code(text: str) -> str | None:
     if _compiles(text):
         return text
     start = _CODE_START.search(text)
-    if start and _compiles(text[start.start():]):
-        return text[start.start():]
+    if start and _compiles(text[start.start() :]):
+        return text[start.start() :]
     return text
 
 
@@ -311,9 +324,14 @@ def _database(context: ScoreContext) -> Path:
     return path if path.is_absolute() or context.base_dir is None else context.base_dir / path
 
 
-@register_scorer("sql_execution", default_rule="sql", metric="execution accuracy",
-                 options={"database": str, "timeout_s": float, "max_rows": int},
-                 required_options=("database",), default_max_new_tokens=128)
+@register_scorer(
+    "sql_execution",
+    default_rule="sql",
+    metric="execution accuracy",
+    options={"database": str, "timeout_s": float, "max_rows": int},
+    required_options=("database",),
+    default_max_new_tokens=128,
+)
 def sql_execution(answer: str, reference: str, context: ScoreContext) -> ScoreResult:
     db = _database(context).resolve()
     timeout_s = float(context.options.get("timeout_s", 5.0))
@@ -339,16 +357,22 @@ def sql_execution(answer: str, reference: str, context: ScoreContext) -> ScoreRe
     return ScoreResult(0.0, answer, "same rows in a different order (the gold query has ORDER BY)")
 
 
-@register_scorer("code_pass_at_1", default_rule="code", metric="pass@1",
-                 options={"timeout_s": float, "memory_mb": int, "output_kb": int, "file_mb": int},
-                 default_max_new_tokens=256)
+@register_scorer(
+    "code_pass_at_1",
+    default_rule="code",
+    metric="pass@1",
+    options={"timeout_s": float, "memory_mb": int, "output_kb": int, "file_mb": int},
+    default_max_new_tokens=256,
+)
 def code_pass_at_1(answer: str, reference: str, context: ScoreContext) -> ScoreResult:
     if not context.tests:
         return ScoreResult(0.0, answer, "the item has no tests: the task is broken")
     options = context.options
     limits = CodeLimits(
-        timeout_s=float(options.get("timeout_s", 5.0)), memory_mb=int(options.get("memory_mb", 256)),
-        output_kb=int(options.get("output_kb", 64)), file_mb=int(options.get("file_mb", 16)),
+        timeout_s=float(options.get("timeout_s", 5.0)),
+        memory_mb=int(options.get("memory_mb", 256)),
+        output_kb=int(options.get("output_kb", 64)),
+        file_mb=int(options.get("file_mb", 16)),
     )
     result = run_python_sandboxed(answer, context.tests, limits)
     return ScoreResult(1.0 if result.passed else 0.0, answer, result.detail)

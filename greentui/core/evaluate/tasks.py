@@ -16,22 +16,48 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from greentui.core.evaluate.scoring import (
+    EXTRACT_RULES,
+    SCORERS,
+    ScoreContext,
+    ScoreResult,
+    normalize_text,
+    parse_number,
+    score_output,
+)
 from greentui.core.records import Prompt
-from greentui.core.evaluate.scoring import EXTRACT_RULES, SCORERS, ScoreContext, ScoreResult, normalize_text, parse_number
-from greentui.core.evaluate.scoring import score_output
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # only installed on 3.10
 
 CATEGORIES = ("nlp", "reasoning", "code", "sql")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-_TOP_KEYS = {"id", "name", "description", "category", "scorer", "metric", "baseline", "max_new_tokens", "stop",
-             "licence", "provenance", "prompt", "extract", "scorer_options"}
+_TOP_KEYS = {
+    "id",
+    "name",
+    "description",
+    "category",
+    "scorer",
+    "metric",
+    "baseline",
+    "max_new_tokens",
+    "stop",
+    "licence",
+    "provenance",
+    "prompt",
+    "extract",
+    "scorer_options",
+}
 _REQUIRED = ("id", "name", "category", "scorer")
-_KIND_NAMES: dict[Any, str] = {str: "a string", int: "a whole number", (int, float): "a number", list: "a list",
-                               dict: "a table"}
+_KIND_NAMES: dict[Any, str] = {
+    str: "a string",
+    int: "a whole number",
+    (int, float): "a number",
+    list: "a list",
+    dict: "a table",
+}
 _SCORER_CATEGORY = {"numeric": "reasoning", "code_pass_at_1": "code", "sql_execution": "sql"}
 
 
@@ -97,8 +123,13 @@ class Task:
 
     def score(self, item: TaskItem, output: str) -> ScoreResult:
         """Score one model output for ``item`` with the task's scorer and extraction rule."""
-        context = ScoreContext(extract_rule=self.extract_rule, labels=self.labels, options=self.scorer_options,
-                               base_dir=self.path if self.path.is_dir() else self.path.parent, tests=item.tests)
+        context = ScoreContext(
+            extract_rule=self.extract_rule,
+            labels=self.labels,
+            options=self.scorer_options,
+            base_dir=self.path if self.path.is_dir() else self.path.parent,
+            tests=item.tests,
+        )
         return score_output(self.scorer, output, item.reference, context)
 
 
@@ -132,8 +163,10 @@ def builtin_tasks() -> list[Task]:
 def _load_builtin(name: str, folder: Path) -> Task:
     task = load_task_folder(folder)
     if task.id != name:
-        raise TaskError(f"{folder / 'task.toml'}:{_KeyLines(folder / 'task.toml').line('', 'id')}: "
-                        f"id {task.id!r} must equal the folder name {name!r}")
+        raise TaskError(
+            f"{folder / 'task.toml'}:{_KeyLines(folder / 'task.toml').line('', 'id')}: "
+            f"id {task.id!r} must equal the folder name {name!r}"
+        )
     return task
 
 
@@ -174,7 +207,8 @@ class _KeyLines:
 
     def __init__(self, path: Path, text: str | None = None) -> None:
         self.lines: dict[tuple[str, str], int] = {}
-        table, counts = "", {}
+        table = ""
+        counts: dict[str, int] = {}
         lines = (text if text is not None else path.read_text(encoding="utf-8")).splitlines()
         for number, line in enumerate(lines, start=1):
             header = re.match(r"\s*(\[\[?)\s*([\w.\"' -]+?)\s*\]\]?", line)
@@ -192,8 +226,9 @@ class _KeyLines:
     def line(self, table: str, key: str = "") -> int:
         """The key's line, else the line of a table by that name, else its table's header, else 1."""
         subtable = f"{table}.{key}" if table else key
-        return (self.lines.get((table, key)) or (key and self.lines.get((subtable, "")))
-                or self.lines.get((table, "")) or 1)
+        return (
+            self.lines.get((table, key)) or (key and self.lines.get((subtable, ""))) or self.lines.get((table, "")) or 1
+        )
 
 
 def _template_fields(template: str) -> list[str]:
@@ -224,8 +259,9 @@ def load_task_folder(folder: Path) -> Task:
         where = re.search(r"\(at line (\d+), column (\d+)\)", message)
         line = int(where.group(1)) if where else max(1, len(text.splitlines()))
         what = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
-        raise TaskError(f"{toml_path}:{line}: TOML syntax error: {what}"
-                        + (f" (column {where.group(2)})" if where else "")) from None
+        raise TaskError(
+            f"{toml_path}:{line}: TOML syntax error: {what}" + (f" (column {where.group(2)})" if where else "")
+        ) from None
     keys = _KeyLines(toml_path, text)
 
     def fail(table: str, key: str, what: str) -> TaskError:
@@ -240,7 +276,7 @@ def load_task_folder(folder: Path) -> Task:
 
     def typed(table: str, mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         value = mapping.get(key, default)
-        if value is not default and (not isinstance(value, kind) or isinstance(value, bool) and kind is not bool):
+        if value is not default and (not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)):
             name = _KIND_NAMES.get(kind, str(kind))
             raise fail(table, key, f"{key} must be {name}, not {value!r}")
         return value
@@ -267,7 +303,7 @@ def load_task_folder(folder: Path) -> Task:
 
     prompt = typed("", data, "prompt", dict, None)
     if prompt is None:
-        raise fail("", "", "missing table [prompt] (with at least user = \"...{field}...\")")
+        raise fail("", "", 'missing table [prompt] (with at least user = "...{field}...")')
     for key in prompt:
         if key not in ("system", "user", "fewshot"):
             raise fail("prompt", key, f"unknown key {key!r} in [prompt] (known: system, user, fewshot)")
@@ -282,9 +318,12 @@ def load_task_folder(folder: Path) -> Task:
     fewshot = []
     for n, shot in enumerate(typed("prompt", prompt, "fewshot", list, [])):
         table = f"prompt.fewshot.{n}"
-        if not isinstance(shot, dict) or not isinstance(shot.get("input"), dict) \
-                or not isinstance(shot.get("output"), str):
-            raise fail(table, "", "each [[prompt.fewshot]] needs input = { field = \"...\" } and output = \"...\"")
+        if (
+            not isinstance(shot, dict)
+            or not isinstance(shot.get("input"), dict)
+            or not isinstance(shot.get("output"), str)
+        ):
+            raise fail(table, "", 'each [[prompt.fewshot]] needs input = { field = "..." } and output = "..."')
         missing = [f for f in fields if f not in shot["input"]]
         if missing:
             raise fail(table, "input", f"few-shot input lacks field {missing[0]!r} used by the prompt template")
@@ -314,13 +353,26 @@ def load_task_folder(folder: Path) -> Task:
 
     items = _read_items(items_path, fields, scorer=scorer, rule=rule, labels=tuple(labels), quick=False)
     return Task(
-        id=task_id, name=typed("", data, "name", str, None), description=typed("", data, "description", str, ""),
-        category=category, scorer=scorer, metric=typed("", data, "metric", str, info.metric), baseline=baseline,
-        max_new_tokens=max_new_tokens, stop=tuple(stop), continuous=info.continuous,
+        id=task_id,
+        name=typed("", data, "name", str, None),
+        description=typed("", data, "description", str, ""),
+        category=category,
+        scorer=scorer,
+        metric=typed("", data, "metric", str, info.metric),
+        baseline=baseline,
+        max_new_tokens=max_new_tokens,
+        stop=tuple(stop),
+        continuous=info.continuous,
         licence=typed("", data, "licence", str, "not stated"),
         provenance=typed("", data, "provenance", str, "not stated"),
-        items=items, path=folder, version=_version([toml_path, items_path, *fixtures]), system=system,
-        user_template=user, fewshot=tuple(fewshot), extract_rule=rule, labels=tuple(labels),
+        items=items,
+        path=folder,
+        version=_version([toml_path, items_path, *fixtures]),
+        system=system,
+        user_template=user,
+        fewshot=tuple(fewshot),
+        extract_rule=rule,
+        labels=tuple(labels),
         scorer_options=dict(options),
     )
 
@@ -332,9 +384,13 @@ def _check_options(info: Any, options: Mapping[str, Any], fail: Any) -> None:
             known = ", ".join(info.options) or "none"
             raise fail(key, f"unknown option {key!r} for scorer {info.name} (known: {known})")
         ok = isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
-        if not ok or isinstance(value, bool) or kind in (int, float) and value <= 0:
-            raise fail(key, f"{key} must be a positive {kind.__name__}" if kind in (int, float)
-                       else f"{key} must be a {kind.__name__}")
+        if not ok or isinstance(value, bool) or (kind in (int, float) and value <= 0):
+            raise fail(
+                key,
+                f"{key} must be a positive {kind.__name__}"
+                if kind in (int, float)
+                else f"{key} must be a {kind.__name__}",
+            )
     for key in info.required_options:
         if key not in options:
             raise fail("", f"scorer {info.name} needs {key} = ... in [scorer_options]")
@@ -348,31 +404,48 @@ def load_quick_task(path: Path, scorer: str, *, baseline: float | None = None) -
     info = SCORERS[scorer]
     if info.required_options:
         key = info.required_options[0]
-        raise TaskError(f"{path}: scorer {scorer} needs {key}; write a task folder with task.toml "
-                        f"([scorer_options] {key} = ...)")
+        raise TaskError(
+            f"{path}: scorer {scorer} needs {key}; write a task folder with task.toml ([scorer_options] {key} = ...)"
+        )
     if baseline is not None and not 0.0 <= baseline <= 1.0:
         raise TaskError(f"baseline must be a score in [0, 1], not {baseline}")
     items = _read_items(path, [], scorer=scorer, rule=info.default_rule, labels=(), quick=True)
     first_field = next(iter(items[0].input))
     for item in items:
         if first_field not in item.input:
-            raise TaskError(f"{path}: item {item.id!r} lacks input field {first_field!r} (the first item's first "
-                            "field, which a quick task uses as the prompt)")
+            raise TaskError(
+                f"{path}: item {item.id!r} lacks input field {first_field!r} (the first item's first "
+                "field, which a quick task uses as the prompt)"
+            )
     labels = tuple(dict.fromkeys(item.reference for item in items)) if info.default_rule == "label" else ()
     stem = re.sub(r"[^A-Za-z0-9-]+", "-", path.stem).strip("-") or "quick"
     version_extra = f"scorer={scorer};baseline={baseline or 0.0}".encode()
     return Task(
-        id=stem, name=path.stem, description=f"quick task from {path.name}",
-        category=_SCORER_CATEGORY.get(scorer, "nlp"), scorer=scorer, metric=info.metric,
-        baseline=float(baseline or 0.0), max_new_tokens=info.default_max_new_tokens, stop=(),
-        continuous=info.continuous, licence="not stated", provenance=f"user file {path.name}", items=items,
-        path=path, version=_version([path], version_extra), system=None, user_template="{" + first_field + "}",
-        extract_rule=info.default_rule, labels=labels,
+        id=stem,
+        name=path.stem,
+        description=f"quick task from {path.name}",
+        category=_SCORER_CATEGORY.get(scorer, "nlp"),
+        scorer=scorer,
+        metric=info.metric,
+        baseline=float(baseline or 0.0),
+        max_new_tokens=info.default_max_new_tokens,
+        stop=(),
+        continuous=info.continuous,
+        licence="not stated",
+        provenance=f"user file {path.name}",
+        items=items,
+        path=path,
+        version=_version([path], version_extra),
+        system=None,
+        user_template="{" + first_field + "}",
+        extract_rule=info.default_rule,
+        labels=labels,
     )
 
 
-def _read_items(path: Path, fields: list[str], *, scorer: str, rule: str, labels: tuple[str, ...],
-                quick: bool) -> tuple[TaskItem, ...]:
+def _read_items(
+    path: Path, fields: list[str], *, scorer: str, rule: str, labels: tuple[str, ...], quick: bool
+) -> tuple[TaskItem, ...]:
     """Parse and check items.jsonl; every problem names its line."""
     items: list[TaskItem] = []
     first_line: dict[str, int] = {}
@@ -390,7 +463,7 @@ def _read_items(path: Path, fields: list[str], *, scorer: str, rule: str, labels
             except json.JSONDecodeError as exc:
                 raise fail(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
             if not isinstance(raw, dict):
-                raise fail("each line must be a JSON object like {\"id\": ..., \"input\": {...}, \"reference\": ...}")
+                raise fail('each line must be a JSON object like {"id": ..., "input": {...}, "reference": ...}')
             item_id = raw.get("id", f"{path.stem}-{number}" if quick else None)
             if isinstance(item_id, int) and not isinstance(item_id, bool):
                 item_id = str(item_id)
@@ -425,8 +498,16 @@ def _read_items(path: Path, fields: list[str], *, scorer: str, rule: str, labels
             elif not isinstance(question, str):
                 raise fail(f"item {item_id!r}: question must be a string")
             extra = {k: v for k, v in raw.items() if k not in ("id", "input", "reference", "question", "tests")}
-            items.append(TaskItem(id=item_id, input=data, reference=reference, question=question,
-                                  tests=tests if isinstance(tests, str) else None, extra=extra))
+            items.append(
+                TaskItem(
+                    id=item_id,
+                    input=data,
+                    reference=reference,
+                    question=question,
+                    tests=tests if isinstance(tests, str) else None,
+                    extra=extra,
+                )
+            )
     if not items:
         raise TaskError(f"{path}:1: no items (one JSON object per line)")
     return tuple(items)

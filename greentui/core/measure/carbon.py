@@ -64,9 +64,7 @@ def grid_intensity(
         mix, world, version = {}, WORLD_AVERAGE_FALLBACK_G_PER_KWH, None
         warnings.append(f"codecarbon data unavailable ({type(exc).__name__}); using the world average")
     if code is None:
-        warnings.append(
-            f"no --country or --grid-intensity given: using the world average {world:g} g CO2e/kWh"
-        )
+        warnings.append(f"no --country or --grid-intensity given: using the world average {world:g} g CO2e/kWh")
         return GridIntensity(world, "world average (no country given)", None, pue), warnings
     entry = mix.get(code)
     if not entry or entry.get("carbon_intensity") is None:

@@ -14,14 +14,15 @@ counter's update period is flagged (``flagged_short``) and, rather than report a
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from greentui.core.measure.power.base import PowerSource
-from greentui.core.records import Measurement, PowerSample, Quality
 from greentui.core.measure.sampler import PowerSampler
+from greentui.core.records import Measurement, PowerSample, Quality
 
 
 def integrate_trapezoid(samples: Sequence[PowerSample], t0_mono_s: float, t1_mono_s: float) -> float | None:
@@ -38,7 +39,7 @@ def integrate_trapezoid(samples: Sequence[PowerSample], t0_mono_s: float, t1_mon
         return 0.0
     inside = [(t, p) for t, p in points if t0_mono_s < t < t1_mono_s]
     edges = [(t0_mono_s, _power_at(points, t0_mono_s)), *inside, (t1_mono_s, _power_at(points, t1_mono_s))]
-    return sum((b_t - a_t) * (a_p + b_p) / 2.0 for (a_t, a_p), (b_t, b_p) in zip(edges, edges[1:]))
+    return sum((b_t - a_t) * (a_p + b_p) / 2.0 for (a_t, a_p), (b_t, b_p) in itertools.pairwise(edges))
 
 
 def _power_at(points: list[tuple[float, float]], t_s: float) -> float:
@@ -47,7 +48,7 @@ def _power_at(points: list[tuple[float, float]], t_s: float) -> float:
         return points[0][1]
     if t_s >= points[-1][0]:
         return points[-1][1]
-    for (a_t, a_p), (b_t, b_p) in zip(points, points[1:]):
+    for (a_t, a_p), (b_t, b_p) in itertools.pairwise(points):
         if a_t <= t_s <= b_t:
             return a_p if b_t == a_t else a_p + (b_p - a_p) * (t_s - a_t) / (b_t - a_t)
     return points[-1][1]  # unreachable for sorted points
@@ -95,7 +96,7 @@ class EnergyMeter:
         self.quality: Quality = "estimated" if estimated else "measured"
 
     def _read_edges(self) -> tuple[tuple[int, PowerSample], ...]:
-        edges = []
+        edges: list[tuple[int, PowerSample]] = []
         for position, source in enumerate(self.sources):
             try:
                 edges.extend((position, sample) for sample in source.read())
@@ -148,9 +149,7 @@ class EnergyMeter:
                 begin = _find(window.edges, position, device)
                 end = _find(edges_end, position, device)
                 counter_j = None
-                if begin is not None and end is not None and None not in (
-                    begin.energy_counter_j, end.energy_counter_j
-                ):
+                if begin is not None and end is not None and None not in (begin.energy_counter_j, end.energy_counter_j):
                     counter_j = end.energy_counter_j - begin.energy_counter_j  # type: ignore[operator]
                 short = period_s is not None and duration_s < period_s
                 if counter_j is not None and not short:

@@ -58,7 +58,7 @@ class PowerSampler:
         self.on_sample = on_sample
         self._clock = clock
         n_devices = max(sum(len(source.devices()) for source in self.sources), 1)
-        self._ring: deque[PowerSample] = deque(maxlen=int(math.ceil(history_s * self.rate_hz)) * n_devices + 16)
+        self._ring: deque[PowerSample] = deque(maxlen=math.ceil(history_s * self.rate_hz) * n_devices + 16)
         self._latest: dict[tuple[str, str], PowerSample] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()

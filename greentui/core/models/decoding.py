@@ -9,7 +9,7 @@ character. Each step decodes a handful of ids, so the cost per token stays const
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 REPLACEMENT = "\ufffd"
 
@@ -18,7 +18,7 @@ class IncrementalDecoder:
     """Feed ids one by one with :meth:`push`; each call returns the new text ("" while a character is incomplete).
     ``"".join(pushes) + flush()`` equals ``decode(all_ids)`` for byte-level and sentencepiece tokenizers."""
 
-    __slots__ = ("_decode", "_ids", "_prefix_offset", "_read_offset", "_parts")
+    __slots__ = ("_decode", "_ids", "_parts", "_prefix_offset", "_read_offset")
 
     def __init__(self, decode: Callable[[Sequence[int]], str]) -> None:
         self._decode = decode
@@ -38,10 +38,10 @@ class IncrementalDecoder:
 
     def push(self, token_id: int) -> str:
         self._ids.append(token_id)
-        prefix_text = self._decode(self._ids[self._prefix_offset:self._read_offset])
-        new_text = self._decode(self._ids[self._prefix_offset:])
+        prefix_text = self._decode(self._ids[self._prefix_offset : self._read_offset])
+        new_text = self._decode(self._ids[self._prefix_offset :])
         if len(new_text) > len(prefix_text) and not new_text.endswith(REPLACEMENT):
-            piece = new_text[len(prefix_text):]
+            piece = new_text[len(prefix_text) :]
             self._prefix_offset = self._read_offset
             self._read_offset = len(self._ids)
             self._parts.append(piece)
@@ -50,9 +50,9 @@ class IncrementalDecoder:
 
     def flush(self) -> str:
         """What is still held back at the end (an incomplete character decodes to U+FFFD)."""
-        prefix_text = self._decode(self._ids[self._prefix_offset:self._read_offset])
-        new_text = self._decode(self._ids[self._prefix_offset:])
-        piece = new_text[len(prefix_text):]
+        prefix_text = self._decode(self._ids[self._prefix_offset : self._read_offset])
+        new_text = self._decode(self._ids[self._prefix_offset :])
+        piece = new_text[len(prefix_text) :]
         self._prefix_offset = self._read_offset = len(self._ids)
         if piece:
             self._parts.append(piece)

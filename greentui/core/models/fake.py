@@ -45,6 +45,7 @@ def peak_rss_bytes() -> int | None:
     """This process's peak resident set size in bytes (ru_maxrss is KiB on Linux, bytes on macOS)."""
     try:
         import resource  # POSIX only
+
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     except (ImportError, OSError, ValueError):
         return None
@@ -89,7 +90,7 @@ def split_tokens(text: str, count: int | None) -> list[str]:
     pieces, position = [], 0
     for index in range(count):
         step = size + (1 if index < extra else 0)
-        pieces.append(text[position:position + step])
+        pieces.append(text[position : position + step])
         position += step
     return pieces
 
@@ -156,8 +157,9 @@ class FakeBackend:
         stop_reason = "eos"
         if len(pieces) > request.max_new_tokens:
             pieces, stop_reason = pieces[: request.max_new_tokens], "max-tokens"
-        failing_at = min((n for n in (self.crash_after, self.oom_after, self.exit_after) if n is not None),
-                         default=None)
+        failing_at = min(
+            (n for n in (self.crash_after, self.oom_after, self.exit_after) if n is not None), default=None
+        )
         fail_mid = failing_at is not None and index >= failing_at
         first = last = None
         emitted: list[str] = []

@@ -24,6 +24,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from greentui.core.models import hf_gguf_cache, resolve
 from greentui.core.models.fake import peak_rss_bytes
+from greentui.core.models.hf_stream import run_generate
 from greentui.core.models.hub import adapter_folder, hub_folder
 from greentui.core.models.protocol import (
     EmitFn,
@@ -35,7 +36,6 @@ from greentui.core.models.protocol import (
     ProgressFn,
 )
 from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, device_problem
-from greentui.core.models.hf_stream import run_generate
 
 _TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -55,7 +55,7 @@ def quiet_libraries() -> None:
 
 
 def resolve_device(spec: ModelSpec) -> str:
-    """"cpu" or "cuda:N". dint8 runs on cpu; auto picks cuda when torch sees one."""
+    """ "cpu" or "cuda:N". dint8 runs on cpu; auto picks cuda when torch sees one."""
     if spec.quant == "dynamic-int8" or spec.device == "cpu":
         return "cpu"
     if spec.device == "auto":
@@ -94,7 +94,7 @@ def weight_bytes(model: torch.nn.Module) -> int:
     total = sum(parameter.numel() * parameter.element_size() for parameter in model.parameters())
     for module in model.modules():
         if type(module).__module__.startswith("torch.ao.nn.quantized.dynamic"):
-            weight, bias = module._packed_params._weight_bias()
+            weight, bias = module._packed_params._weight_bias()  # type: ignore[union-attr, operator]  # torch's private packed-params API
             total += weight.int_repr().numel() * weight.int_repr().element_size()
             total += 0 if bias is None else bias.numel() * bias.element_size()
     return total
@@ -127,8 +127,9 @@ def _bitsandbytes_problem(quant: str, device: str, exc: BaseException) -> ModelU
         version = ""
     alternative = "dint8 (torch dynamic int8) or fp32" if device == "cpu" else "bf16 or fp16"
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-    return ModelUnavailable(f"{quant} on {device} is not supported by bitsandbytes{version} here: use {alternative} "
-                            f"({first})")
+    return ModelUnavailable(
+        f"{quant} on {device} is not supported by bitsandbytes{version} here: use {alternative} ({first})"
+    )
 
 
 def _needs_remote_code(exc: BaseException) -> bool:
@@ -143,8 +144,13 @@ class LoadedModel:
     device: str
 
 
-def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: ProgressFn | None = None,
-               cancel: threading.Event | None = None) -> LoadedModel:
+def load_model(
+    spec: ModelSpec,
+    *,
+    trust_remote_code: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> LoadedModel:
     """Load ``spec`` as the worker does (also used by benchmarks for the bare-generate baseline)."""
     report = progress or (lambda stage, fraction: None)
     started = time.monotonic()
@@ -173,18 +179,23 @@ def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: Pr
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
         report(f"loading weights ({dtype_name}{'' if spec.quant == 'none' else ', ' + spec.quant}, {device})", 0.4)
-        kwargs: dict[str, Any] = {"dtype": _TORCH_DTYPES[dtype_name], "device_map": {"": device},
-                                  "trust_remote_code": trust_remote_code}
+        kwargs: dict[str, Any] = {
+            "dtype": _TORCH_DTYPES[dtype_name],
+            "device_map": {"": device},
+            "trust_remote_code": trust_remote_code,
+        }
         if spec.quant in BITSANDBYTES_QUANTS:
             kwargs["quantization_config"] = _bnb_config(spec.quant, _TORCH_DTYPES[dtype_name])
         model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except ValueError as exc:
         if _needs_remote_code(exc):
-            raise ModelLoadError(f"{spec.source} needs --trust-remote-code (it runs Python code from the model "
-                                 "repository: use it only for sources you trust)") from exc
-        raise _bitsandbytes_problem(spec.quant, device, exc) or exc
+            raise ModelLoadError(
+                f"{spec.source} needs --trust-remote-code (it runs Python code from the model "
+                "repository: use it only for sources you trust)"
+            ) from exc
+        raise (_bitsandbytes_problem(spec.quant, device, exc) or exc) from exc
     except (RuntimeError, ImportError) as exc:  # an op with no kernel for this device raises a RuntimeError subclass
-        raise _bitsandbytes_problem(spec.quant, device, exc) or exc
+        raise (_bitsandbytes_problem(spec.quant, device, exc) or exc) from exc
     params_total = count_parameters(model)
     params_trainable = params_total
     if spec.adapter:
@@ -193,7 +204,7 @@ def load_model(spec: ModelSpec, *, trust_remote_code: bool = False, progress: Pr
     if spec.quant == "dynamic-int8":
         report("quantizing Linear layers to int8 (torch dynamic)", 0.9)
         if spec.adapter:
-            model = model.merge_and_unload()  # a LoRA wrapper is not an nn.Linear; merge, then quantize
+            model = model.merge_and_unload()  # type: ignore[operator]  # a LoRA wrapper is not an nn.Linear; merge, then quantize
         model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     model.eval()
     info = ModelInfo(
@@ -236,24 +247,26 @@ def peak_cuda_bytes(device: str) -> int | None:
 class HFBackend:
     """A transformers model in the worker."""
 
-    def __init__(self, spec: ModelSpec, *, trust_remote_code: bool = False,
-                 cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self, spec: ModelSpec, *, trust_remote_code: bool = False, cancel: threading.Event | None = None
+    ) -> None:
         self.spec = spec
         self.trust_remote_code = trust_remote_code
         self.cancel = cancel or threading.Event()
         self.loaded: LoadedModel | None = None
 
     def load(self, progress: ProgressFn) -> ModelInfo:
-        self.loaded = load_model(self.spec, trust_remote_code=self.trust_remote_code, progress=progress,
-                                 cancel=self.cancel)
+        self.loaded = load_model(
+            self.spec, trust_remote_code=self.trust_remote_code, progress=progress, cancel=self.cancel
+        )
         return self.loaded.info
 
     def generate(self, request: GenerateRequest, emit: EmitFn) -> Generated:
         assert self.loaded is not None, "generate() before load()"
-        result = run_generate(self.loaded.model, self.loaded.tokenizer, request, emit, self.cancel,
-                              self.loaded.device)
-        return dataclasses.replace(result, peak_rss_bytes=peak_rss_bytes(),
-                                   peak_cuda_bytes=peak_cuda_bytes(self.loaded.device))
+        result = run_generate(self.loaded.model, self.loaded.tokenizer, request, emit, self.cancel, self.loaded.device)
+        return dataclasses.replace(
+            result, peak_rss_bytes=peak_rss_bytes(), peak_cuda_bytes=peak_cuda_bytes(self.loaded.device)
+        )
 
     def close(self) -> None:
         """Drop the model; in a worker process the exit returns all memory anyway, inline this frees it now."""
@@ -261,4 +274,3 @@ class HFBackend:
         self.loaded = None
         if on_cuda:
             torch.cuda.empty_cache()
-

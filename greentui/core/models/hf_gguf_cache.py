@@ -23,8 +23,8 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from greentui.core.models.protocol import ProgressFn
 
@@ -133,7 +133,7 @@ def _convert(source: Path, target: Path, digest: str, report: ProgressFn) -> Non
     report("converting GGUF, first use only: dequantizing weights", 0.2)
     model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
     # The GGUF quantizer marker is all that stops save_pretrained: the weights are already plain fp32 tensors.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as set; None is what unsets it
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     report("converting GGUF, first use only: writing safetensors", 0.8)

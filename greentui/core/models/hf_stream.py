@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
@@ -30,8 +31,9 @@ class Cancelled(Exception):
 class TokenStreamer(BaseStreamer):
     """Records a monotonic timestamp per new token, decodes it incrementally and emits a Token message."""
 
-    def __init__(self, request_id: str, tokenizer: Any, emit: EmitFn, stops: tuple[str, ...],
-                 cancel: threading.Event) -> None:
+    def __init__(
+        self, request_id: str, tokenizer: Any, emit: EmitFn, stops: tuple[str, ...], cancel: threading.Event
+    ) -> None:
         self.request_id = request_id
         self.emit = emit
         self.stops = stops
@@ -94,14 +96,14 @@ class StopStringCriteria(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         self.streamer.feed(input_ids[0, -1:].tolist())
         self.streamer._consumed_ahead += 1
-        return torch.full((input_ids.shape[0],), self.streamer.stop_hit, dtype=torch.bool, device=input_ids.device)
+        stop = torch.full((input_ids.shape[0],), self.streamer.stop_hit, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, stop)
 
 
 def encode_prompt(tokenizer: Any, request: GenerateRequest) -> torch.Tensor:
     """Token ids of the prompt: the chat template when the tokenizer has one, else the plain text."""
     if getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template(list(request.prompt.messages), add_generation_prompt=True,
-                                             tokenize=False)
+        text = tokenizer.apply_chat_template(list(request.prompt.messages), add_generation_prompt=True, tokenize=False)
         return tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     return tokenizer(request.prompt.plain, return_tensors="pt").input_ids
 
@@ -127,8 +129,9 @@ def eos_ids(model: Any, tokenizer: Any) -> set[int]:
     return found
 
 
-def run_generate(model: Any, tokenizer: Any, request: GenerateRequest, emit: EmitFn, cancel: threading.Event,
-                 device: str) -> Generated:
+def run_generate(
+    model: Any, tokenizer: Any, request: GenerateRequest, emit: EmitFn, cancel: threading.Event, device: str
+) -> Generated:
     """One request through ``model.generate`` with streaming; returns the Generated record."""
     started = time.monotonic()
     input_ids = encode_prompt(tokenizer, request).to(device)
@@ -142,12 +145,11 @@ def run_generate(model: Any, tokenizer: Any, request: GenerateRequest, emit: Emi
     output = None
     try:
         with torch.inference_mode():
-            output = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer,
-                                    **kwargs)
+            output = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer, **kwargs)
     except Cancelled:
         stop_reason = "cancelled"
     if output is not None:
-        new_ids = output[0, input_ids.shape[1]:].tolist()
+        new_ids = output[0, input_ids.shape[1] :].tolist()
     else:
         new_ids = streamer.decoder.ids
     text = fast_decode(tokenizer)(new_ids)  # the decoder the streamer used: pieces add up to this text

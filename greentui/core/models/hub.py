@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from greentui.core.models.resolve import hf_cached_folder
 from greentui.core.models.protocol import ModelLoadError, ModelUnavailable, ProgressFn
+from greentui.core.models.resolve import hf_cached_folder
 
 # What a transformers model needs; skips ONNX/GGUF/original checkpoints that many repos also hold.
 WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
@@ -25,7 +25,7 @@ def _progress_class(report: ProgressFn, what: str) -> type:
     """A tqdm stand-in for snapshot_download that turns byte counts into LoadProgress (at most 5 per second)."""
     from tqdm.auto import tqdm
 
-    class _Progress(tqdm):  # type: ignore[misc]
+    class _Progress(tqdm[Any]):
         _last_report = 0.0
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -56,18 +56,22 @@ def hub_error(hub_id: str, revision: str | None, exc: BaseException) -> ModelLoa
         chain.append(current)
         current = current.__cause__ or current.__context__
     if any(isinstance(e, errors.GatedRepoError) for e in chain):
-        return ModelUnavailable(f"{hub_id} is gated: accept its licence at https://huggingface.co/{hub_id} and log "
-                                "in with `hf auth login`")
+        return ModelUnavailable(
+            f"{hub_id} is gated: accept its licence at https://huggingface.co/{hub_id} and log in with `hf auth login`"
+        )
     if any(isinstance(e, errors.RevisionNotFoundError) for e in chain):
         return ModelUnavailable(f"{hub_id} has no revision {revision!r}")
     if any(isinstance(e, errors.RepositoryNotFoundError) for e in chain):
         return ModelUnavailable(f"no model {hub_id} on the Hugging Face hub (if it is private: `hf auth login`)")
     offline = (errors.OfflineModeIsEnabled, errors.LocalEntryNotFoundError, ConnectionError, TimeoutError)
-    if any(isinstance(e, offline) or type(e).__name__ in ("ConnectError", "ConnectTimeout", "ReadTimeout")
-           for e in chain):
-        return ModelUnavailable(f"{hub_id} is not downloaded and the Hugging Face hub cannot be reached (offline?): "
-                                "download it once on a connected machine, or pick a model marked 'available here' "
-                                "in `greentui models`")
+    if any(
+        isinstance(e, offline) or type(e).__name__ in ("ConnectError", "ConnectTimeout", "ReadTimeout") for e in chain
+    ):
+        return ModelUnavailable(
+            f"{hub_id} is not downloaded and the Hugging Face hub cannot be reached (offline?): "
+            "download it once on a connected machine, or pick a model marked 'available here' "
+            "in `greentui models`"
+        )
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return ModelUnavailable(f"downloading {hub_id} failed: {first[:200]}")
 
@@ -75,8 +79,13 @@ def hub_error(hub_id: str, revision: str | None, exc: BaseException) -> ModelLoa
 def _download(hub_id: str, revision: str | None, patterns: list[str], report: ProgressFn) -> Path:
     from huggingface_hub import snapshot_download
 
-    folder = snapshot_download(hub_id, revision=revision, allow_patterns=patterns, etag_timeout=ETAG_TIMEOUT_S,
-                               tqdm_class=_progress_class(report, hub_id))
+    folder = snapshot_download(
+        hub_id,
+        revision=revision,
+        allow_patterns=patterns,
+        etag_timeout=ETAG_TIMEOUT_S,
+        tqdm_class=_progress_class(report, hub_id),
+    )
     return Path(str(folder))
 
 
@@ -92,7 +101,7 @@ def hub_folder(hub_id: str, revision: str | None, report: ProgressFn, *, trust_r
     try:
         folder = _download(hub_id, revision, patterns, report)
         if not any(folder.glob("*.safetensors")):  # an older repo with only PyTorch pickles
-            folder = _download(hub_id, revision, patterns + ["*.bin"], report)
+            folder = _download(hub_id, revision, [*patterns, "*.bin"], report)
     except Exception as exc:
         raise hub_error(hub_id, revision, exc) from exc
     return folder

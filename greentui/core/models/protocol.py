@@ -11,8 +11,9 @@ Worker -> parent: :class:`LoadProgress`... then :class:`Loaded` (or :class:`Work
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol, Union
+from typing import Protocol
 
 from greentui.core.records import Prompt, TokenSpeeds
 
@@ -109,7 +110,6 @@ class Generated(TokenSpeeds):
         return None if self.first_token_mono_s is None else self.first_token_mono_s - self.started_mono_s
 
 
-
 @dataclass(frozen=True, slots=True)
 class WorkerFailed:
     """The worker cannot go on. ``failure`` is one of FAILURES; ``reason`` one line for the user; ``detail`` a
@@ -120,7 +120,7 @@ class WorkerFailed:
     detail: str = ""
 
 
-WorkerMessage = Union[LoadProgress, Loaded, Token, Generated, WorkerFailed]
+WorkerMessage = LoadProgress | Loaded | Token | Generated | WorkerFailed
 
 ProgressFn = Callable[[str, "float | None"], None]
 EmitFn = Callable[[Token], None]

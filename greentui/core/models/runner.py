@@ -18,15 +18,16 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from greentui.core.models.protocol import (
     Backend,
     GenerateRequest,
-    LoadProgress,
     Loaded,
+    LoadProgress,
     ModelLoadError,
     SimulatedExit,
     StopRequest,
@@ -81,8 +82,9 @@ def make_backend(spec: ModelSpec, *, trust_remote_code: bool, cancel: threading.
     return HFBackend(spec, trust_remote_code=trust_remote_code, cancel=cancel)
 
 
-def _read_requests(conn: Connection, requests: queue.Queue[Any], cancel: threading.Event,
-                   on_parent_gone: Callable[[], None]) -> None:
+def _read_requests(
+    conn: Connection, requests: queue.Queue[Any], cancel: threading.Event, on_parent_gone: Callable[[], None]
+) -> None:
     """Reader thread: requests go to the queue; a stop request or a closed pipe cancels whatever runs."""
     while True:
         try:
@@ -99,15 +101,24 @@ def _read_requests(conn: Connection, requests: queue.Queue[Any], cancel: threadi
         requests.put(message)
 
 
-def serve(conn: Connection, spec_text: str, *, trust_remote_code: bool, cancel: threading.Event,
-          on_parent_gone: Callable[[], None], on_exit: Callable[[int], None], close_when_done: bool = False) -> None:
+def serve(
+    conn: Connection,
+    spec_text: str,
+    *,
+    trust_remote_code: bool,
+    cancel: threading.Event,
+    on_parent_gone: Callable[[], None],
+    on_exit: Callable[[int], None],
+    close_when_done: bool = False,
+) -> None:
     """Load, report, then generate for each request until a stop request or a closed pipe. Never raises.
 
     ``close_when_done`` (inline workers): end the pipe on return so the parent reads end-of-file, as it would
     from a process that exits."""
     requests: queue.Queue[Any] = queue.Queue()
-    reader = threading.Thread(target=_read_requests, args=(conn, requests, cancel, on_parent_gone),
-                              name="greentui-worker-reader", daemon=True)
+    reader = threading.Thread(
+        target=_read_requests, args=(conn, requests, cancel, on_parent_gone), name="greentui-worker-reader", daemon=True
+    )
     reader.start()
     try:
         _serve(conn, requests, spec_text, trust_remote_code=trust_remote_code, cancel=cancel, on_exit=on_exit)
@@ -128,8 +139,15 @@ def _end_pipe(conn: Connection, reader: threading.Thread) -> None:
     conn.close()
 
 
-def _serve(conn: Connection, requests: queue.Queue[Any], spec_text: str, *, trust_remote_code: bool,
-           cancel: threading.Event, on_exit: Callable[[int], None]) -> None:
+def _serve(
+    conn: Connection,
+    requests: queue.Queue[Any],
+    spec_text: str,
+    *,
+    trust_remote_code: bool,
+    cancel: threading.Event,
+    on_exit: Callable[[int], None],
+) -> None:
 
     def send(message: object) -> None:
         conn.send(message)
@@ -218,6 +236,12 @@ def process_main(conn: Connection, spec_text: str, trust_remote_code: bool, log_
         sys.stderr.flush()
         os._exit(code)
 
-    serve(conn, spec_text, trust_remote_code=trust_remote_code, cancel=cancel, on_parent_gone=parent_gone,
-          on_exit=exit_now)
+    serve(
+        conn,
+        spec_text,
+        trust_remote_code=trust_remote_code,
+        cancel=cancel,
+        on_parent_gone=parent_gone,
+        on_exit=exit_now,
+    )
     conn.close()

@@ -43,10 +43,19 @@ ADAPTER_MARK = "+adapter="
 FAKE_PREFIX = "fake:"
 
 _DTYPE_WORDS: dict[str, Dtype] = {
-    "fp32": "fp32", "float32": "fp32", "bf16": "bf16", "bfloat16": "bf16", "fp16": "fp16", "float16": "fp16",
+    "fp32": "fp32",
+    "float32": "fp32",
+    "bf16": "bf16",
+    "bfloat16": "bf16",
+    "fp16": "fp16",
+    "float16": "fp16",
 }
 _QUANT_WORDS: dict[str, Quant] = {
-    "nf4": "nf4", "fp4": "fp4", "int8": "int8", "dint8": "dynamic-int8", "dynamic-int8": "dynamic-int8",
+    "nf4": "nf4",
+    "fp4": "fp4",
+    "int8": "int8",
+    "dint8": "dynamic-int8",
+    "dynamic-int8": "dynamic-int8",
 }
 # The short word str(spec) writes for each quantization.
 QUANT_TEXT: dict[Quant, str] = {"none": "", "int8": "int8", "nf4": "nf4", "fp4": "fp4", "dynamic-int8": "dint8"}
@@ -101,7 +110,7 @@ def parse_count(text: str) -> int | None:
     if not match:
         return None
     scale = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9}[match.group(2).upper()]
-    return int(round(float(match.group(1)) * scale))
+    return round(float(match.group(1)) * scale)
 
 
 def _check_fake_value(key: str, value: str) -> str | None:
@@ -124,8 +133,15 @@ def _check_fake_value(key: str, value: str) -> str | None:
         return None
     if kind == "text" and value:
         return None
-    wanted = {"positive": "a number > 0", "fraction": "a number in [0, 1]", "seconds": "seconds >= 0",
-              "int": "an integer >= 0", "count": "a count such as 135M", "bool": "1 or 0", "text": "some text"}
+    wanted = {
+        "positive": "a number > 0",
+        "fraction": "a number in [0, 1]",
+        "seconds": "seconds >= 0",
+        "int": "an integer >= 0",
+        "count": "a count such as 135M",
+        "bool": "1 or 0",
+        "text": "some text",
+    }
     return f"fake option {key}={value!r} needs {wanted[kind]}"
 
 
@@ -177,8 +193,9 @@ class ModelSpec:
         if self.dtype not in get_args(Dtype):
             raise SpecError(f"unknown dtype {self.dtype!r}; expected one of {', '.join(get_args(Dtype))}", self.source)
         if self.quant not in get_args(Quant):
-            raise SpecError(f"unknown quantization {self.quant!r}; expected one of {', '.join(get_args(Quant))}",
-                            self.source)
+            raise SpecError(
+                f"unknown quantization {self.quant!r}; expected one of {', '.join(get_args(Quant))}", self.source
+            )
         if self.device != "auto" and not _DEVICE_RE.match(self.device):
             raise SpecError(f"unknown device {self.device!r}; expected cpu, cuda or cuda:N", self.source)
 
@@ -199,7 +216,7 @@ class ModelSpec:
         head, adapter = body, None
         mark = body.find(ADAPTER_MARK)
         if mark >= 0:
-            head, adapter = body[:mark], body[mark + len(ADAPTER_MARK):]
+            head, adapter = body[:mark], body[mark + len(ADAPTER_MARK) :]
             if not adapter:
                 raise fail("no adapter path after '+adapter='", mark, len(body))
             if ADAPTER_MARK in adapter:
@@ -207,13 +224,16 @@ class ModelSpec:
         else:
             stray = re.search(r"\+[A-Za-z_-]+=", body)
             if stray:
-                raise fail(f"unknown part {stray.group(0)!r}: an adapter is written '+adapter=PATH'",
-                           stray.start(), stray.end())
+                raise fail(
+                    f"unknown part {stray.group(0)!r}: an adapter is written '+adapter=PATH'",
+                    stray.start(),
+                    stray.end(),
+                )
 
         source_part, options_text, options_at = head, None, -1
         at = head.rfind("@")
-        if at >= 0 and "/" not in head[at + 1:]:
-            source_part, options_text, options_at = head[:at], head[at + 1:], at + 1
+        if at >= 0 and "/" not in head[at + 1 :]:
+            source_part, options_text, options_at = head[:at], head[at + 1 :], at + 1
             if "#" in options_text:
                 raise fail("the revision goes before the options: SOURCE#REVISION@OPTIONS", at, len(head))
             if not options_text:
@@ -222,36 +242,50 @@ class ModelSpec:
         source, revision = source_part, None
         hash_at = source_part.find("#")
         if hash_at >= 0:
-            source, revision = source_part[:hash_at], source_part[hash_at + 1:]
+            source, revision = source_part[:hash_at], source_part[hash_at + 1 :]
             if not _REVISION_RE.match(revision):
                 raise fail("a revision is a branch, tag or commit such as #main", hash_at, len(source_part))
 
         kind = _check_source(source, fail)
         source = _normal_source(source, kind)
-        if revision is not None and not (kind == "hub" or (kind == "catalog" and catalog.find(source).offline_gguf is None)):
-            raise fail(f"a revision (#{revision}) applies to hub models only, not to a {kind} source",
-                       hash_at, len(source_part))
+        if revision is not None and not (
+            kind == "hub" or (kind == "catalog" and catalog.entry(source).offline_gguf is None)
+        ):
+            raise fail(
+                f"a revision (#{revision}) applies to hub models only, not to a {kind} source",
+                hash_at,
+                len(source_part),
+            )
 
         dtype: Dtype = "auto"
         quant: Quant = "none"
         device = "auto"
         if options_text is not None:
             dtype, quant, device = _parse_options(options_text, options_at, fail)
-            problem = device_problem(dtype, quant, device) if device != "auto" else (
-                device_problem(dtype, quant, "cpu") if quant == "dynamic-int8" else None)
+            problem = (
+                device_problem(dtype, quant, device)
+                if device != "auto"
+                else (device_problem(dtype, quant, "cpu") if quant == "dynamic-int8" else None)
+            )
             if problem:
                 raise fail(problem, options_at, len(head))
         if adapter is not None and (adapter.startswith(FAKE_PREFIX) or "@" in adapter or "#" in adapter):
-            raise fail("an adapter is a plain folder or hub id (no '@' options, '#' revision or fake:)",
-                       mark + len(ADAPTER_MARK), len(body))
+            raise fail(
+                "an adapter is a plain folder or hub id (no '@' options, '#' revision or fake:)",
+                mark + len(ADAPTER_MARK),
+                len(body),
+            )
         return cls(source=source, revision=revision, dtype=dtype, quant=quant, adapter=adapter, device=device)
 
     # ----------------------------------------------------------------------------------------------
     @property
     def options_text(self) -> str:
         """The ``@`` options in canonical order (dtype, quantization, device), or "" when all are defaults."""
-        words = [self.dtype if self.dtype != "auto" else "", QUANT_TEXT[self.quant],
-                 self.device if self.device != "auto" else ""]
+        words = [
+            self.dtype if self.dtype != "auto" else "",
+            QUANT_TEXT[self.quant],
+            self.device if self.device != "auto" else "",
+        ]
         return ",".join(word for word in words if word)
 
     def __str__(self) -> str:
@@ -285,7 +319,7 @@ class ModelSpec:
         """A short human name: ``SmolLM2-135M-Instruct@nf4``, ``Qwen2.5-1.5B-Instruct + lora``."""
         kind = self.kind
         if kind == "catalog":
-            name = catalog.find(self.source).display_name
+            name = catalog.entry(self.source).display_name
         elif kind == "fake":
             name = self.source.partition("?")[0]
         else:
@@ -319,16 +353,23 @@ def _check_source(source: str, fail) -> SourceKind:  # type: ignore[no-untyped-d
             known = catalog.names()
             close = difflib.get_close_matches(source.lower(), known, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}? " if close else ""
-            raise fail(f"unknown model {source!r}: {hint}expected a catalog name ({', '.join(known[:3])}, ...; "
-                       "see `greentui models`), a hub id org/name, a folder (./x) or a .gguf file", 0, len(source))
+            raise fail(
+                f"unknown model {source!r}: {hint}expected a catalog name ({', '.join(known[:3])}, ...; "
+                "see `greentui models`), a hub id org/name, a folder (./x) or a .gguf file",
+                0,
+                len(source),
+            )
         if not _HUB_ID_RE.match(source) or "--" in source or ".." in source:
-            raise fail(f"{source!r} is not a valid Hugging Face hub id (org/name: letters, digits, '-', '_', '.')",
-                       0, len(source))
+            raise fail(
+                f"{source!r} is not a valid Hugging Face hub id (org/name: letters, digits, '-', '_', '.')",
+                0,
+                len(source),
+            )
     return kind
 
 
 def _check_fake(source: str, fail) -> None:  # type: ignore[no-untyped-def]
-    name, _, query = source[len(FAKE_PREFIX):].partition("?")
+    name, _, query = source[len(FAKE_PREFIX) :].partition("?")
     if not _FAKE_NAME_RE.match(name):
         raise fail("a fake model is named fake:NAME (letters, digits, '-', '_')", 0, len(FAKE_PREFIX) + len(name))
     position = len(FAKE_PREFIX) + len(name) + 1
@@ -336,8 +377,11 @@ def _check_fake(source: str, fail) -> None:  # type: ignore[no-untyped-def]
     for part in query.split("&") if query else []:
         key, eq, value = part.partition("=")
         if not eq or key not in FAKE_OPTIONS:
-            raise fail(f"unknown fake option {part!r}; expected key=value with key in {', '.join(FAKE_OPTIONS)}",
-                       position, position + len(part))
+            raise fail(
+                f"unknown fake option {part!r}; expected key=value with key in {', '.join(FAKE_OPTIONS)}",
+                position,
+                position + len(part),
+            )
         if key in seen:
             raise fail(f"fake option {key} given twice", position, position + len(part))
         seen.add(key)
@@ -349,7 +393,7 @@ def _check_fake(source: str, fail) -> None:  # type: ignore[no-untyped-def]
 
 def _normal_source(source: str, kind: SourceKind) -> str:
     """Catalog names are case-insensitive: store them in their canonical spelling."""
-    return catalog.find(source).name if kind == "catalog" else source
+    return catalog.entry(source).name if kind == "catalog" else source
 
 
 def _parse_options(options_text: str, offset: int, fail) -> tuple[Dtype, Quant, str]:  # type: ignore[no-untyped-def]

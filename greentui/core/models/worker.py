@@ -34,8 +34,8 @@ from greentui.core.models.hf_gguf_cache import cache_dir
 from greentui.core.models.protocol import (
     Generated,
     GenerateRequest,
-    LoadProgress,
     Loaded,
+    LoadProgress,
     ModelInfo,
     StopRequest,
     Token,
@@ -47,13 +47,22 @@ from greentui.core.models.spec import ModelSpec
 from greentui.core.records import Side
 
 __all__ = [
-    "GenerateRequest", "Generated", "LoadProgress", "Loaded", "ModelInfo", "ModelWorker", "Token", "WorkerFailed",
-    "WorkerMessage", "exit_failure",
+    "GenerateRequest",
+    "Generated",
+    "LoadProgress",
+    "Loaded",
+    "ModelInfo",
+    "ModelWorker",
+    "Token",
+    "WorkerFailed",
+    "WorkerMessage",
+    "exit_failure",
 ]
 
 _SIGKILL = getattr(signal, "SIGKILL", 9)
-_CRASH_SIGNALS = {getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGFPE", "SIGILL")
-                  if hasattr(signal, name)}
+_CRASH_SIGNALS = {
+    getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGABRT", "SIGFPE", "SIGILL") if hasattr(signal, name)
+}
 
 
 def exit_failure(exitcode: int | None, log_tail: str = "") -> WorkerFailed:
@@ -91,8 +100,9 @@ def _read_tail(path: Path | None, limit: int = 4000) -> str:
         return ""
 
 
-def _shutdown(process: Any, thread: threading.Thread | None, conn: Connection | None, cancel: threading.Event,
-              timeout_s: float) -> None:
+def _shutdown(
+    process: Any, thread: threading.Thread | None, conn: Connection | None, cancel: threading.Event, timeout_s: float
+) -> None:
     """Stop a worker: ask, then terminate, then kill; always join. Used by stop(), weakref.finalize and atexit."""
     cancel.set()
     if conn is not None:
@@ -118,8 +128,15 @@ class ModelWorker:
     """One model in its own process (``inline=False``) or thread (``inline=True``: fake models in fast tests;
     a real model inline shares the caller's GIL and memory)."""
 
-    def __init__(self, side: Side, spec: ModelSpec, *, load_timeout_s: float = 600,
-                 trust_remote_code: bool = False, inline: bool = False) -> None:
+    def __init__(
+        self,
+        side: Side,
+        spec: ModelSpec,
+        *,
+        load_timeout_s: float = 600,
+        trust_remote_code: bool = False,
+        inline: bool = False,
+    ) -> None:
         self.side = side
         self.spec = spec
         self.load_timeout_s = load_timeout_s
@@ -136,7 +153,7 @@ class ModelWorker:
         self._failure: WorkerFailed | None = None
         self._stopped = False
         self._inline_exit: list[int] = []
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[..., ModelWorker] | None = None
 
     # ----------------------------------------------------------------------------------------------
     @property
@@ -175,21 +192,30 @@ class ModelWorker:
             exits, cancel, text, trust = self._inline_exit, self._cancel, str(self.spec), self.trust_remote_code
 
             def run() -> None:
-                serve(child_end, text, trust_remote_code=trust, cancel=cancel, on_parent_gone=lambda: None,
-                      on_exit=exits.append, close_when_done=True)
+                serve(
+                    child_end,
+                    text,
+                    trust_remote_code=trust,
+                    cancel=cancel,
+                    on_parent_gone=lambda: None,
+                    on_exit=exits.append,
+                    close_when_done=True,
+                )
 
             self._thread = threading.Thread(target=run, name=f"greentui-model-{self.side}", daemon=True)
             self._thread.start()
         else:
             log = str(self.log_path) if self.log_path else None
             self._process = context.Process(
-                target=process_main, args=(child_end, str(self.spec), self.trust_remote_code, log),
-                name=f"greentui-model-{self.side}", daemon=True)
+                target=process_main,
+                args=(child_end, str(self.spec), self.trust_remote_code, log),
+                name=f"greentui-model-{self.side}",
+                daemon=True,
+            )
             self._process.start()
             child_end.close()  # only the child holds its end: its death then reads as EOF here
         # Runs at garbage collection and at interpreter exit (atexit), whichever comes first.
-        self._finalizer = weakref.finalize(self, _shutdown, self._process, self._thread, parent_end, self._cancel,
-                                           1.0)
+        self._finalizer = weakref.finalize(self, _shutdown, self._process, self._thread, parent_end, self._cancel, 1.0)
 
     def generate(self, request: GenerateRequest) -> None:
         """Queue one request. A dead worker is not an error here: the next poll() reports why it died."""
@@ -227,7 +253,7 @@ class ModelWorker:
                 return self._fail(WorkerFailed("timeout", f"loading took longer than {self.load_timeout_s:g} s"))
             return None
         try:
-            message = self._conn.recv()
+            message: WorkerMessage = self._conn.recv()
         except (EOFError, OSError):
             return self._fail(self._death())
         if isinstance(message, Loaded):
@@ -273,4 +299,3 @@ class ModelWorker:
     def __repr__(self) -> str:
         state = "failed" if self._failure else "loaded" if self._loaded else "starting" if self._conn else "new"
         return f"ModelWorker({self.side!r}, {str(self.spec)!r}, {state}, pid={self.pid})"
-

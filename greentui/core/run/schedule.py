@@ -6,7 +6,7 @@ by default one model runs at a time, each item in its own energy window.
 
 from __future__ import annotations
 
-from greentui.core.records import Schedule, Side
+from greentui.core.records import SIDES, Schedule, Side
 
 SCHEDULES: tuple[Schedule, ...] = ("alternate", "sequential", "parallel")
 
@@ -24,11 +24,12 @@ def schedule_order(n_items: int, schedule: Schedule) -> list[list[tuple[Side, in
     if schedule == "alternate":
         steps: list[list[tuple[Side, int]]] = []
         for i in range(n_items):
-            first, second = ("A", "B") if i % 2 == 0 else ("B", "A")
+            first, second = SIDES if i % 2 == 0 else SIDES[::-1]
             steps += [[(first, i)], [(second, i)]]
         return steps
     if schedule == "sequential":
-        return [[("A", i)] for i in range(n_items)] + [[("B", i)] for i in range(n_items)]
+        a_steps: list[list[tuple[Side, int]]] = [[("A", i)] for i in range(n_items)]
+        return a_steps + [[("B", i)] for i in range(n_items)]
     if schedule == "parallel":
         return [[("A", i), ("B", i)] for i in range(n_items)]
     raise ScheduleError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")

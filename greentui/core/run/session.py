@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
-from greentui.core.run.control import RunControl
 from greentui.core.measure.meter import RunEnergy, device_joules
-from greentui.core.run.schedule import SCHEDULES, ScheduleError, schedule_order
+from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
     Event,
@@ -41,6 +40,9 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
+from greentui.core.run.control import RunControl
+from greentui.core.run.schedule import SCHEDULES, ScheduleError, schedule_order
+
 
 class SessionError(ScheduleError):
     """Bad configuration found before any work starts (unknown task, bad spec, unusable power source)."""
@@ -89,7 +91,7 @@ def new_session_id() -> str:
 @dataclass
 class _Lane:
     side: Side
-    spec: Any  # ModelSpec
+    spec: ModelSpec
     worker: Any  # ModelWorker
     alive: bool = True
     loaded: bool = False
@@ -132,7 +134,6 @@ class Session(RunControl):
     # ---- preparation --------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Check everything that can be checked without loading a model; raises SessionError with one line."""
-        from greentui.core.models.spec import ModelSpec, SpecError
         from greentui.core.evaluate.tasks import TaskError, load_task
 
         config = self.config
@@ -197,8 +198,13 @@ class Session(RunControl):
         settings = config.to_dict()
         settings.update(
             task_info={
-                "id": task.id, "name": task.name, "version": task.version, "category": task.category,
-                "metric": task.metric, "baseline": task.baseline, "continuous": task.continuous,
+                "id": task.id,
+                "name": task.name,
+                "version": task.version,
+                "category": task.category,
+                "metric": task.metric,
+                "baseline": task.baseline,
+                "continuous": task.continuous,
                 "scorer": task.scorer,
             },
             task_version=task.version,
@@ -207,13 +213,24 @@ class Session(RunControl):
             power_statuses=[dataclasses.asdict(s) for s in statuses],
             grid_warnings=grid_warnings,
         )
-        self._emit(SessionStarted(
-            session_id=self.session_id, task_id=task.id, task_name=task.name, n_items=len(items),
-            schedule=config.schedule, model_a=str(self._specs["A"]), model_b=str(self._specs["B"]),
-            power_sources=tuple(f"{s.name}:{d}" for s in sources for d in s.devices()),
-            power_quality=power_quality, power_note=power_note, grid=grid,
-            started_unix_s=time.time(), t_mono_s=time.monotonic(), settings=settings,
-        ))
+        self._emit(
+            SessionStarted(
+                session_id=self.session_id,
+                task_id=task.id,
+                task_name=task.name,
+                n_items=len(items),
+                schedule=config.schedule,
+                model_a=str(self._specs["A"]),
+                model_b=str(self._specs["B"]),
+                power_sources=tuple(f"{s.name}:{d}" for s in sources for d in s.devices()),
+                power_quality=power_quality,
+                power_note=power_note,
+                grid=grid,
+                started_unix_s=time.time(),
+                t_mono_s=time.monotonic(),
+                settings=settings,
+            )
+        )
         status: SessionStatus = "completed"
         reason = ""
         measurements: dict[str, Any] = {}
@@ -226,10 +243,16 @@ class Session(RunControl):
                 reason = "; ".join(self._failures[lane.side] for lane in failed)
             else:
                 idle = meter.idle_baseline(config.idle_s)
-                self._emit(IdleMeasured(
-                    seconds=idle.seconds, joules=idle.joules, power_w=idle.mean_power_w,
-                    quality=idle.quality, source=idle.source, t_mono_s=time.monotonic(),
-                ))
+                self._emit(
+                    IdleMeasured(
+                        seconds=idle.seconds,
+                        joules=idle.joules,
+                        power_w=idle.mean_power_w,
+                        quality=idle.quality,
+                        source=idle.source,
+                        t_mono_s=time.monotonic(),
+                    )
+                )
                 run_energy.start(time.monotonic())
                 if crosscheck is not None:
                     crosscheck.start()
@@ -246,31 +269,44 @@ class Session(RunControl):
                 figures = crosscheck.stop()
                 measurements["codecarbon"] = (
                     {"kwh": figures[0], "g": figures[1], "joules": figures[0] * 3.6e6, "note": crosscheck.reason}
-                    if figures else {"error": crosscheck.reason})
+                    if figures
+                    else {"error": crosscheck.reason}
+                )
             sampler.stop()
             measurements["sample_rate_hz"] = sampler.achieved_rate_hz
             if run_energy.started:
-                measurements["run"] = {"seconds": run_energy.seconds, "joules": run_energy.joules,
-                                       "quality": power_quality}
+                measurements["run"] = {
+                    "seconds": run_energy.seconds,
+                    "joules": run_energy.joules,
+                    "quality": power_quality,
+                }
             for source in sources:
                 source.close()
             self.status = status
-            self._emit(SessionFinished(
-                status=status, reason=reason, t_mono_s=time.monotonic(), ended_unix_s=time.time(),
-                measurements=measurements,
-            ))
+            self._emit(
+                SessionFinished(
+                    status=status,
+                    reason=reason,
+                    t_mono_s=time.monotonic(),
+                    ended_unix_s=time.time(),
+                    measurements=measurements,
+                )
+            )
         return status
 
     # ---- loading ----------------------------------------------------------------------------------------
     def _load_workers(self, lanes: dict[Side, _Lane]) -> None:
         """Spawn both workers and wait until each has loaded or failed (they load at the same time)."""
-        from greentui.core.models.worker import LoadProgress, Loaded, ModelWorker, WorkerFailed
+        from greentui.core.models.worker import Loaded, LoadProgress, ModelWorker, WorkerFailed
 
         self._failures: dict[Side, str] = {}
         for lane in lanes.values():
             lane.worker = ModelWorker(
-                lane.side, lane.spec, load_timeout_s=self.config.load_timeout_s,
-                trust_remote_code=self.config.trust_remote_code, inline=self._inline,
+                lane.side,
+                lane.spec,
+                load_timeout_s=self.config.load_timeout_s,
+                trust_remote_code=self.config.trust_remote_code,
+                inline=self._inline,
             )
             lane.worker.start()
         pending = set(lanes)
@@ -287,13 +323,23 @@ class Session(RunControl):
                     info = message.info
                     lanes[side].loaded = True
                     pending.discard(side)
-                    self._emit(ModelLoaded(
-                        side=side, spec=str(lanes[side].spec), display_name=info.display_name,
-                        params_total=info.params_total, params_trainable=info.params_trainable,
-                        weight_bytes=info.weight_bytes, dtype=info.dtype, quant=info.quant, device=info.device,
-                        load_s=info.load_s, peak_rss_bytes=info.peak_rss_bytes,
-                        peak_cuda_bytes=info.peak_cuda_bytes, t_mono_s=time.monotonic(),
-                    ))
+                    self._emit(
+                        ModelLoaded(
+                            side=side,
+                            spec=str(lanes[side].spec),
+                            display_name=info.display_name,
+                            params_total=info.params_total,
+                            params_trainable=info.params_trainable,
+                            weight_bytes=info.weight_bytes,
+                            dtype=info.dtype,
+                            quant=info.quant,
+                            device=info.device,
+                            load_s=info.load_s,
+                            peak_rss_bytes=info.peak_rss_bytes,
+                            peak_cuda_bytes=info.peak_cuda_bytes,
+                            t_mono_s=time.monotonic(),
+                        )
+                    )
                 elif isinstance(message, WorkerFailed):
                     pending.discard(side)
                     self._fail(lanes[side], message.failure, f"could not be loaded: {message.reason}")
@@ -302,8 +348,9 @@ class Session(RunControl):
         """Mark one side dead and say why, in one line; the other side goes on."""
         lane.alive = False
         self._failures[lane.side] = f"model {lane.side} ({lane.spec}) {reason}"
-        self._emit(RunFailed(side=lane.side, reason=self._failures[lane.side], failure=failure,
-                             t_mono_s=time.monotonic()))
+        self._emit(
+            RunFailed(side=lane.side, reason=self._failures[lane.side], failure=failure, t_mono_s=time.monotonic())
+        )
 
     # ---- items -----------------------------------------------------------------------------------------------
     def _run_items(self, lanes: dict[Side, _Lane], items: Sequence[Any], meter: Any) -> tuple[SessionStatus, str]:
@@ -311,8 +358,7 @@ class Session(RunControl):
             self.wait_while_paused()
             if self.stop_requested:
                 return "interrupted", "stopped by the user"
-            todo = [(side, idx) for side, idx in step
-                    if lanes[side].alive and items[idx].id not in self._skip[side]]
+            todo = [(side, idx) for side, idx in step if lanes[side].alive and items[idx].id not in self._skip[side]]
             if not todo:
                 continue
             self._run_step(lanes, [(side, items[idx], idx) for side, idx in todo], meter)
@@ -328,7 +374,7 @@ class Session(RunControl):
 
     def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], meter: Any) -> None:
         """Run one step: each (side, item) pair inside its own energy window; pairs in a step run at once."""
-        from greentui.core.models.worker import GenerateRequest, Generated, Token, WorkerFailed
+        from greentui.core.models.worker import Generated, GenerateRequest, Token, WorkerFailed
 
         task = self.task
         config = self.config
@@ -336,9 +382,12 @@ class Session(RunControl):
         for side, item, idx in work:
             key = f"{side}:{item.id}"
             request = GenerateRequest(
-                request_id=key, prompt=task.build_prompt(item),
-                max_new_tokens=config.max_new_tokens or task.max_new_tokens, stop=tuple(task.stop),
-                seed=config.seed, hint=item.reference,
+                request_id=key,
+                prompt=task.build_prompt(item),
+                max_new_tokens=config.max_new_tokens or task.max_new_tokens,
+                stop=tuple(task.stop),
+                seed=config.seed,
+                hint=item.reference,
             )
             started = time.monotonic()
             self._emit(ItemStarted(side=side, item_id=item.id, index=idx, prompt=item.question, t_mono_s=started))
@@ -357,8 +406,15 @@ class Session(RunControl):
             for side, message in messages:
                 item, idx, key, started = in_flight[side]
                 if isinstance(message, Token):
-                    self._emit(TokenEvent(side=side, item_id=item.id, text=message.text,
-                                          n_tokens=message.n_tokens, t_mono_s=message.t_mono_s))
+                    self._emit(
+                        TokenEvent(
+                            side=side,
+                            item_id=item.id,
+                            text=message.text,
+                            n_tokens=message.n_tokens,
+                            t_mono_s=message.t_mono_s,
+                        )
+                    )
                 elif isinstance(message, Generated):
                     measurement = meter.end(key)
                     del in_flight[side]
@@ -385,21 +441,37 @@ class Session(RunControl):
         joules = measurement.joules
         if self.config.schedule == "parallel":  # both models ran at once, each on its own device
             joules = device_joules(measurement, self._specs[side].device)
-        ttft = (generated.first_token_mono_s - generated.started_mono_s
-                if generated.first_token_mono_s is not None else None)
+        ttft = (
+            generated.first_token_mono_s - generated.started_mono_s
+            if generated.first_token_mono_s is not None
+            else None
+        )
         return ItemScored(
-            side=side, item_id=item.id, index=idx, prompt=item.question, output=generated.text,
-            answer=result.answer, reference=item.reference, score=result.score,
-            tokens_in=generated.tokens_in, tokens_out=generated.tokens_out, ttft_s=ttft,
-            seconds=measurement.seconds, joules=joules, energy_quality=measurement.quality,
-            energy_source=measurement.source, energy_flagged=measurement.flagged_short,
-            started_mono_s=measurement.start_mono_s, first_token_mono_s=generated.first_token_mono_s,
-            last_token_mono_s=generated.last_token_mono_s, ended_mono_s=measurement.end_mono_s,
+            side=side,
+            item_id=item.id,
+            index=idx,
+            prompt=item.question,
+            output=generated.text,
+            answer=result.answer,
+            reference=item.reference,
+            score=result.score,
+            tokens_in=generated.tokens_in,
+            tokens_out=generated.tokens_out,
+            ttft_s=ttft,
+            seconds=measurement.seconds,
+            joules=joules,
+            energy_quality=measurement.quality,
+            energy_source=measurement.source,
+            energy_flagged=measurement.flagged_short,
+            started_mono_s=measurement.start_mono_s,
+            first_token_mono_s=generated.first_token_mono_s,
+            last_token_mono_s=generated.last_token_mono_s,
+            ended_mono_s=measurement.end_mono_s,
             stop_reason=generated.stop_reason,
         )
 
 
-def _different_devices(a: Any, b: Any) -> bool:
+def _different_devices(a: ModelSpec, b: ModelSpec) -> bool:
     """True when two specs name distinct, explicit devices (``auto`` could put both on one GPU)."""
     return a.device != "auto" and b.device != "auto" and a.device != b.device
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
     Event,
@@ -20,15 +21,15 @@ from greentui.core.records import (
     ModelLoading,
     PowerSample,
     PowerSampled,
+    Quality,
     RunFailed,
     SessionFinished,
     SessionStarted,
     Side,
     TokenEvent,
 )
-from greentui.core.models.spec import ModelSpec, SpecError
-from greentui.core.verdict.stats import RunningScore, running_score
 from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
+from greentui.core.verdict.stats import RunningScore, running_score
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Tally:
         pace = (now_mono_s - first) / len(finished)
         return max(0.0, (self.items_total - self.items_done) * pace)
 
-    def apply(self, event: Event) -> None:  # noqa: C901 - one branch per event type reads best here
+    def apply(self, event: Event) -> None:
         if isinstance(event, PowerSampled):
             self.latest_power[event.sample.device] = event.sample
         elif isinstance(event, TokenEvent):
@@ -214,27 +215,43 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
     for lane in tally.sides.values():
         loaded = lane.loaded
         spec = _parsed(lane.spec)
-        inputs.append(SideInput(
-            side=lane.side, spec=lane.spec, display_name=lane.display_name or lane.spec,
-            params_total=loaded.params_total if loaded else 0,
-            params_trainable=loaded.params_trainable if loaded else 0,
-            has_adapter=spec is not None and spec.adapter is not None, quant=loaded.quant if loaded else "",
-            items=tuple(lane.items), failed_reason=lane.failed_reason,
-        ))
+        inputs.append(
+            SideInput(
+                side=lane.side,
+                spec=lane.spec,
+                display_name=lane.display_name or lane.spec,
+                params_total=loaded.params_total if loaded else 0,
+                params_trainable=loaded.params_trainable if loaded else 0,
+                has_adapter=spec is not None and spec.adapter is not None,
+                quant=loaded.quant if loaded else "",
+                items=tuple(lane.items),
+                failed_reason=lane.failed_reason,
+            )
+        )
     fine_tune = _is_fine_tune(tally.sides["A"].spec, tally.sides["B"].spec)
     idle = tally.idle
-    quality = "estimated" if any(
-        item.energy_quality == "estimated" for lane in tally.sides.values() for item in lane.items
-    ) or tally.started.power_quality == "estimated" else "measured"
+    quality: Quality = (
+        "estimated"
+        if any(item.energy_quality == "estimated" for lane in tally.sides.values() for item in lane.items)
+        or tally.started.power_quality == "estimated"
+        else "measured"
+    )
     return compute_verdict(
-        inputs[0], inputs[1], task_name=task.get("name", tally.started.task_name),
-        metric=task.get("metric", "accuracy"), baseline_s0=float(task.get("baseline", 0.0)),
-        continuous=bool(task.get("continuous", False)), grid=tally.started.grid,
+        inputs[0],
+        inputs[1],
+        task_name=task.get("name", tally.started.task_name),
+        metric=task.get("metric", "accuracy"),
+        baseline_s0=float(task.get("baseline", 0.0)),
+        continuous=bool(task.get("continuous", False)),
+        grid=tally.started.grid,
         idle_power_w=idle.power_w if idle and idle.seconds > 0 else None,
-        energy_quality=quality, energy_source=tally.started.power_note, fine_tune=fine_tune,
+        energy_quality=quality,
+        energy_source=tally.started.power_note,
+        fine_tune=fine_tune,
         requests_per_day=float(settings.get("requests_per_day") or 1e6),
         training_emissions_g=settings.get("training_emissions_g"),
-        amortize_answers=settings.get("amortize_answers"), seed=seed,
+        amortize_answers=settings.get("amortize_answers"),
+        seed=seed,
     )
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from greentui.core.verdict import stats
 from greentui.core.records import GridIntensity, ItemScored, Quality, Side
+from greentui.core.verdict import stats
 from greentui.core.verdict.model import (
     CEGI_FORMULA,
     MIN_PAIRED_ITEMS,
@@ -48,16 +48,40 @@ from greentui.core.verdict.text import (
 
 # The records and the words live beside this module; importers keep using ``greentui.core.verdict.compute``.
 __all__ = [
-    "CEGI_FORMULA", "MIN_PAIRED_ITEMS", "Cegi", "CegiSide", "Comparison", "Mode", "Scale", "ScaleSide", "SideInput",
-    "SideSummary", "Verdict", "VerdictError", "cegi_lines", "compute_verdict", "format_count", "format_energy",
-    "format_grams", "format_joules", "format_number", "format_params", "model_label", "scale_lines",
+    "CEGI_FORMULA",
+    "MIN_PAIRED_ITEMS",
+    "Cegi",
+    "CegiSide",
+    "Comparison",
+    "Mode",
+    "Scale",
+    "ScaleSide",
+    "SideInput",
+    "SideSummary",
+    "Verdict",
+    "VerdictError",
+    "cegi_lines",
+    "compute_verdict",
+    "format_count",
+    "format_energy",
+    "format_grams",
+    "format_joules",
+    "format_number",
+    "format_params",
+    "model_label",
+    "scale_lines",
     "verdict_lines",
 ]
 
 
 def _summarise(
-    side: SideInput, items: list[ItemScored], *, continuous: bool, grid: GridIntensity, idle_power_w: float | None,
-    seed: int
+    side: SideInput,
+    items: list[ItemScored],
+    *,
+    continuous: bool,
+    grid: GridIntensity,
+    idle_power_w: float | None,
+    seed: int,
 ) -> SideSummary:
     n = len(items)
     scores = [i.score for i in items]
@@ -69,23 +93,38 @@ def _summarise(
         else:
             lo, hi = stats.wilson_interval(correct_equivalent(items, False), n)
     with_energy = [i for i in items if i.joules is not None]
-    energy_j = sum(i.joules for i in with_energy) if with_energy else None  # type: ignore[misc]
+    joules = [i.joules for i in with_energy if i.joules is not None]
+    energy_j = sum(joules) if with_energy else None
     dynamic_j = None
     if energy_j is not None and idle_power_w is not None:
         # Per item, clamped at 0: a window that drew less than the idle baseline did no measurable extra work
         # (its negative value is sensor noise) and must not cancel the energy of other items.
-        dynamic_j = sum(max(0.0, i.joules - idle_power_w * i.seconds) for i in with_energy)  # type: ignore[operator]
+        dynamic_j = sum(max(0.0, j - idle_power_w * i.seconds) for i in with_energy if (j := i.joules) is not None)
     tokens_energy = sum(i.tokens_out for i in with_energy)
     correct_energy = correct_equivalent(with_energy, continuous)
     return SideSummary(
-        side=side.side, spec=side.spec, display_name=side.display_name, params_total=side.params_total,
-        params_trainable=side.params_trainable, has_adapter=side.has_adapter, quant=side.quant,
-        failed_reason=side.failed_reason, n_items=n, accuracy=accuracy, accuracy_lo=lo, accuracy_hi=hi,
-        correct=correct_equivalent(items, continuous), energy_items=len(with_energy), energy_j=energy_j,
-        dynamic_energy_j=dynamic_j, co2e_g=grid.grams_co2e(energy_j), dynamic_co2e_g=grid.grams_co2e(dynamic_j),
+        side=side.side,
+        spec=side.spec,
+        display_name=side.display_name,
+        params_total=side.params_total,
+        params_trainable=side.params_trainable,
+        has_adapter=side.has_adapter,
+        quant=side.quant,
+        failed_reason=side.failed_reason,
+        n_items=n,
+        accuracy=accuracy,
+        accuracy_lo=lo,
+        accuracy_hi=hi,
+        correct=correct_equivalent(items, continuous),
+        energy_items=len(with_energy),
+        energy_j=energy_j,
+        dynamic_energy_j=dynamic_j,
+        co2e_g=grid.grams_co2e(energy_j),
+        dynamic_co2e_g=grid.grams_co2e(dynamic_j),
         joules_per_token=energy_j / tokens_energy if energy_j is not None and tokens_energy > 0 else None,
         joules_per_correct=energy_j / correct_energy if energy_j is not None and correct_energy > 0 else None,
-        tokens_out=sum(i.tokens_out for i in items), seconds=sum(i.seconds for i in items),
+        tokens_out=sum(i.tokens_out for i in items),
+        seconds=sum(i.seconds for i in items),
         decode_tokens_per_s_p50=stats.percentile([i.decode_tokens_per_s for i in items], 50),
         e2e_tokens_per_s_p50=stats.percentile([i.e2e_tokens_per_s for i in items], 50),
         ttft_p50_s=stats.percentile([i.ttft_s for i in items], 50),
@@ -105,8 +144,7 @@ def _compare(
     n = len(common)
     diff = ratio = None
     if n >= MIN_PAIRED_ITEMS:
-        diff = stats.paired_bootstrap_diff([a_items[k].score for k in common], [b_items[k].score for k in common],
-                                           seed)
+        diff = stats.paired_bootstrap_diff([a_items[k].score for k in common], [b_items[k].score for k in common], seed)
     energy_keys = [k for k in common if a_items[k].joules is not None and b_items[k].joules is not None]
     e_a = [a_items[k].joules for k in energy_keys]
     e_b = [b_items[k].joules for k in energy_keys]
@@ -159,8 +197,15 @@ def _compare(
 # --------------------------------------------------------------------------------------------------
 
 
-def _cegi_side(side: Side, emissions_g: float | None, score: float | None, gain: float | None, params: int,
-               *, missing: str | None = None) -> CegiSide:
+def _cegi_side(
+    side: Side,
+    emissions_g: float | None,
+    score: float | None,
+    gain: float | None,
+    params: int,
+    *,
+    missing: str | None = None,
+) -> CegiSide:
     status, value = "ok", None
     if missing is not None:
         status = missing
@@ -172,23 +217,44 @@ def _cegi_side(side: Side, emissions_g: float | None, score: float | None, gain:
         status = "no energy"
     else:
         value = emissions_g / (gain * params / 1e6)
-    return CegiSide(side=side, emissions_g=emissions_g, score=score, gain=gain, params=params, value=value,
-                    status=status)
+    return CegiSide(
+        side=side, emissions_g=emissions_g, score=score, gain=gain, params=params, value=value, status=status
+    )
 
 
-def _cegi(a: SideSummary, b: SideSummary, *, fine_tune: bool, baseline_s0: float,
-          training_emissions_g: float | None, amortize_answers: float | None) -> Cegi:
+def _cegi(
+    a: SideSummary,
+    b: SideSummary,
+    *,
+    fine_tune: bool,
+    baseline_s0: float,
+    training_emissions_g: float | None,
+    amortize_answers: float | None,
+) -> Cegi:
     if not fine_tune:
         sides = tuple(
-            _cegi_side(s.side, s.co2e_g, s.accuracy, None if s.accuracy is None else 100 * (s.accuracy - baseline_s0),
-                       s.params_total, missing=None if s.n_items else "no items")
+            _cegi_side(
+                s.side,
+                s.co2e_g,
+                s.accuracy,
+                None if s.accuracy is None else 100 * (s.accuracy - baseline_s0),
+                s.params_total,
+                missing=None if s.n_items else "no items",
+            )
             for s in (a, b)
         )
-        return Cegi(mode="head-to-head", formula=CEGI_FORMULA,
-                    gain_definition=f"percentage points above the task baseline s0 = {100 * baseline_s0:g}%",
-                    reference_score=baseline_s0, points_fallback=False, sides=sides, amortized=(),
-                    training_emissions_g=None, amortize_answers=None,
-                    note="P = all parameters of each model; E = each run's emissions (total energy)")
+        return Cegi(
+            mode="head-to-head",
+            formula=CEGI_FORMULA,
+            gain_definition=f"percentage points above the task baseline s0 = {100 * baseline_s0:g}%",
+            reference_score=baseline_s0,
+            points_fallback=False,
+            sides=sides,
+            amortized=(),
+            training_emissions_g=None,
+            amortize_answers=None,
+            note="P = all parameters of each model; E = each run's emissions (total energy)",
+        )
 
     s_a, s_b = a.accuracy, b.accuracy
     fallback = s_a == 0
@@ -196,8 +262,11 @@ def _cegi(a: SideSummary, b: SideSummary, *, fine_tune: bool, baseline_s0: float
     missing = "no items" if not b.n_items else ("no base score" if s_a is None else None)
     if s_a is not None and s_b is not None:
         gain = 100 * (s_b - s_a) if fallback else 100 * (s_b - s_a) / s_a
-    definition = ("percentage points over the base model (s_A is 0, so a relative gain is undefined)" if fallback
-                  else "relative gain over the base model, 100 × (s_B - s_A) / s_A")
+    definition = (
+        "percentage points over the base model (s_A is 0, so a relative gain is undefined)"
+        if fallback
+        else "relative gain over the base model, 100 × (s_B - s_A) / s_A"
+    )
     note = "P = the adapter's trainable parameters; E = B's run emissions (total energy)"
     inference = (_cegi_side("B", b.co2e_g, s_b, gain, b.params_trainable, missing=missing),)
     amortized: tuple[CegiSide, ...] = ()
@@ -208,12 +277,22 @@ def _cegi(a: SideSummary, b: SideSummary, *, fine_tune: bool, baseline_s0: float
         share_g = training_emissions_g * min(1.0, b.n_items / answers)
         e_amortized = None if b.co2e_g is None else b.co2e_g + share_g
         amortized = (_cegi_side("B", e_amortized, s_b, gain, b.params_trainable, missing=missing),)
-        note += (f"; amortised: training {format_number(training_emissions_g)} g CO2e spread over "
-                 f"{format_number(answers)} answers adds {format_number(share_g)} g to this run's {b.n_items} answers")
-    return Cegi(mode="fine-tune", formula=CEGI_FORMULA, gain_definition=definition, reference_score=s_a,
-                points_fallback=fallback, sides=inference, amortized=amortized,
-                training_emissions_g=training_emissions_g,
-                amortize_answers=answers, note=note)
+        note += (
+            f"; amortised: training {format_number(training_emissions_g)} g CO2e spread over "
+            f"{format_number(answers)} answers adds {format_number(share_g)} g to this run's {b.n_items} answers"
+        )
+    return Cegi(
+        mode="fine-tune",
+        formula=CEGI_FORMULA,
+        gain_definition=definition,
+        reference_score=s_a,
+        points_fallback=fallback,
+        sides=inference,
+        amortized=amortized,
+        training_emissions_g=training_emissions_g,
+        amortize_answers=answers,
+        note=note,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -228,12 +307,16 @@ def _scale(sides: tuple[SideSummary, SideSummary], grid: GridIntensity, requests
         if jpa is None:
             rows.append(ScaleSide(s.side, None, None, None, None, None))
             continue
-        rows.append(ScaleSide(
-            side=s.side, joules_per_answer=jpa, kwh_per_million_answers=jpa * 1e6 / 3.6e6,
-            kg_co2e_per_million_answers=grid.grams_co2e(jpa * 1e6) / 1000,  # type: ignore[operator]
-            kwh_per_day=jpa * requests_per_day / 3.6e6,
-            kg_co2e_per_year=grid.grams_co2e(jpa * requests_per_day * 365) / 1000,  # type: ignore[operator]
-        ))
+        rows.append(
+            ScaleSide(
+                side=s.side,
+                joules_per_answer=jpa,
+                kwh_per_million_answers=jpa * 1e6 / 3.6e6,
+                kg_co2e_per_million_answers=grid.grams_co2e(jpa * 1e6) / 1000,  # type: ignore[operator]
+                kwh_per_day=jpa * requests_per_day / 3.6e6,
+                kg_co2e_per_year=grid.grams_co2e(jpa * requests_per_day * 365) / 1000,  # type: ignore[operator]
+            )
+        )
     known = [r for r in rows if r.kg_co2e_per_year is not None]
     # The equivalence is about the difference between the two models when both are known, else one model.
     of, kg = "none", None
@@ -242,8 +325,14 @@ def _scale(sides: tuple[SideSummary, SideSummary], grid: GridIntensity, requests
     elif known:
         top = max(known, key=lambda r: r.kg_co2e_per_year)  # type: ignore[arg-type,return-value]
         of, kg = top.side, top.kg_co2e_per_year
-    return Scale(requests_per_day=requests_per_day, sides=tuple(rows), equivalence_of=of, equivalence_kg_per_year=kg,
-                 equivalence_km=None if kg is None else kg * 1000 / CAR_G_PER_KM, equivalence_source=CAR_SOURCE)
+    return Scale(
+        requests_per_day=requests_per_day,
+        sides=tuple(rows),
+        equivalence_of=of,
+        equivalence_kg_per_year=kg,
+        equivalence_km=None if kg is None else kg * 1000 / CAR_G_PER_KM,
+        equivalence_source=CAR_SOURCE,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,10 +341,22 @@ def _scale(sides: tuple[SideSummary, SideSummary], grid: GridIntensity, requests
 
 
 def compute_verdict(
-    a: SideInput, b: SideInput, *, task_name: str, metric: str, baseline_s0: float, continuous: bool,
-    grid: GridIntensity, idle_power_w: float | None, energy_quality: Quality, energy_source: str,
-    fine_tune: bool = False, requests_per_day: float = 1e6, training_emissions_g: float | None = None,
-    amortize_answers: float | None = None, seed: int = 0,
+    a: SideInput,
+    b: SideInput,
+    *,
+    task_name: str,
+    metric: str,
+    baseline_s0: float,
+    continuous: bool,
+    grid: GridIntensity,
+    idle_power_w: float | None,
+    energy_quality: Quality,
+    energy_source: str,
+    fine_tune: bool = False,
+    requests_per_day: float = 1e6,
+    training_emissions_g: float | None = None,
+    amortize_answers: float | None = None,
+    seed: int = 0,
 ) -> Verdict:
     """Everything the verdict screen, the CLI and the export show, from the scored items of both sides.
 
@@ -267,24 +368,50 @@ def compute_verdict(
     if requests_per_day <= 0:
         raise VerdictError(f"the request rate must be positive, got {requests_per_day} a day")
     if amortize_answers is not None and amortize_answers <= 0:
-        raise VerdictError(f"training emissions must be amortised over a positive number of answers, "
-                           f"got {amortize_answers}")
+        raise VerdictError(
+            f"training emissions must be amortised over a positive number of answers, got {amortize_answers}"
+        )
     if training_emissions_g is not None and training_emissions_g < 0:
         raise VerdictError(f"training emissions cannot be negative, got {training_emissions_g} g")
     a_items, b_items = latest_by_item(a.items), latest_by_item(b.items)
-    summary_a = _summarise(a, list(a_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_power_w,
-                           seed=seed)
-    summary_b = _summarise(b, list(b_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_power_w,
-                           seed=seed)
+    summary_a = _summarise(
+        a, list(a_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_power_w, seed=seed
+    )
+    summary_b = _summarise(
+        b, list(b_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_power_w, seed=seed
+    )
     comparison = _compare(a_items, b_items, continuous=continuous, seed=seed)
     if not summary_a.n_items or not summary_b.n_items:
         comparison = dataclasses.replace(comparison, outcome="incomplete")
-    cegi = _cegi(summary_a, summary_b, fine_tune=fine_tune, baseline_s0=baseline_s0,
-                 training_emissions_g=training_emissions_g if fine_tune else None, amortize_answers=amortize_answers)
+    cegi = _cegi(
+        summary_a,
+        summary_b,
+        fine_tune=fine_tune,
+        baseline_s0=baseline_s0,
+        training_emissions_g=training_emissions_g if fine_tune else None,
+        amortize_answers=amortize_answers,
+    )
     scale = _scale((summary_a, summary_b), grid, requests_per_day)
-    sentence, pareto, energy_note = sentences(summary_a, summary_b, comparison, energy_quality,
-                                                      energy_source, continuous)
-    return Verdict(task_name=task_name, metric=metric, continuous=continuous, baseline_s0=baseline_s0,
-                   fine_tune=fine_tune, a=summary_a, b=summary_b, comparison=comparison, cegi=cegi, scale=scale,
-                   sentence=sentence, pareto=pareto, energy_note=energy_note, energy_quality=energy_quality,
-                   energy_source=energy_source, grid=grid, idle_power_w=idle_power_w, seed=seed)
+    sentence, pareto, energy_note = sentences(
+        summary_a, summary_b, comparison, energy_quality, energy_source, continuous
+    )
+    return Verdict(
+        task_name=task_name,
+        metric=metric,
+        continuous=continuous,
+        baseline_s0=baseline_s0,
+        fine_tune=fine_tune,
+        a=summary_a,
+        b=summary_b,
+        comparison=comparison,
+        cegi=cegi,
+        scale=scale,
+        sentence=sentence,
+        pareto=pareto,
+        energy_note=energy_note,
+        energy_quality=energy_quality,
+        energy_source=energy_source,
+        grid=grid,
+        idle_power_w=idle_power_w,
+        seed=seed,
+    )

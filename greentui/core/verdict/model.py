@@ -6,10 +6,13 @@ Units: energy in joules (J), emissions in grams CO2e (g), scores in [0, 1], diff
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from greentui.core.records import GridIntensity, ItemScored, Quality, Side
+
+_T = TypeVar("_T")
 
 Mode = Literal["fine-tune", "head-to-head"]
 MIN_PAIRED_ITEMS = 5
@@ -175,10 +178,10 @@ def _cegi_rows(rows: list[dict[str, Any]]) -> tuple[CegiSide, ...]:
     return tuple(_build(CegiSide, r) for r in rows)
 
 
-def _build(cls: type, data: dict[str, Any], **nested: Any) -> Any:
+def _build(cls: type[_T], data: dict[str, Any], **nested: Callable[[Any], Any]) -> _T:
     """Rebuild dataclass ``cls`` from ``data``; ``nested`` converts the named fields; unknown keys are ignored."""
     kwargs = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # every cls given here is a dataclass
         if f.name in data:
             value = data[f.name]
             kwargs[f.name] = nested[f.name](value) if f.name in nested else value

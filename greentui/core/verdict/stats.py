@@ -202,7 +202,7 @@ def running_score(
     array = _as_array(scores, "running_score")
     mean = float(array.mean())
     if continuous:
-        lo, hi = bootstrap_mean_ci(array, seed, n_resamples=LIVE_RESAMPLES, confidence=confidence)
+        lo, hi = bootstrap_mean_ci(array.tolist(), seed, n_resamples=LIVE_RESAMPLES, confidence=confidence)
     else:
         successes = min(float(array.sum()), float(n))
         lo, hi = wilson_interval(successes, n, z=_z_for(confidence))

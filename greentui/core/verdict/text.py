@@ -34,8 +34,10 @@ def verdict_lines(verdict: Verdict) -> list[str]:
 
 # One everyday equivalence, cited by name. Type-approval figure: real-world driving emits more.
 CAR_G_PER_KM = 106.6
-CAR_SOURCE = ("EEA: new passenger cars registered in Europe in 2023 averaged about 106.6 g CO2/km, "
-              "WLTP type-approval; an approximate equivalence")
+CAR_SOURCE = (
+    "EEA: new passenger cars registered in Europe in 2023 averaged about 106.6 g CO2/km, "
+    "WLTP type-approval; an approximate equivalence"
+)
 
 
 def format_number(x: float, sig: int = 3) -> str:
@@ -99,7 +101,7 @@ def _pct(ratio: float | None) -> str:
 
 
 def model_label(s: SideSummary, other: SideSummary) -> str:
-    """"B (smollm2-135m@nf4)": the display name, or the spec where both sides share a display name."""
+    """ "B (smollm2-135m@nf4)": the display name, or the spec where both sides share a display name."""
     name = s.display_name or s.spec
     if name == (other.display_name or other.spec) and s.spec and s.spec != other.spec:
         name = s.spec
@@ -118,43 +120,59 @@ def _ratio_for(c: Comparison, side: Side) -> tuple[float | None, float | None, f
     r, lo, hi = c.energy_ratio, c.energy_ratio_lo, c.energy_ratio_hi
     if side == "B" or r is None:
         return r, lo, hi
-    inv = lambda x: 1 / x if x else None  # noqa: E731 - a resample of zero joules has no inverse
-    return inv(r), inv(hi), inv(lo)
+    return _inverse(r), _inverse(hi), _inverse(lo)
+
+
+def _inverse(x: float | None) -> float | None:
+    """1 / x, or None for 0 or None (a resample of zero joules has no inverse)."""
+    return 1 / x if x else None
 
 
 def _ci(lo: float, hi: float) -> str:
     return f"95% CI {lo:+.1f} … {hi:+.1f}"
 
 
-def sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, source: str,
-               continuous: bool) -> tuple[str, str, str | None]:
+def sentences(
+    a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, source: str, continuous: bool
+) -> tuple[str, str, str | None]:
     label = {"A": model_label(a, b), "B": model_label(b, a)}
     other: dict[Side, Side] = {"A": "B", "B": "A"}
     answer = "correct-equivalent answer" if continuous else "correct answer"
     m = c.more_accurate
     if c.outcome == "incomplete":
-        missing = [f"{label[s.side]} has no results" + (f" ({s.failed_reason})" if s.failed_reason else "")
-                   for s in (a, b) if not s.n_items]
+        missing = [
+            f"{label[s.side]} has no results" + (f" ({s.failed_reason})" if s.failed_reason else "")
+            for s in (a, b)
+            if not s.n_items
+        ]
         sentence = "No comparison: " + " and ".join(missing) + "."
     elif c.n_paired < MIN_PAIRED_ITEMS:
-        sentence = (f"Too close to call: only {c.n_paired} item(s) were answered by both models; a paired "
-                    f"comparison needs at least {MIN_PAIRED_ITEMS}.")
+        sentence = (
+            f"Too close to call: only {c.n_paired} item(s) were answered by both models; a paired "
+            f"comparison needs at least {MIN_PAIRED_ITEMS}."
+        )
     elif c.outcome == "no_correct":
-        sentence = (f"Neither model scored on the {c.n_paired} items both answered: {label['A']} and {label['B']} "
-                    "both scored 0" + (f"; B used {_pct(c.energy_ratio)} of A's energy." if c.energy_ratio else "."))
+        sentence = (
+            f"Neither model scored on the {c.n_paired} items both answered: {label['A']} and {label['B']} "
+            "both scored 0" + (f"; B used {_pct(c.energy_ratio)} of A's energy." if c.energy_ratio else ".")
+        )
     elif c.outcome == "matches" and c.cheaper is not None:
         cheap = c.cheaper
         d, lo, hi = _diff_for(c, cheap)
-        sentence = (f"{label[cheap]} matches {label[other[cheap]]}: accuracy {d:+.1f} points ({_ci(lo, hi)}) "
-                    f"at {_pct(_ratio_for(c, cheap)[0])} of {other[cheap]}'s energy.")
+        sentence = (
+            f"{label[cheap]} matches {label[other[cheap]]}: accuracy {d:+.1f} points ({_ci(lo, hi)}) "
+            f"at {_pct(_ratio_for(c, cheap)[0])} of {other[cheap]}'s energy."
+        )
     elif m is None:
         d, lo, hi = _diff_for(c, "B")
         head = f"Too close to call: {label['B']} vs {label['A']}, accuracy {d:+.1f} points ({_ci(lo, hi)})"
         if c.energy_ratio is None:
             sentence = head + " and no energy figures to separate them."
         else:
-            sentence = (head + f" at {_pct(c.energy_ratio)} of A's energy (95% CI {_pct(c.energy_ratio_lo)} … "
-                        f"{_pct(c.energy_ratio_hi)}): both differences are within the noise.")
+            sentence = (
+                head + f" at {_pct(c.energy_ratio)} of A's energy (95% CI {_pct(c.energy_ratio_lo)} … "
+                f"{_pct(c.energy_ratio_hi)}): both differences are within the noise."
+            )
     else:
         less = other[m]
         d, lo, hi = _diff_for(c, m)
@@ -165,11 +183,12 @@ def sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, s
         elif c.outcome == "dominates":
             sentence = head + f" and uses less energy ({_pct(r)} of {less}'s): it dominates."
         elif r is not None and r <= 1:
-            sentence = (head + f" at about the same energy ({_pct(r)} of {less}'s, "
-                        f"95% CI {_pct(r_lo)} … {_pct(r_hi)}).")
+            sentence = head + f" at about the same energy ({_pct(r)} of {less}'s, 95% CI {_pct(r_lo)} … {_pct(r_hi)})."
         elif c.extra_j_per_extra_correct is not None:
-            sentence = (head + f" and costs {format_joules(c.extra_j_per_extra_correct)} per extra {answer} "
-                        f"({_pct(r)} of {less}'s energy).")
+            sentence = (
+                head + f" and costs {format_joules(c.extra_j_per_extra_correct)} per extra {answer} "
+                f"({_pct(r)} of {less}'s energy)."
+            )
         else:
             sentence = head + f" at {_pct(r)} of {less}'s energy."
 
@@ -181,7 +200,8 @@ def sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, s
         pareto = f"Pareto: {label[m]} is better on accuracy, {label[c.cheaper]} on energy: a trade-off."
     elif m is not None:
         pareto = f"Pareto: {label[m]} is better on accuracy; " + (
-            "energy was not measured." if c.energy_ratio is None else "on energy neither is (ratio CI includes 1).")
+            "energy was not measured." if c.energy_ratio is None else "on energy neither is (ratio CI includes 1)."
+        )
     elif c.cheaper is not None:
         pareto = f"Pareto: {label[c.cheaper]} is better on energy; on accuracy neither is (difference CI includes 0)."
     else:
@@ -191,8 +211,10 @@ def sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, s
     if a.energy_j is None and b.energy_j is None:
         notes.append("No energy figures: the power source reported none, so energy, CO2e and CEGI are unavailable.")
     elif quality == "estimated":
-        notes.append("Estimated energy: both models were estimated the same way on this host, so the ranking holds, "
-                     f"but the absolute joules and grams are estimates (no power sensor; power source: {source}).")
+        notes.append(
+            "Estimated energy: both models were estimated the same way on this host, so the ranking holds, "
+            f"but the absolute joules and grams are estimates (no power sensor; power source: {source})."
+        )
     for s in (a, b):
         if s.n_items and s.energy_items < s.n_items:
             notes.append(f"Energy for {s.side} covers {s.energy_items} of its {s.n_items} items.")
@@ -201,8 +223,10 @@ def sentences(a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, s
 
 def _cegi_side_line(row: CegiSide, unit: str) -> str:
     if row.value is not None:
-        return (f"{row.side}: {format_number(row.emissions_g or 0)} / ({format_number(row.gain or 0)} × "
-                f"{row.params / 1e6:.4g}) = {row.value:.2g}")
+        return (
+            f"{row.side}: {format_number(row.emissions_g or 0)} / ({format_number(row.gain or 0)} × "
+            f"{row.params / 1e6:.4g}) = {row.value:.2g}"
+        )
     gain = "" if row.gain is None else f", G = {row.gain:+.1f} {unit}"
     return f"{row.side}: CEGI undefined ({row.status}{gain})"
 
@@ -212,8 +236,10 @@ def cegi_lines(verdict: Verdict) -> list[str]:
     cegi = verdict.cegi
     unit = "points" if cegi.mode == "head-to-head" or cegi.points_fallback else "%"
     params = "the adapter's trainable parameters" if cegi.mode == "fine-tune" else "all parameters"
-    lines = [f"CEGI ({cegi.mode} mode): {cegi.formula}; E in g CO2e, G = {cegi.gain_definition}, "
-             f"P = {params} (millions); lower is better"]
+    lines = [
+        f"CEGI ({cegi.mode} mode): {cegi.formula}; E in g CO2e, G = {cegi.gain_definition}, "
+        f"P = {params} (millions); lower is better"
+    ]
     only = "  (inference only)" if cegi.amortized else ""
     lines.extend(_cegi_side_line(row, unit) + only for row in cegi.sides)
     lines.extend(f"{_cegi_side_line(row, unit)}  (training emissions included)" for row in cegi.amortized)
@@ -230,16 +256,23 @@ def scale_lines(verdict: Verdict) -> list[str]:
     if not known:
         return ["At scale: no energy figures, so no projection."]
     where = f"{grid.country_iso3} grid, " if grid.country_iso3 else "grid "
-    per_day = ", ".join(f"{r.side} {format_number(r.kwh_per_day)} kWh/day" for r in known)  # type: ignore[arg-type]
-    per_year = " vs ".join(format_grams(1000 * r.kg_co2e_per_year) for r in known)  # type: ignore[operator]
+    per_day = ", ".join(f"{r.side} {format_number(r.kwh_per_day or 0.0)} kWh/day" for r in known)
+    per_year = " vs ".join(format_grams(1000 * (r.kg_co2e_per_year or 0.0)) for r in known)
     per_million = "; ".join(
-        f"{r.side} {format_number(r.kwh_per_million_answers)} kWh "  # type: ignore[arg-type]
-        f"({format_grams(1000 * r.kg_co2e_per_million_answers)} CO2e)" for r in known)  # type: ignore[operator]
-    lines = [f"At {format_count(scale.requests_per_day)} answers a day: {per_day} ({where}"
-             f"{grid.g_per_kwh:g} g/kWh: {per_year} CO2e a year)", f"Per million answers: {per_million}"]
+        f"{r.side} {format_number(r.kwh_per_million_answers or 0.0)} kWh "
+        f"({format_grams(1000 * (r.kg_co2e_per_million_answers or 0.0))} CO2e)"
+        for r in known
+    )
+    lines = [
+        f"At {format_count(scale.requests_per_day)} answers a day: {per_day} ({where}"
+        f"{grid.g_per_kwh:g} g/kWh: {per_year} CO2e a year)",
+        f"Per million answers: {per_million}",
+    ]
     if scale.equivalence_km is not None and scale.equivalence_kg_per_year:
         what = "The difference" if scale.equivalence_of == "difference" else f"{scale.equivalence_of}'s total"
-        lines.append(f"{what}, {format_grams(1000 * scale.equivalence_kg_per_year)} CO2e a year, is roughly "
-                     f"{format_number(scale.equivalence_km, 2)} km driven in an average new car "
-                     f"({scale.equivalence_source}).")
+        lines.append(
+            f"{what}, {format_grams(1000 * scale.equivalence_kg_per_year)} CO2e a year, is roughly "
+            f"{format_number(scale.equivalence_km, 2)} km driven in an average new car "
+            f"({scale.equivalence_source})."
+        )
     return lines

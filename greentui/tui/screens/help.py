@@ -11,11 +11,17 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 FIGURES = (
-    ("power now", "total draw of the measured devices now, with its source (nvml, rapl, estimate, replay); shown in "
-                  "the lane of the model generating (one model runs at a time, in ABBA order)"),
-    ("energy", "sum of the model's item windows: hardware counter deltas where there is a counter, else power "
-               "integrated over the window"),
-    ("tokens/s", "end-to-end: new tokens / item time; \"now\": the item in flight"),
+    (
+        "power now",
+        "total draw of the measured devices now, with its source (nvml, rapl, estimate, replay); shown in "
+        "the lane of the model generating (one model runs at a time, in ABBA order)",
+    ),
+    (
+        "energy",
+        "sum of the model's item windows: hardware counter deltas where there is a counter, else power "
+        "integrated over the window",
+    ),
+    ("tokens/s", 'end-to-end: new tokens / item time; "now": the item in flight'),
     ("TTFT", "time to the first new token (median over the items)"),
     ("J / token", "window energy / new tokens;  J / correct: run energy / correct answers"),
     ("accuracy", "mean score with its 95% CI (Wilson for right/wrong scores, bootstrap for continuous ones)"),
@@ -35,7 +41,7 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self._keys = Table.grid(padding=(0, 2))
         seen: set[str] = set()
-        for key, active in screen.active_bindings.items():
+        for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.description in seen or binding.action in HIDDEN_ACTIONS:
                 continue

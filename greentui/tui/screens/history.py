@@ -45,8 +45,10 @@ class HistoryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(" greentui ─ history", id="history-heading")
-        yield Input(placeholder="filter: task, model, status or words of the verdict  (/ to focus, escape to leave)",
-                    id="history-filter")
+        yield Input(
+            placeholder="filter: task, model, status or words of the verdict  (/ to focus, escape to leave)",
+            id="history-filter",
+        )
         yield SessionsTable(id="sessions-table")
         yield Static(id="history-preview")
         yield Static(id="history-status")
@@ -79,13 +81,17 @@ class HistoryScreen(Screen[None]):
     def _render_rows(self) -> None:
         needle = self.query_one("#history-filter", Input).value.strip()
         self.shown = self.query_one(SessionsTable).show(
-            self.summaries, needle=needle, sort_key=self.sort_key, reverse=self.reverse, marked=self.marked)
+            self.summaries, needle=needle, sort_key=self.sort_key, reverse=self.reverse, marked=self.marked
+        )
         mark_note = f" · marked for comparison: {len(self.marked)}/2" if self.marked else ""
-        self._status(f"{len(self.shown)} of {len(self.summaries)} sessions · sorted by {self.sort_key}"
-                     f"{' (descending)' if self.reverse else ''}{mark_note} · enter opens the verdict")
+        self._status(
+            f"{len(self.shown)} of {len(self.summaries)} sessions · sorted by {self.sort_key}"
+            f"{' (descending)' if self.reverse else ''}{mark_note} · enter opens the verdict"
+        )
         if not self.shown:
             self.query_one("#history-preview", Static).update(
-                "no sessions yet: press n to set one up" if not self.summaries else "no session matches the filter")
+                "no sessions yet: press n to set one up" if not self.summaries else "no session matches the filter"
+            )
 
     def _status(self, text: str) -> None:
         self.query_one("#history-status", Static).update(text)
@@ -168,8 +174,7 @@ class HistoryScreen(Screen[None]):
             return
         session = folded[0]
         if session.verdict is None:
-            self.notify("this session has no finished item on either side: no verdict; replaying it instead",
-                        timeout=5)
+            self.notify("this session has no finished item on either side: no verdict; replaying it instead", timeout=5)
             self.action_replay()
             return
         from greentui.tui.screens.verdict import VerdictScreen
@@ -184,7 +189,8 @@ class HistoryScreen(Screen[None]):
         if session_id is None or store is None:
             return
         self.app.show_live(  # type: ignore[attr-defined]
-            ReplayFeed(lambda: store.replay(session_id), speed=REPLAY_SPEED, session_id=session_id))
+            ReplayFeed(lambda: store.replay(session_id), speed=REPLAY_SPEED, session_id=session_id)
+        )
 
     def action_mark(self) -> None:
         """Mark (or unmark) the session for comparison; the second mark opens both side by side."""
@@ -216,8 +222,11 @@ class HistoryScreen(Screen[None]):
             return
         summary = next((s for s in self.summaries if s.id == session_id), None)
         if summary is not None and summary.status not in ("interrupted", "failed"):
-            self.notify(f"only an interrupted or failed session can be resumed; this one is {summary.status}",
-                        severity="warning", timeout=5)
+            self.notify(
+                f"only an interrupted or failed session can be resumed; this one is {summary.status}",
+                severity="warning",
+                timeout=5,
+            )
             return
         from greentui.services import resume_config
 
@@ -248,8 +257,9 @@ class HistoryScreen(Screen[None]):
             self.notify(f"deleted session {session_id}", timeout=4)
             self.reload()
 
-        self.app.push_screen(ConfirmScreen(f"Delete session {session_id} ({what})? This cannot be undone.",
-                                           yes="delete"), deleted)
+        self.app.push_screen(
+            ConfirmScreen(f"Delete session {session_id} ({what})? This cannot be undone.", yes="delete"), deleted
+        )
 
     def action_new(self) -> None:
         from greentui.tui.screens.setup import SetupScreen

@@ -68,8 +68,12 @@ class LiveScreen(Screen[None]):
 
     def on_mount(self) -> None:
         # looked up once: _redraw runs ten times a second
-        self._views = (self.query_one(SessionHeader), list(self.query(LanePanel)), self.query_one(PowerChart),
-                       self.query_one(RaceProgress))
+        self._views = (
+            self.query_one(SessionHeader),
+            list(self.query(LanePanel)),
+            self.query_one(PowerChart),
+            self.query_one(RaceProgress),
+        )
         self.set_interval(1.0 / APPLY_HZ, self.apply_pending, name="apply-events")
         self._redraw()
         self.run_feed()
@@ -89,7 +93,9 @@ class LiveScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _feed_state(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "feed" or event.state not in (
-            WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
         ):
             return
         self.feed_done = True
@@ -205,8 +211,11 @@ class LiveScreen(Screen[None]):
         if len(self.app.screen_stack) <= 2:
             return
         if self.feed.live and not self.feed_done:
-            self.notify("the session is still running: press s to stop it (its finished items are kept)",
-                        severity="warning", timeout=5)
+            self.notify(
+                "the session is still running: press s to stop it (its finished items are kept)",
+                severity="warning",
+                timeout=5,
+            )
             return
         self.app.pop_screen()  # on_unmount stops a replay still playing
 

@@ -20,8 +20,14 @@ from greentui.tui.widgets.model_picker import CatalogChoice, ModelPicker
 from greentui.tui.widgets.options_form import OptionsError, OptionsForm
 from greentui.tui.widgets.task_picker import TaskChoice, TaskPicker
 
-DEFAULTS: dict[str, Any] = {"model_a": "smollm2-135m@fp32", "model_b": "smollm2-135m@nf4", "task": "",
-                            "schedule": "alternate", "power_source": "auto", "idle_s": 3.0}
+DEFAULTS: dict[str, Any] = {
+    "model_a": "smollm2-135m@fp32",
+    "model_b": "smollm2-135m@nf4",
+    "task": "",
+    "schedule": "alternate",
+    "power_source": "auto",
+    "idle_s": 3.0,
+}
 
 
 def catalog_choices() -> list[CatalogChoice]:
@@ -35,8 +41,9 @@ def task_choices() -> list[TaskChoice]:
     """The built-in tasks (reads their files: call it off the UI thread)."""
     from greentui.core.evaluate.tasks import builtin_tasks
 
-    return [TaskChoice(t.id, t.name, t.description, t.category, len(t.items), t.metric, t.baseline)
-            for t in builtin_tasks()]
+    return [
+        TaskChoice(t.id, t.name, t.description, t.category, len(t.items), t.metric, t.baseline) for t in builtin_tasks()
+    ]
 
 
 class SetupScreen(Screen[None]):
@@ -98,13 +105,13 @@ class SetupScreen(Screen[None]):
             self.notify(one_line(worker.error), title=f"cannot list the {worker.description}", severity="error")
         elif worker.state == WorkerState.SUCCESS and worker.description == "model catalog":
             for picker in self.query(ModelPicker):
-                picker.set_catalog(worker.result)
+                picker.set_catalog(worker.result or [])
         elif worker.state == WorkerState.SUCCESS:
-            tasks = worker.result
-            picker = self.query_one(TaskPicker)
-            picker.set_tasks(tasks)
-            if not picker.text and tasks:
-                picker.query_one(Input).value = tasks[0].id
+            tasks = worker.result or []
+            task_picker = self.query_one(TaskPicker)
+            task_picker.set_tasks(tasks)
+            if not task_picker.text and tasks:
+                task_picker.query_one(Input).value = tasks[0].id
 
     # ---- actions -----------------------------------------------------------------------------------------
     @on(Input.Submitted)
@@ -128,8 +135,12 @@ class SetupScreen(Screen[None]):
         task = self.query_one(TaskPicker).text
         if not task:
             raise ValueError("pick a task")
-        return {"model_a": str(picker_a.spec), "model_b": str(picker_b.spec), "task": task,
-                **self.query_one(OptionsForm).values()}
+        return {
+            "model_a": str(picker_a.spec),
+            "model_b": str(picker_b.spec),
+            "task": task,
+            **self.query_one(OptionsForm).values(),
+        }
 
     def action_run(self) -> None:
         from greentui.core.run.session import SessionConfig

@@ -36,9 +36,13 @@ def verdict_heading(tally: Tally) -> Text:
         return text
     status = tally.finished.status if tally.finished else "running"
     text.append(" ")
-    text.append_text(literal_text(
-        f"{started.task_name}, {started.n_items} items each, {fmt.timestamp(started.started_unix_s)}, "
-        f"session {started.session_id}, {status}", one_line=True))
+    text.append_text(
+        literal_text(
+            f"{started.task_name}, {started.n_items} items each, {fmt.timestamp(started.started_unix_s)}, "
+            f"session {started.session_id}, {status}",
+            one_line=True,
+        )
+    )
     return text
 
 
@@ -80,12 +84,16 @@ class VerdictScreen(Screen[None]):
         self.query_one(CegiPanel).show(verdict)
         a, b = verdict.a, verdict.b
         self.query_one("#bars-accuracy", PairedBars).show(
-            a.accuracy, fmt.percent(a.accuracy), b.accuracy, fmt.percent(b.accuracy), "(higher is better)")
+            a.accuracy, fmt.percent(a.accuracy), b.accuracy, fmt.percent(b.accuracy), "(higher is better)"
+        )
         est = " est." if verdict.energy_quality == "estimated" else ""
         self.query_one("#bars-jpc", PairedBars).show(
-            a.joules_per_correct, format_joules(a.joules_per_correct) + (est if a.joules_per_correct else ""),
-            b.joules_per_correct, format_joules(b.joules_per_correct) + (est if b.joules_per_correct else ""),
-            "(lower is better)")
+            a.joules_per_correct,
+            format_joules(a.joules_per_correct) + (est if a.joules_per_correct else ""),
+            b.joules_per_correct,
+            format_joules(b.joules_per_correct) + (est if b.joules_per_correct else ""),
+            "(lower is better)",
+        )
         chart = self.query_one(PowerChart)
         chart.window_s = None
         if self.tally.started is not None:

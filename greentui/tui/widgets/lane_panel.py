@@ -71,8 +71,11 @@ class LanePanel(Vertical):
         title.append_text(literal_text(lane.spec or lane.display_name or "—", style="bold", one_line=True))
         if lane.loaded is not None:
             loaded = lane.loaded
-            title.append_text(literal_text(
-                f" · {lane.display_name} · {format_params(loaded.params_total)} · {loaded.device}", one_line=True))
+            title.append_text(
+                literal_text(
+                    f" · {lane.display_name} · {format_params(loaded.params_total)} · {loaded.device}", one_line=True
+                )
+            )
         if title != self._title:
             self._title = title
             self.border_title = title
@@ -132,7 +135,11 @@ class LanePanel(Vertical):
         if score is None or score.mean is None:
             self._tile("accuracy").show(fmt.DASH)
         else:
-            ci = f"{100 * score.lo:.0f}–{100 * score.hi:.0f}% · " if score.lo is not None and score.hi is not None else ""
+            ci = (
+                f"{100 * score.lo:.0f}–{100 * score.hi:.0f}% · "
+                if score.lo is not None and score.hi is not None
+                else ""
+            )
             correct = sum(1 for item in lane.items if item.correct)
             self._tile("accuracy").show(fmt.percent(score.mean), f"{ci}{correct}/{score.n}")
         self._tile("jpc").show(fmt.fmt_num(lane.joules_per_correct, 2), estimated=est)

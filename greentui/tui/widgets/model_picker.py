@@ -16,8 +16,13 @@ from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.tui.safe_text import literal_text
 
 # catalog status -> (mark, the short word shown in the list)
-STATUS_SHORT = {"available here": ("●", "here"), "cached": ("●", "cached"), "downloads on first use": ("↓", "download"),
-                "needs a CUDA GPU": ("✗", "needs GPU"), "missing": ("✗", "missing")}
+STATUS_SHORT = {
+    "available here": ("●", "here"),
+    "cached": ("●", "cached"),
+    "downloads on first use": ("↓", "download"),
+    "needs a CUDA GPU": ("✗", "needs GPU"),
+    "missing": ("✗", "missing"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,12 @@ class ModelPicker(Vertical):
         self._choices: list[CatalogChoice] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(self._value, placeholder="smollm2-135m@bf16, org/model@nf4, ./folder, file.gguf, fake:x",
-                    id=f"spec-{self.side.lower()}", classes="spec-input")
+        yield Input(
+            self._value,
+            placeholder="smollm2-135m@bf16, org/model@nf4, ./folder, file.gguf, fake:x",
+            id=f"spec-{self.side.lower()}",
+            classes="spec-input",
+        )
         yield Static(classes="spec-check")
         yield OptionList(classes="catalog-list")
 

@@ -32,26 +32,59 @@ class OptionsForm(Grid):
 
     def compose(self) -> ComposeResult:
         get = self.initial.get
-        yield _field("item limit (empty: all)", Input(
-            "" if get("limit") is None else str(get("limit")), placeholder="all", id="opt-limit",
-            validators=[Integer(minimum=1)], valid_empty=True, restrict=r"\d*"))
-        yield _field("schedule", Select(SCHEDULES, value=get("schedule") or "alternate", allow_blank=False,
-                                        id="opt-schedule"))
-        yield _field("power source", Input(
-            get("power_source") or "auto", placeholder="auto | nvml | rapl | estimate | replay:FILE",
-            id="opt-power"))
-        yield _field("country (ISO3)", Input(
-            get("country") or "", placeholder="e.g. FRA", id="opt-country", max_length=3, restrict=r"[A-Za-z]*",
-            validators=[Function(lambda v: len(v) == 3, "three letters")], valid_empty=True))
-        yield _field("or grid g CO2e/kWh", Input(
-            "" if get("grid_intensity") is None else f"{get('grid_intensity'):g}", placeholder="e.g. 380",
-            id="opt-grid", validators=[Number(minimum=0.0)], valid_empty=True, type="number"))
-        yield _field("idle baseline (s)", Input(
-            f"{get('idle_s', 3.0):g}", id="opt-idle", validators=[Number(minimum=0.0, maximum=600.0)],
-            type="number"))
+        yield _field(
+            "item limit (empty: all)",
+            Input(
+                "" if get("limit") is None else str(get("limit")),
+                placeholder="all",
+                id="opt-limit",
+                validators=[Integer(minimum=1)],
+                valid_empty=True,
+                restrict=r"\d*",
+            ),
+        )
+        yield _field(
+            "schedule", Select(SCHEDULES, value=get("schedule") or "alternate", allow_blank=False, id="opt-schedule")
+        )
+        yield _field(
+            "power source",
+            Input(
+                get("power_source") or "auto", placeholder="auto | nvml | rapl | estimate | replay:FILE", id="opt-power"
+            ),
+        )
+        yield _field(
+            "country (ISO3)",
+            Input(
+                get("country") or "",
+                placeholder="e.g. FRA",
+                id="opt-country",
+                max_length=3,
+                restrict=r"[A-Za-z]*",
+                validators=[Function(lambda v: len(v) == 3, "three letters")],
+                valid_empty=True,
+            ),
+        )
+        yield _field(
+            "or grid g CO2e/kWh",
+            Input(
+                "" if get("grid_intensity") is None else f"{get('grid_intensity'):g}",
+                placeholder="e.g. 380",
+                id="opt-grid",
+                validators=[Number(minimum=0.0)],
+                valid_empty=True,
+                type="number",
+            ),
+        )
+        yield _field(
+            "idle baseline (s)",
+            Input(
+                f"{get('idle_s', 3.0):g}", id="opt-idle", validators=[Number(minimum=0.0, maximum=600.0)], type="number"
+            ),
+        )
 
     def values(self) -> dict[str, Any]:
         """The options as SessionConfig keyword arguments; raises OptionsError naming the first bad field."""
+
         def text(widget_id: str) -> str:
             return self.query_one(f"#{widget_id}", Input).value.strip()
 

@@ -12,7 +12,7 @@ _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 def bar(fraction: float, width: int) -> str:
     """A bar ``fraction`` (0..1) of ``width`` cells long, to an eighth of a cell."""
-    eighths = int(round(max(0.0, min(fraction, 1.0)) * width * 8))
+    eighths = round(max(0.0, min(fraction, 1.0)) * width * 8)
     full, part = divmod(eighths, 8)
     return "█" * full + (_EIGHTHS[part] if part else "")
 

@@ -31,7 +31,7 @@ def nice_ceiling(value: float) -> float:
         return 1.0
     exponent = math.floor(math.log10(value))
     for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        top = step * 10**exponent
+        top = step * 10.0**exponent
         if top >= value * 0.999999:
             return top
     return 10.0 ** (exponent + 1)
@@ -52,8 +52,15 @@ class PowerChart(Widget):
     window_s: reactive[float | None] = reactive(60.0)
     """Seconds shown, ending at the latest sample; None shows the whole session."""
 
-    def __init__(self, trace: PowerTrace, *, estimated: bool = False, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        trace: PowerTrace,
+        *,
+        estimated: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.trace = trace
         self.estimated = estimated

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from rich.text import Text
 from textual.widgets import ProgressBar
 
 from greentui.core.run.tally import Tally

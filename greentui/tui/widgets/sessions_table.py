@@ -35,8 +35,18 @@ def matches(summary: Any, needle: str) -> bool:
     """Case-insensitive substring match over id, task, models, status and verdict."""
     if not needle:
         return True
-    haystack = " ".join(str(v) for v in (summary.id, summary.task_id, summary.task_name, summary.model_a,
-                                         summary.model_b, summary.status, summary.verdict_sentence or ""))
+    haystack = " ".join(
+        str(v)
+        for v in (
+            summary.id,
+            summary.task_id,
+            summary.task_name,
+            summary.model_a,
+            summary.model_b,
+            summary.status,
+            summary.verdict_sentence or "",
+        )
+    )
     return needle.lower() in haystack.lower()
 
 
@@ -49,8 +59,9 @@ class SessionsTable(DataTable[Text]):
         for key, heading, _ in COLUMNS:
             self.add_column(heading, key=key)
 
-    def show(self, summaries: Sequence[Any], *, needle: str, sort_key: str, reverse: bool,
-             marked: Sequence[str]) -> list[Any]:
+    def show(
+        self, summaries: Sequence[Any], *, needle: str, sort_key: str, reverse: bool, marked: Sequence[str]
+    ) -> list[Any]:
         """Replace the rows; keeps the cursor on the same session where it is still listed. Returns the rows."""
         current = self.current_id()
         rows = [s for s in summaries if matches(s, needle)]
@@ -104,8 +115,10 @@ def summary_text(summary: Any) -> Text:
     for side in (summary.a, summary.b):
         text.append(f"\n{side.side} ", "bold")
         text.append_text(literal_text(side.spec, one_line=True))
-        text.append(f" · {side.items_done}/{summary.n_items} items · accuracy {fmt.percent(side.accuracy)}"
-                    f" · {fmt.fmt_joules(side.energy_j)}{est if side.energy_j is not None else ''}")
+        text.append(
+            f" · {side.items_done}/{summary.n_items} items · accuracy {fmt.percent(side.accuracy)}"
+            f" · {fmt.fmt_joules(side.energy_j)}{est if side.energy_j is not None else ''}"
+        )
         if side.failure:
             text.append_text(literal_text(f" · failed: {side.failure}"))
     return text

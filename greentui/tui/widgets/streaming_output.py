@@ -27,13 +27,11 @@ class StreamingOutput(Widget):
         text = self.text
         if width > 0 and height > 0:
             # Only the tail can be seen: wrap at most two screenfuls, so a long output costs the same as a short one.
-            text = text[-2 * width * height:]
+            text = text[-2 * width * height :]
         body = literal_text(text)
         if self.streaming:
             body.append(CURSOR)
         if width <= 0 or height <= 0:
             return body
-        lines = body.wrap(self.app.console, width, overflow="fold")
-        if len(lines) > height:
-            lines = lines[len(lines) - height:]
-        return Text("\n", end="").join(lines)
+        lines = list(body.wrap(self.app.console, width, overflow="fold"))
+        return Text("\n", end="").join(lines[-height:])

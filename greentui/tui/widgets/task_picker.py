@@ -31,9 +31,13 @@ class TaskChoice:
 def describe(choice: TaskChoice) -> Text:
     """Name, then category · items · metric · baseline, then the description."""
     text = literal_text(choice.name, style="bold")
-    text.append_text(literal_text(
-        f"\n{choice.category} · {choice.n_items} items · metric: {choice.metric} · "
-        f"baseline s0 = {100 * choice.baseline:g}%\n", style="dim"))
+    text.append_text(
+        literal_text(
+            f"\n{choice.category} · {choice.n_items} items · metric: {choice.metric} · "
+            f"baseline s0 = {100 * choice.baseline:g}%\n",
+            style="dim",
+        )
+    )
     text.append_text(literal_text(choice.description))
     return text
 

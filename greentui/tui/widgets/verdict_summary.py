@@ -7,8 +7,6 @@ from textual.widgets import Static
 from greentui.core.verdict.compute import Verdict
 from greentui.tui.safe_text import literal_text
 
-
-
 ESTIMATE_LEGEND = "est. marks every figure derived from the estimated power (no power sensor read it)"
 
 

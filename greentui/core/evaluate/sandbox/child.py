@@ -21,10 +21,36 @@ from typing import Any, TextIO
 _LD, _JEQ, _JSET, _RET = 0x20, 0x15, 0x45, 0x06
 _ALLOW, _EPERM, _ENOSYS, _KILL = 0x7FFF0000, 0x50001, 0x50026, 0x80000000
 _ARCHES: dict[str, tuple[int, dict[str, int]]] = {
-    "x86_64": (0xC000003E, {"fork": 57, "vfork": 58, "clone": 56, "kill": 62, "tkill": 200, "tgkill": 234,
-                            "ptrace": 101, "setrlimit": 160, "prlimit64": 302, "pvr": 310, "pvw": 311}),
-    "aarch64": (0xC00000B7, {"clone": 220, "kill": 129, "tkill": 130, "tgkill": 131, "ptrace": 117, "setrlimit": 164,
-                             "prlimit64": 261, "pvr": 270, "pvw": 271}),
+    "x86_64": (
+        0xC000003E,
+        {
+            "fork": 57,
+            "vfork": 58,
+            "clone": 56,
+            "kill": 62,
+            "tkill": 200,
+            "tgkill": 234,
+            "ptrace": 101,
+            "setrlimit": 160,
+            "prlimit64": 302,
+            "pvr": 310,
+            "pvw": 311,
+        },
+    ),
+    "aarch64": (
+        0xC00000B7,
+        {
+            "clone": 220,
+            "kill": 129,
+            "tkill": 130,
+            "tgkill": 131,
+            "ptrace": 117,
+            "setrlimit": 164,
+            "prlimit64": 261,
+            "pvr": 270,
+            "pvw": 271,
+        },
+    ),
 }
 
 
@@ -64,17 +90,37 @@ def seccomp_program(machine: str, pid: int, *, allow_fork: bool) -> list[tuple[i
         deny += [nr[k] for k in ("fork", "vfork") if k in nr]
     # Over struct seccomp_data: nr at offset 0, arch at 4, args[0] at 16 (low word) and 20 (high).
     # Jumps skip that many instructions. Wrong arch or the x32 ABI: kill.
-    prog = [(_LD, 0, 0, 4), (_JEQ, 1, 0, audit), (_RET, 0, 0, _KILL), (_LD, 0, 0, 0), (_JSET, 0, 1, 0x40000000),
-            (_RET, 0, 0, _KILL)]
+    prog = [
+        (_LD, 0, 0, 4),
+        (_JEQ, 1, 0, audit),
+        (_RET, 0, 0, _KILL),
+        (_LD, 0, 0, 0),
+        (_JSET, 0, 1, 0x40000000),
+        (_RET, 0, 0, _KILL),
+    ]
     for number in deny:
         prog += [(_JEQ, 0, 1, number), (_RET, 0, 0, _EPERM)]
     if not allow_fork:  # clone3 cannot be inspected: ENOSYS makes libc fall back to clone
-        prog += [(_JEQ, 0, 1, 435), (_RET, 0, 0, _ENOSYS),
-                 (_JEQ, 0, 4, nr["clone"]), (_LD, 0, 0, 16), (_JSET, 0, 1, 0x10000), (_RET, 0, 0, _ALLOW),  # threads
-                 (_RET, 0, 0, _EPERM)]
+        prog += [
+            (_JEQ, 0, 1, 435),
+            (_RET, 0, 0, _ENOSYS),
+            (_JEQ, 0, 4, nr["clone"]),
+            (_LD, 0, 0, 16),
+            (_JSET, 0, 1, 0x10000),
+            (_RET, 0, 0, _ALLOW),  # threads
+            (_RET, 0, 0, _EPERM),
+        ]
     # kill/tgkill: only this process may be signalled
-    prog += [(_JEQ, 1, 0, nr["kill"]), (_JEQ, 0, 5, nr["tgkill"]), (_LD, 0, 0, 16), (_JEQ, 0, 2, pid),
-             (_LD, 0, 0, 20), (_JEQ, 1, 0, 0), (_RET, 0, 0, _EPERM), (_RET, 0, 0, _ALLOW)]
+    prog += [
+        (_JEQ, 1, 0, nr["kill"]),
+        (_JEQ, 0, 5, nr["tgkill"]),
+        (_LD, 0, 0, 16),
+        (_JEQ, 0, 2, pid),
+        (_LD, 0, 0, 20),
+        (_JEQ, 1, 0, 0),
+        (_RET, 0, 0, _EPERM),
+        (_RET, 0, 0, _ALLOW),
+    ]
     return prog
 
 
@@ -85,11 +131,15 @@ def seccomp(allow_fork: bool) -> bool:
         return False
 
     class Filter(ctypes.Structure):
-        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),  # noqa: RUF012
-                    ("k", ctypes.c_uint32)]
+        _fields_ = [
+            ("code", ctypes.c_ushort),
+            ("jt", ctypes.c_ubyte),
+            ("jf", ctypes.c_ubyte),
+            ("k", ctypes.c_uint32),
+        ]
 
     class Program(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]  # noqa: RUF012
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
 
     array = (Filter * len(prog))(*[Filter(*instruction) for instruction in prog])
     libc = ctypes.CDLL(None, use_errno=True)
@@ -108,7 +158,7 @@ def cap_processes(max_processes: int) -> str:
     try:
         if seccomp(max_processes > 0) and max_processes == 0:
             cap = "seccomp"
-    except Exception:  # noqa: BLE001 - no seccomp here: the rlimit fallback below applies
+    except Exception:
         pass
     if cap == "none" and max_processes == 0 and running is not None:
         limit("RLIMIT_NPROC", running)  # no seccomp: no new process (or thread) for non-root users
@@ -124,10 +174,10 @@ def run_files(status: TextIO, nonce: str) -> None:
         for phase in ("solution", "tests"):
             with open(phase + ".py", encoding="utf-8") as handle:
                 source = handle.read()
-            exec(compile(source, phase + ".py", "exec"), namespace)  # noqa: S102 - this process is the sandbox
+            exec(compile(source, phase + ".py", "exec"), namespace)
         sys.stdout.flush()
         sys.stderr.flush()
-    except BaseException as exc:  # noqa: BLE001 - whatever the model's code raises is a failed item
+    except BaseException as exc:
         frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if fr.filename in ("solution.py", "tests.py")]
         where = f" at {frames[-1].filename}:{frames[-1].lineno}: {frames[-1].line}" if frames else ""
         what = f"{type(exc).__name__}: {exc}".rstrip(": ")[:200]

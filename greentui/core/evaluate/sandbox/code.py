@@ -61,8 +61,6 @@ class CodeRunResult:
     process_cap: str  # "seccomp" | "rlimit" | "none": how child processes were capped
 
 
-
-
 def run_python_sandboxed(code: str, tests: str, limits: CodeLimits | None = None) -> CodeRunResult:
     """Run ``code`` then ``tests`` (plain asserts) in a fresh, limited ``python -I`` process; never raises for
     anything the code does. Passed means: exit status 0 *and* the runner reported every test done."""
@@ -76,22 +74,41 @@ def run_python_sandboxed(code: str, tests: str, limits: CodeLimits | None = None
     try:
         (workdir / "solution.py").write_text(code, encoding="utf-8")
         (workdir / "tests.py").write_text(tests, encoding="utf-8")
-        cpu_s = max(1, int(round(limits.cpu_s if limits.cpu_s is not None else limits.timeout_s)))
-        cfg = {"status_fd": status_w, "cpu_s": cpu_s, "memory_bytes": limits.memory_mb << 20,
-               "file_bytes": limits.file_mb << 20, "max_processes": limits.max_processes}
-        env = {"HOME": str(workdir), "TMPDIR": str(workdir), "TMP": str(workdir), "TEMP": str(workdir),
-               "PATH": os.defpath, "LANG": "C.UTF-8", "GREENTUI_SANDBOX": token, "GREENTUI_SANDBOX_NONCE": nonce}
+        cpu_s = max(1, round(limits.cpu_s if limits.cpu_s is not None else limits.timeout_s))
+        cfg = {
+            "status_fd": status_w,
+            "cpu_s": cpu_s,
+            "memory_bytes": limits.memory_mb << 20,
+            "file_bytes": limits.file_mb << 20,
+            "max_processes": limits.max_processes,
+        }
+        env = {
+            "HOME": str(workdir),
+            "TMPDIR": str(workdir),
+            "TMP": str(workdir),
+            "TEMP": str(workdir),
+            "PATH": os.defpath,
+            "LANG": "C.UTF-8",
+            "GREENTUI_SANDBOX": token,
+            "GREENTUI_SANDBOX_NONCE": nonce,
+        }
         started = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-I", "-B", "-X", "utf8", str(CHILD_PROGRAM), json.dumps(cfg)],
-            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, pass_fds=(status_w,),
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(status_w,),
         )
         os.close(status_w)
         status_w = -1
         assert proc.stdout is not None
         output, truncated, status_text, timed_out = _supervise(
-            proc, status_r, started + limits.timeout_s, limits.output_kb << 10)
+            proc, status_r, started + limits.timeout_s, limits.output_kb << 10
+        )
         wall_s = time.monotonic() - started
         if limits.max_processes > 0 or "cap seccomp" not in status_text:
             _kill_marked_processes(token)
@@ -122,8 +139,9 @@ def run_python_sandboxed(code: str, tests: str, limits: CodeLimits | None = None
     return CodeRunResult(passed, detail, exit_code, timed_out, text, truncated, wall_s, process_cap)
 
 
-def _supervise(proc: subprocess.Popen[bytes], status_fd: int, deadline: float, max_output: int
-               ) -> tuple[bytes, bool, str, bool]:
+def _supervise(
+    proc: subprocess.Popen[bytes], status_fd: int, deadline: float, max_output: int
+) -> tuple[bytes, bool, str, bool]:
     """Read output and status until the child exits or the deadline passes; then kill its process group.
 
     The group is killed while the leader is still an unreaped zombie, so its id cannot have been reused.

@@ -9,6 +9,7 @@ when it cannot work here. Every probe's outcome comes back as a :class:`SourceSt
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -85,16 +86,16 @@ def select_power_sources(
     visible GPU. ``process_pids`` returns the model workers' pids (detail for the CPU estimate).
     """
     choice = (choice or "auto").strip()
-    options = {"gpu_indices": gpu_indices, "process_pids": process_pids, "rapl_root": rapl_root}
+    probe = functools.partial(probe_source, gpu_indices=gpu_indices, process_pids=process_pids, rapl_root=rapl_root)
     if choice != "auto":
-        source, status = probe_source(choice, **options)
+        source, status = probe(choice)
         if source is None:
             raise PowerSourceError(f"power source {choice}: {status.reason}", details=status.details)
         return [source], [status]
 
     sources: list[PowerSource] = []
     statuses: list[SourceStatus] = []
-    gpu, status = probe_source("nvml", **options)
+    gpu, status = probe("nvml")
     if gpu is not None and not gpu_indices:
         # NVML works, but no model runs on a GPU: an idle board's draw is not the models' cost
         status = SourceStatus("nvml", True, f"available ({gpu.label()}) but no model uses a GPU", status.details)
@@ -103,12 +104,12 @@ def select_power_sources(
     statuses.append(status)
     if gpu is not None:
         sources.append(gpu)
-    cpu, status = probe_source("rapl", **options)
+    cpu, status = probe("rapl")
     statuses.append(status)
     if cpu is not None:
         sources.append(cpu)
     if not sources:
-        estimate, status = probe_source("estimate", **options)
+        estimate, status = probe("estimate")
         statuses.append(status)
         if estimate is not None:
             sources.append(estimate)

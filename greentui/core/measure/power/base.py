@@ -71,7 +71,7 @@ class PowerSource(abc.ABC):
         """Facts for ``doctor`` (model names, counter period, where a figure came from)."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most sources hold nothing to release
         """Release what the source holds (library handles). Safe to call twice."""
 
     def __enter__(self) -> PowerSource:

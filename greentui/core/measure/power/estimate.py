@@ -140,8 +140,9 @@ def lookup_tdp(cpu_model: str, table: Sequence[tuple[str, float]]) -> tuple[str,
         if norm == wanted:
             return name, tdp
     padded = f" {wanted} "
-    hits = [(len(norm), name, tdp) for norm, name, tdp in normalised
-            if re.search(r"\d", norm) and f" {norm} " in padded]
+    hits = [
+        (len(norm), name, tdp) for norm, name, tdp in normalised if re.search(r"\d", norm) and f" {norm} " in padded
+    ]
     if not hits:
         return None
     longest = max(length for length, _, _ in hits)
@@ -163,16 +164,18 @@ def cpu_power_model(cpu_model: str | None = None, tdp_w: float | None = None) ->
         return CpuPowerModel(model, threads, tdp, f"codecarbon CPU table: {name}")
     default = DEFAULT_W_PER_THREAD * threads
     return CpuPowerModel(
-        model, threads, default,
+        model,
+        threads,
+        default,
         f"default: {DEFAULT_W_PER_THREAD:g} W x {threads} logical CPUs (model not in codecarbon's table)",
     )
 
 
-def _busy_and_total_s(times: object) -> tuple[float, float]:
+def _busy_and_total_s(times: Sequence[float]) -> tuple[float, float]:
     """Busy and total CPU seconds from a psutil.cpu_times() tuple (Linux guest time is inside user/nice)."""
-    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)  # type: ignore[arg-type]
+    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
     # steal is time the hypervisor gave to someone else: not ours, so it counts as neither busy nor idle here
-    idle = times.idle + getattr(times, "iowait", 0.0) + getattr(times, "steal", 0.0)  # type: ignore[attr-defined]
+    idle = getattr(times, "idle", 0.0) + getattr(times, "iowait", 0.0) + getattr(times, "steal", 0.0)
     return total - idle, total - getattr(times, "steal", 0.0)
 
 

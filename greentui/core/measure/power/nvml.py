@@ -29,7 +29,7 @@ from greentui.core.records import PowerSample
 try:  # a dependency of greentui (and of codecarbon); still, say so plainly if it is missing
     import pynvml
 except ImportError:  # pragma: no cover - exercised only on broken installs
-    pynvml = None  # type: ignore[assignment]
+    pynvml = None
 
 # NVML's total-energy counter is refreshed about every 100 ms; shorter windows are flagged by the meter.
 COUNTER_PERIOD_S = 0.1

@@ -43,7 +43,7 @@ _PRIORITY = {"intel-rapl": 0, "amd-rapl": 1, "intel-rapl-mmio": 2}
 PERMISSION_FIX = (
     "sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj /sys/class/powercap/intel-rapl:*:*/energy_uj "
     "(until reboot), or the udev rule "
-    "SUBSYSTEM==\"powercap\", ACTION==\"add\", RUN+=\"/bin/chmod o+r /sys%p/energy_uj\" in "
+    'SUBSYSTEM=="powercap", ACTION=="add", RUN+="/bin/chmod o+r /sys%p/energy_uj" in '
     "/etc/udev/rules.d/99-rapl.rules; this reopens the power side channel Linux 5.10 closed "
     "(CVE-2020-8694), so only do it on a machine you do not share"
 )
@@ -114,13 +114,11 @@ class RaplSource(PowerSource):
     def _package_zones(self) -> list[tuple[str, Path]]:
         """(package name, zone folder) for each package, one zone per package even where mirrors exist."""
         best: dict[str, tuple[int, Path]] = {}
-        candidates = sorted(
-            (p for p in self.root.iterdir() if _TOP_ZONE.match(p.name)),
-            key=lambda p: (_PRIORITY[_TOP_ZONE.match(p.name).group(1)], int(_TOP_ZONE.match(p.name).group(2))),
-        )
-        for zone in candidates:
+        matched = [(p, m) for p in self.root.iterdir() if (m := _TOP_ZONE.match(p.name)) is not None]
+        matched.sort(key=lambda pm: (_PRIORITY[pm[1].group(1)], int(pm[1].group(2))))
+        for zone, match in matched:
             zone_name = self._zone_name(zone)
-            priority = _PRIORITY[_TOP_ZONE.match(zone.name).group(1)]
+            priority = _PRIORITY[match.group(1)]
             if not zone_name.startswith("package"):
                 why = "the whole platform, includes the package" if zone_name == "psys" else "not a package"
                 self.skipped.append(f"{zone_name} ({zone.name}: {why})")

@@ -76,8 +76,11 @@ def load_trace_file(path: Path) -> dict[str, list[tuple[float, float]]]:
                 raise PowerSourceError(f"{path}:{number}: expected an object with t_s and power_w")
             rows.append((number, record))
     else:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
-                 if line.strip() and not line.lstrip().startswith("#")]  # '#' lines are comments
+        lines = [
+            (n, line)
+            for n, line in enumerate(text.splitlines(), start=1)
+            if line.strip() and not line.lstrip().startswith("#")
+        ]  # '#' lines are comments
         fields = [f.strip() for f in next(csv.reader([lines[0][1]]))] if lines else []
         if not {"t_s", "power_w"} <= set(fields):
             raise PowerSourceError(f"{path}:{lines[0][0] if lines else 1}: expected a header t_s,power_w[,device]")
@@ -146,7 +149,7 @@ class ReplaySource(PowerSource):
             raise PowerSourceError("no samples with power to replay")
         t_first = ordered[0].t_mono_s
         for sample in ordered:
-            traces.setdefault(sample.device, []).append((sample.t_mono_s - t_first, float(sample.power_w)))
+            traces.setdefault(sample.device, []).append((sample.t_mono_s - t_first, float(sample.power_w or 0.0)))
         options.setdefault("label", "stored samples")
         return cls(traces, **options)  # type: ignore[arg-type]
 
