@@ -2,10 +2,16 @@
 
 CSV: one row per finished item, every :class:`ItemScored` field plus derived columns (correct, J/token,
 tokens/s, g CO2e) that :func:`read_items_csv` ignores when reading the file back; or one row per power
-sample. Empty cells mean "not available".
+sample. Empty cells mean "not available". CSV files are opened by spreadsheets, so every text cell is made
+inert there (greentui.untrusted): control and bidi characters are written as visible escapes (``\\x1b``), newlines
+and tabs stay (the cell is quoted), and a cell that starts like a formula (``=``, ``+``, ``-``, ``@``, tab, CR)
+gets a leading apostrophe, which :func:`read_items_csv` takes off again. The escapes are one-way: JSON is the
+lossless format.
 
 JSON (``"format": "greentui.session"``): the session row, both runs, the finished items, the ItemStarted
-events, the power samples in columns, and the latest verdict. :func:`import_json` writes such a file into a
+events, the power samples in columns, and the latest verdict. It is written ASCII-only (``ensure_ascii``):
+every control, bidi and other non-ASCII character is a ``\\uXXXX`` escape, so the file holds no byte a
+terminal acts on, and it reads back to exactly the same text. :func:`import_json` writes such a file into a
 store through the ordinary writer, so an imported session replays exactly like the original.
 The markdown report lives in ``greentui/text/report.py`` and reads :meth:`SessionStore.load_session`.
 """
@@ -30,6 +36,7 @@ from greentui.core.records import (
 from greentui.store.db import SessionStore
 from greentui.store.errors import StoreError
 from greentui.store.rows import RunRecord, SessionRecord, replay_events
+from greentui.untrusted import restore_formula, spreadsheet_text
 
 JSON_FORMAT = "greentui.session"
 JSON_FORMAT_VERSION = 1
@@ -57,6 +64,8 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return spreadsheet_text(value)
     return value  # floats are written with repr(), which reads back to the same number
 
 
@@ -96,7 +105,7 @@ def read_items_csv(stream: TextIO) -> list[ItemScored]:
         try:
             values: dict[str, Any] = {}
             for name in _ITEM_FIELDS:
-                text = row[name]
+                text = restore_formula(row[name])
                 if name in _INT_FIELDS:
                     values[name] = int(text)
                 elif name in _FLOAT_FIELDS:
@@ -132,8 +141,8 @@ def read_samples_csv(stream: TextIO) -> list[PowerSample]:
                 raise ValueError(f"quality {quality!r} is neither measured nor estimated")
             samples.append(
                 PowerSample(
-                    device=row["device"],
-                    source=row["source"],
+                    device=restore_formula(row["device"]),
+                    source=restore_formula(row["source"]),
                     quality="measured" if quality == "measured" else "estimated",
                     power_kind=row["power_kind"],
                     **numbers,  # type: ignore[arg-type]  # t_mono_s is always present in a samples CSV
@@ -175,7 +184,8 @@ def session_to_json(store: SessionStore, session_id: str, *, include_samples: bo
 
 
 def write_json(store: SessionStore, session_id: str, out: TextIO, *, include_samples: bool = True) -> None:
-    json.dump(session_to_json(store, session_id, include_samples=include_samples), out, indent=1)
+    # ensure_ascii: no raw control, bidi or escape byte in the file (see the module docstring)
+    json.dump(session_to_json(store, session_id, include_samples=include_samples), out, indent=1, ensure_ascii=True)
     out.write("\n")
 
 

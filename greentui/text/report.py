@@ -29,6 +29,7 @@ from greentui.core.verdict.compute import (
     model_label,
     scale_lines,
 )
+from greentui.untrusted import escape_controls
 
 DASH = "—"
 _QUANT_BITS = {"nf4": "4-bit", "fp4": "4-bit", "int8": "8-bit", "dynamic-int8": "8-bit dynamic"}
@@ -162,8 +163,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def md_escape(text: object) -> str:
-    """Untrusted text made inert in markdown (and safe inside a table cell): one line, specials escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Untrusted text made inert in markdown (and safe inside a table cell): one line, specials escaped, control
+    and bidi characters written as visible escapes (no byte a terminal acts on)."""
+    return _MD_SPECIAL.sub(r"\\\1", escape_controls(" ".join(str(text).split()), keep=""))
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:

@@ -5,30 +5,23 @@ and ``\\x1b[31m`` or an OSC 8 hyperlink must not reach the terminal. Two rules k
 
 * build :class:`rich.text.Text` objects directly (``Text(str)`` never parses markup), never markup strings;
 * replace every C0/C1 control character except the newline (and the bidi overrides that reorder what is
-  shown) with a visible escape such as ``\\x1b``; tabs become spaces.
+  shown) with a visible escape such as ``\\x1b``; tabs become spaces (the escaper itself is
+  :func:`greentui.untrusted.escape_controls`, shared with the exports).
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.style import Style
 from rich.text import Text
 
-# C0 controls except \n (0x0a) and \t (expanded separately), DEL, C1 controls, and the bidi embedding /
-# override / isolate characters, which can make text read differently from what it is.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from greentui.untrusted import escape_controls as _escape_controls
+
 _TAB_SPACES = "    "
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def escape_controls(text: str) -> str:
     """``text`` with control characters replaced by visible escapes (``\\x1b``), tabs by four spaces."""
-    return _UNSAFE.sub(_escape, text).replace("\t", _TAB_SPACES)
+    return _escape_controls(text, keep="\n\t").replace("\t", _TAB_SPACES)
 
 
 def literal_text(text: str, style: str | Style = "", *, one_line: bool = False) -> Text:
