@@ -81,6 +81,12 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
     )
     p.add_argument("--seed", type=int, help="sample with this seed instead of greedy decoding")
     p.add_argument("--max-new-tokens", type=int, metavar="N", help="override the task's token limit")
+    p.add_argument(
+        "--fixed-length",
+        action="store_true",
+        help="every answer runs to exactly the token limit (end-of-sequence and stop strings ignored), so both "
+        "models do the same work per item: for energy and speed benchmarks; the scores then mean little",
+    )
     p.add_argument("--load-timeout", type=float, default=900.0, metavar="S", help="time limit to load a model")
     p.add_argument("--trust-remote-code", action="store_true", help="allow a model's own Python code to run")
     p.add_argument(
@@ -187,6 +193,7 @@ def _config_from_args(args: argparse.Namespace) -> Any:
         scorer=args.scorer,
         seed=args.seed,
         max_new_tokens=args.max_new_tokens,
+        fixed_length=args.fixed_length,
         load_timeout_s=args.load_timeout,
         trust_remote_code=args.trust_remote_code,
         stop_on_failure=args.stop_on_failure,

@@ -154,3 +154,14 @@ def test_stop_cancels_a_generation_in_flight() -> None:
     assert isinstance(worker.poll(5), Token)
     worker.stop(timeout_s=2)
     assert not worker.alive
+
+
+def test_fixed_length_runs_to_the_limit_past_stop_strings() -> None:
+    backend = FakeBackend(ModelSpec.parse("fake:o?tps=5000"))
+    pieces: list[Token] = []
+    request = GenerateRequest("r", PROMPT, 9, stop=("two",), hint="one two three", fixed_length=True)
+    result = backend.generate(request, pieces.append)
+    assert result.tokens_out == 9 == len(pieces) and result.stop_reason == "max-tokens"
+    assert result.text == "one two three"  # the whole answer: the stop string did not end it
+    plain = backend.generate(GenerateRequest("s", PROMPT, 9, stop=("two",), hint="one two three"), lambda t: None)
+    assert plain.stop_reason == "stop-string" and plain.tokens_out < 9

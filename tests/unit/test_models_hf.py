@@ -281,3 +281,35 @@ def test_bitsandbytes_mode_that_cannot_run_here_is_one_line(tiny: Path, monkeypa
         assert "use dint8 (torch dynamic int8) or fp32" in failed.reason and "\n" not in failed.reason
     with Session(str(tiny)) as session:  # without a bitsandbytes mode the error stays what it is
         assert session.loaded.failure == "load" and "bitsandbytes backend" in session.loaded.reason  # type: ignore
+
+
+def test_fixed_length_suppresses_eos_and_stop_strings(tiny: Path, tmp_path: Path) -> None:
+    with Session(str(tiny)) as session:
+        free, tokens = session.ask(GenerateRequest("r", PROMPT, 6))
+    assert isinstance(free, Generated)
+    first_id = session_first_token_id(tiny, free.text, tokens[0].text)
+    # A copy whose end-of-sequence is the very token greedy decoding emits first: it stops at once...
+    eager = tmp_path / "eager-eos"
+    shutil.copytree(tiny, eager)
+    generation = json.loads((eager / "generation_config.json").read_text())
+    generation["eos_token_id"] = first_id
+    (eager / "generation_config.json").write_text(json.dumps(generation))
+    with Session(str(eager)) as session:
+        stopped, _ = session.ask(GenerateRequest("s", PROMPT, 30))
+        fixed, pieces = session.ask(GenerateRequest("f", PROMPT, 30, stop=(tokens[1].text,), fixed_length=True))
+    assert isinstance(stopped, Generated) and stopped.stop_reason == "eos" and stopped.tokens_out == 1
+    # ...unless the request asks for a fixed length: eos suppressed, the stop string ignored, exactly 30 tokens
+    assert isinstance(fixed, Generated)
+    assert fixed.tokens_out == 30 == pieces[-1].n_tokens and fixed.stop_reason == "max-tokens"
+    assert "".join(p.text for p in pieces) == fixed.text
+
+
+def session_first_token_id(folder: Path, text: str, first_piece: str) -> int:
+    """The id of the first token greedy decoding produced (its text is the first streamed piece)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    ids = tokenizer(text, add_special_tokens=False).input_ids
+    candidates = [i for i in ids[:3] if tokenizer.decode([i]) == first_piece]
+    assert candidates, (text, first_piece)
+    return int(candidates[0])

@@ -151,3 +151,19 @@ def test_parallel_windows_charge_each_model_its_own_device() -> None:
     assert device_joules(m, "cuda") == 200.0
     assert device_joules(m, "cpu") == 30.0
     assert device_joules(m, "cuda:3") is None
+
+
+def test_fixed_length_reaches_every_request(constant_trace: Path) -> None:
+    status, events = run(config(constant_trace, limit=2, max_new_tokens=9, fixed_length=True))
+    assert status == "completed"
+    scored = [e for e in events if isinstance(e, ItemScored)]
+    assert len(scored) == 4 and all(e.tokens_out == 9 and e.stop_reason == "max-tokens" for e in scored)
+    assert events[0].settings["fixed_length"] is True  # stored with the session: a resume repeats it
+
+
+def test_cli_fixed_length_flag_sets_the_config() -> None:
+    from greentui.cli import _config_from_args, build_parser
+
+    common = ["run", "--model-a", FAST, "--model-b", FAST, "--task", "arithmetic", "--max-new-tokens", "32"]
+    assert _config_from_args(build_parser().parse_args([*common, "--fixed-length"])).fixed_length is True
+    assert _config_from_args(build_parser().parse_args(common)).fixed_length is False

@@ -153,8 +153,9 @@ class FakeBackend:
         rng = random.Random(f"{self.seed}:{request.request_id}")
         correct = is_correct(request.request_id, self.seed, self.accuracy)
         answer = (request.hint or "") if correct else wrong_answer(request.hint, rng)
-        pieces = split_tokens(answer, self.tokens)
-        stop_reason = "eos"
+        stops = () if request.fixed_length else request.stop  # a fixed-length answer runs on past them
+        pieces = split_tokens(answer, request.max_new_tokens if request.fixed_length else self.tokens)
+        stop_reason = "max-tokens" if request.fixed_length else "eos"
         if len(pieces) > request.max_new_tokens:
             pieces, stop_reason = pieces[: request.max_new_tokens], "max-tokens"
         failing_at = min(
@@ -175,12 +176,12 @@ class FakeBackend:
             last = now
             emitted.append(piece)
             emit(Token(request.request_id, piece, number, now))
-            if request.stop and cut_at_stop("".join(emitted), request.stop)[1]:
+            if stops and cut_at_stop("".join(emitted), stops)[1]:
                 stop_reason = "stop-string"
                 break
         if fail_mid:
             self._fail(index)
-        text, cut = cut_at_stop("".join(emitted), request.stop)
+        text, cut = cut_at_stop("".join(emitted), stops)
         self.items_done += 1
         return Generated(
             request_id=request.request_id,

@@ -110,8 +110,11 @@ def encode_prompt(tokenizer: Any, request: GenerateRequest) -> torch.Tensor:
 
 def generation_kwargs(request: GenerateRequest, pad_token_id: int | None) -> dict[str, Any]:
     """Greedy by default (sampling knobs of the model's generation config switched off so it says nothing);
-    seeded sampling with the model's own temperature/top-p when ``request.seed`` is set."""
+    seeded sampling with the model's own temperature/top-p when ``request.seed`` is set. A fixed-length request
+    suppresses end-of-sequence until ``max_new_tokens`` (transformers' ``min_new_tokens``)."""
     kwargs: dict[str, Any] = {"max_new_tokens": request.max_new_tokens, "pad_token_id": pad_token_id}
+    if request.fixed_length:
+        kwargs["min_new_tokens"] = request.max_new_tokens
     if request.seed is None:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     else:
@@ -135,9 +138,10 @@ def run_generate(
     """One request through ``model.generate`` with streaming; returns the Generated record."""
     started = time.monotonic()
     input_ids = encode_prompt(tokenizer, request).to(device)
-    streamer = TokenStreamer(request.request_id, tokenizer, emit, tuple(request.stop), cancel)
+    stops = () if request.fixed_length else tuple(request.stop)  # a fixed-length answer runs on past them
+    streamer = TokenStreamer(request.request_id, tokenizer, emit, stops, cancel)
     kwargs = generation_kwargs(request, _pad_id(model, tokenizer))
-    if request.stop:
+    if stops:
         kwargs["stopping_criteria"] = StoppingCriteriaList([StopStringCriteria(streamer)])
     if request.seed is not None:
         torch.manual_seed(request.seed)
@@ -153,9 +157,11 @@ def run_generate(
     else:
         new_ids = streamer.decoder.ids
     text = fast_decode(tokenizer)(new_ids)  # the decoder the streamer used: pieces add up to this text
-    text, cut = cut_at_stop(text, request.stop)
+    text, cut = cut_at_stop(text, stops)
     if stop_reason is None:
-        if cut or streamer.stop_hit:
+        if request.fixed_length:
+            stop_reason = "max-tokens" if len(new_ids) >= request.max_new_tokens else "length"
+        elif cut or streamer.stop_hit:
             stop_reason = "stop-string"
         elif new_ids and new_ids[-1] in eos_ids(model, tokenizer):
             stop_reason = "eos"

@@ -24,7 +24,12 @@ FAILURES = ("load", "crash", "oom", "killed", "timeout", "unavailable")
 @dataclass(frozen=True, slots=True)
 class GenerateRequest:
     """One item for the model. ``seed`` None = greedy decoding; an int = sampling seeded with it.
-    ``hint`` is the reference answer, read only by fake backends."""
+    ``hint`` is the reference answer, read only by fake backends.
+
+    ``fixed_length``: generate exactly ``max_new_tokens`` tokens -- end-of-sequence is suppressed (transformers'
+    ``min_new_tokens = max_new_tokens``) and stop strings do not end the answer -- so that every model does the same
+    work per item whatever it says (vLLM's benchmarks call this ``ignore_eos``). For energy and speed measurements;
+    scores of such answers mean little."""
 
     request_id: str
     prompt: Prompt
@@ -32,6 +37,7 @@ class GenerateRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     hint: str | None = None
+    fixed_length: bool = False
 
 
 @dataclass(frozen=True, slots=True)

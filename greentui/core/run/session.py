@@ -67,6 +67,7 @@ class SessionConfig:
     scorer: str | None = None  # for a quick task given as a .jsonl file
     seed: int | None = None  # None: greedy decoding; an int: seeded sampling
     max_new_tokens: int | None = None  # None: the task's own limit
+    fixed_length: bool = False  # every answer exactly max_new_tokens long (eos, stop strings ignored): benchmarks
     load_timeout_s: float = 900.0
     item_timeout_s: float = 600.0
     trust_remote_code: bool = False
@@ -388,6 +389,7 @@ class Session(RunControl):
                 stop=tuple(task.stop),
                 seed=config.seed,
                 hint=item.reference,
+                fixed_length=config.fixed_length,
             )
             started = time.monotonic()
             self._emit(ItemStarted(side=side, item_id=item.id, index=idx, prompt=item.question, t_mono_s=started))
