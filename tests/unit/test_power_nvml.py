@@ -238,3 +238,25 @@ def test_no_visible_gpu(fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(PowerSourceError, match="no NVIDIA GPU visible"):
         NvmlSource()
     assert "shutdown" in fake_nvml.calls  # NVML released even when opening fails
+
+
+def test_power_mode_forces_one_reading(fake_nvml: FakeNvml) -> None:
+    # the board has both readings: "auto" takes the instant field, the forced modes take the one they name
+    (auto,) = NvmlSource([0]).read()
+    (instant,) = NvmlSource([0], power_mode="instant").read()
+    assert auto.power_kind == instant.power_kind == "instant" and instant.power_w == pytest.approx(157.0)
+    averaged_source = NvmlSource([0], power_mode="1s-average")
+    (averaged,) = averaged_source.read()
+    assert averaged.power_kind == "1s-average" and averaged.power_w == pytest.approx(150.0)
+    assert "1 s averaged power" in averaged_source.describe()
+    assert averaged.energy_counter_j == pytest.approx(1000.0)  # the counter is read whatever the power mode
+
+
+def test_forced_power_mode_the_board_lacks_is_refused(fake_nvml: FakeNvml) -> None:
+    fake_nvml.gpus[0].instant_field = False
+    shutdowns = fake_nvml.calls.count("shutdown")
+    with pytest.raises(PowerSourceError, match=r"gpu0 .* does not report instant power"):
+        NvmlSource([0], power_mode="instant")
+    assert fake_nvml.calls.count("shutdown") == shutdowns + 1  # NVML released
+    with pytest.raises(PowerSourceError, match="unknown NVML power mode"):
+        NvmlSource([0], power_mode="peak")  # type: ignore[arg-type]

@@ -12,6 +12,10 @@ were instantaneous without knowing.
 
 Devices are named ``gpu<N>`` with N the CUDA index the models use (``cuda:N``), which is a position in
 ``CUDA_VISIBLE_DEVICES`` when that is set (integer indices, full or prefix UUIDs), not NVML's index.
+
+``power_mode`` forces one of the two power readings (``"instant"`` or ``"1s-average"``) instead of the best one
+(``"auto"``), so the two can be sampled side by side and each integrated against the energy counter
+(``benchmarks/gpu_check.py`` does, to tell whether greentui's GPU figures are true on a given board and driver).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from greentui.core.measure.power.base import PowerSource, PowerSourceError
 from greentui.core.records import PowerSample
@@ -34,6 +38,9 @@ except ImportError:  # pragma: no cover - exercised only on broken installs
 # NVML's total-energy counter is refreshed about every 100 ms; shorter windows are flagged by the meter.
 COUNTER_PERIOD_S = 0.1
 
+
+# "auto": instant where the driver has it, else the 1 s average; the others force one reading.
+PowerMode = Literal["auto", "instant", "1s-average"]
 
 _INIT_HINT = "NVML ships with the NVIDIA driver (libnvidia-ml.so); no NVIDIA GPU or driver here means no GPU metering"
 
@@ -116,7 +123,18 @@ class NvmlSource(PowerSource):
     name = "nvml"
     quality = "measured"
 
-    def __init__(self, gpu_indices: Sequence[int] = (), *, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        gpu_indices: Sequence[int] = (),
+        *,
+        environ: Mapping[str, str] | None = None,
+        power_mode: PowerMode = "auto",
+    ) -> None:
+        if power_mode not in get_args(PowerMode):
+            raise PowerSourceError(
+                f"unknown NVML power mode {power_mode!r}: choose one of {', '.join(get_args(PowerMode))}"
+            )
+        self.power_mode: PowerMode = power_mode
         if pynvml is None:
             raise PowerSourceError("nvidia-ml-py is not installed")
         try:
@@ -156,19 +174,20 @@ class NvmlSource(PowerSource):
         for cuda_index in dict.fromkeys(wanted):
             if not 0 <= cuda_index < len(physical):
                 raise PowerSourceError(f"GPU cuda:{cuda_index} is not visible ({len(physical)} GPU(s) visible)")
-            gpus.append(self._probe(f"gpu{cuda_index}", physical[cuda_index]))
+            gpus.append(self._probe(f"gpu{cuda_index}", physical[cuda_index], self.power_mode))
         return gpus
 
     @staticmethod
-    def _probe(device: str, nvml_index: int) -> _Gpu:
+    def _probe(device: str, nvml_index: int, wanted: PowerMode = "auto") -> _Gpu:
         handle = pynvml.nvmlDeviceGetHandleByIndex(nvml_index)
         model = _text(pynvml.nvmlDeviceGetName(handle))
         has_counter = _supported(pynvml.nvmlDeviceGetTotalEnergyConsumption, handle)
-        power_mode: str | None = None
-        if _instant_power_mw(handle) is not None:
-            power_mode = "instant"
-        elif _supported(pynvml.nvmlDeviceGetPowerUsage, handle):
-            power_mode = "1s-average"
+        has_instant = wanted != "1s-average" and _instant_power_mw(handle) is not None
+        has_average = not has_instant and wanted != "instant" and _supported(pynvml.nvmlDeviceGetPowerUsage, handle)
+        power_mode: str | None = "instant" if has_instant else "1s-average" if has_average else None
+        if wanted != "auto" and power_mode is None:
+            what = "instant power (NVML_FI_DEV_POWER_INSTANT)" if wanted == "instant" else "nvmlDeviceGetPowerUsage"
+            raise PowerSourceError(f"{device} ({model}) does not report {what}")
         if not has_counter and power_mode is None:
             raise PowerSourceError(f"{device} ({model}) reports neither energy nor power through NVML")
         return _Gpu(
