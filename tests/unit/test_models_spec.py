@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greentui.core.models import catalog
+from greentui.core.models import architectures, catalog
 from greentui.core.models.spec import FAKE_OPTIONS, ModelSpec, SpecError, device_problem, parse_count
 
 
@@ -127,6 +127,7 @@ _hub_ids = st.builds(lambda org, name: f"{org}/{name}", _word, _word.map(lambda 
 _locals = st.builds(lambda a, b: f"./{a}/{b}", _word, _word)
 _ggufs = _word.map(lambda w: f"./{w}.Q4_1.gguf")
 _catalog = st.sampled_from([entry.name for entry in catalog.ENTRIES])
+_randoms = st.sampled_from([f"random:{arch.name}" for arch in architectures.ARCHITECTURES])
 _fake_values = {
     "tps": st.sampled_from(["1", "200", "37.5"]),
     "accuracy": st.sampled_from(["0", "0.8", "1"]),
@@ -149,7 +150,7 @@ def _fakes(draw: st.DrawFn) -> str:
 
 @st.composite
 def _specs(draw: st.DrawFn) -> ModelSpec:
-    source = draw(st.one_of(_hub_ids, _locals, _ggufs, _catalog, _fakes()))
+    source = draw(st.one_of(_hub_ids, _locals, _ggufs, _catalog, _fakes(), _randoms))
     revision_ok = source in [e.name for e in catalog.ENTRIES if e.offline_gguf is None] or (
         "/" in source and not source.startswith("./")
     )

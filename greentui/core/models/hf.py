@@ -2,7 +2,8 @@
 
 This module imports torch and transformers at the top: it is imported in the model worker (or in tests), never by
 the TUI or ``greentui --help``. Loading goes: resolve the source (catalog GGUF -> converted safetensors cache; hub
-id -> local cache, else a download with progress; folder), choose device and dtype, load the tokenizer and weights
+id -> local cache, else a download with progress; folder; ``random:`` architecture -> seeded random weights built
+once into the cache), choose device and dtype, load the tokenizer and weights
 (bitsandbytes config for int8/nf4/fp4), attach a PEFT adapter, apply torch dynamic int8 last. Every user-caused
 failure becomes a :class:`ModelLoadError` with one line saying what to do.
 """
@@ -170,6 +171,11 @@ def load_model(
         folder = hf_gguf_cache.ensure_converted(resolved.location, fetching)
     elif resolved.kind == "hub":
         folder = hub_folder(resolved.location, resolved.revision, fetching, trust_remote_code=trust_remote_code)
+    elif resolved.kind == "random":
+        from greentui.core.models.hf_random import ensure_random_model
+
+        assert spec.architecture is not None  # resolve() gives "random" for known architectures only
+        folder = ensure_random_model(spec.architecture, fetching)
     else:
         folder = Path(resolved.location)
     if cancel is not None and cancel.is_set():

@@ -69,7 +69,7 @@ def cached_conversion(gguf_path: Path | str, digest: str | None = None) -> Path 
 
 
 @contextlib.contextmanager
-def _exclusive(lock_path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
+def exclusive_lock(lock_path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
     """An advisory lock (POSIX flock) held for the duration; ``on_wait`` is called if another process holds it.
     A no-op where fcntl does not exist."""
     try:
@@ -102,7 +102,7 @@ def ensure_converted(gguf_path: Path | str, progress: ProgressFn | None = None) 
     root = models_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     waiting = lambda: report("waiting for another worker converting the same GGUF", None)  # noqa: E731
-    with _exclusive(root / f".gguf-{digest}.lock", waiting):
+    with exclusive_lock(root / f".gguf-{digest}.lock", waiting):
         done = cached_conversion(source, digest)  # the other worker may have finished it meanwhile
         if done is not None:
             return done

@@ -40,10 +40,11 @@ class CatalogRow:
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """Where a source's weights are: a GGUF file, a local folder, a hub repo, or the fake backend."""
+    """Where a source's weights are: a GGUF file, a local folder, a hub repo, the fake backend, or random weights
+    built in the worker (``location`` is then the architecture's name)."""
 
-    kind: Literal["gguf", "folder", "hub", "fake"]
-    location: str  # file or folder path, hub id, or the fake source
+    kind: Literal["gguf", "folder", "hub", "fake", "random"]
+    location: str  # file or folder path, hub id, the fake source, or an architecture name
     revision: str | None = None
 
 
@@ -104,6 +105,10 @@ def resolve(spec: ModelSpec) -> Resolved:
     kind = spec.kind
     if kind == "fake":
         return Resolved("fake", spec.source)
+    if kind == "random":
+        arch = spec.architecture
+        assert arch is not None  # parse() accepts known architectures only
+        return Resolved("random", arch.name)
     if kind == "catalog":
         entry = find(spec.source)
         assert entry is not None  # kind == "catalog" guarantees it

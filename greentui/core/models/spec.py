@@ -9,6 +9,9 @@ Grammar (the text form used on the command line and in the TUI)::
              | local folder          ./my-model   /models/x   ~/models/x
              | GGUF file             ./model.Q4_K_M.gguf            (a name ending in .gguf)
              | fake model            fake:oracle?tps=200&accuracy=0.8   (tests and demos, see FAKE_OPTIONS)
+             | random weights        random:llama3.2-1b     a known architecture, randomly initialised: real compute
+                                                            and energy per token, meaningless answers (see
+                                                            architectures.py)
     REVISION = branch, tag or commit of a hub model            Qwen/Qwen2.5-0.5B-Instruct#main
     OPTION   = fp32 | bf16 | fp16                              weights dtype (default: fp32 on cpu, bf16 on cuda)
              | nf4 | fp4 | int8                                bitsandbytes quantization
@@ -33,11 +36,11 @@ from pathlib import Path
 from typing import Literal, get_args
 from urllib.parse import unquote
 
-from greentui.core.models import catalog
+from greentui.core.models import architectures, catalog
 
 Dtype = Literal["auto", "fp32", "bf16", "fp16"]
 Quant = Literal["none", "int8", "nf4", "fp4", "dynamic-int8"]
-SourceKind = Literal["catalog", "hub", "local", "gguf", "fake"]
+SourceKind = Literal["catalog", "hub", "local", "gguf", "fake", "random"]
 
 ADAPTER_MARK = "+adapter="
 FAKE_PREFIX = "fake:"
@@ -153,9 +156,11 @@ def parse_fake_options(source: str) -> dict[str, str]:
 
 
 def source_kind(source: str) -> SourceKind:
-    """How a (valid) source is found: catalog, hub, local folder, GGUF file or fake."""
+    """How a (valid) source is found: catalog, hub, local folder, GGUF file, fake or random weights."""
     if source.startswith(FAKE_PREFIX):
         return "fake"
+    if source.startswith(architectures.RANDOM_PREFIX):
+        return "random"
     if catalog.find(source) is not None:
         return "catalog"
     if source.lower().endswith(".gguf"):
@@ -310,6 +315,13 @@ class ModelSpec:
     def is_fake(self) -> bool:
         return self.source.startswith(FAKE_PREFIX)
 
+    @property
+    def architecture(self) -> architectures.Architecture | None:
+        """The architecture of a ``random:NAME`` source; None for other sources."""
+        if not self.source.startswith(architectures.RANDOM_PREFIX):
+            return None
+        return architectures.find(self.source[len(architectures.RANDOM_PREFIX) :])
+
     def fake_options(self) -> dict[str, str]:
         """Options of a ``fake:`` source; {} for other sources."""
         return parse_fake_options(self.source) if self.is_fake else {}
@@ -322,6 +334,8 @@ class ModelSpec:
             name = catalog.entry(self.source).display_name
         elif kind == "fake":
             name = self.source.partition("?")[0]
+        elif kind == "random" and self.architecture is not None:
+            name = f"random {self.architecture.display_name}"
         else:
             name = _last_part(self.source)
             if kind == "gguf":
@@ -347,6 +361,18 @@ def _check_source(source: str, fail) -> SourceKind:  # type: ignore[no-untyped-d
     if source.startswith(FAKE_PREFIX):
         _check_fake(source, fail)
         return "fake"
+    if source.startswith(architectures.RANDOM_PREFIX):
+        name = source[len(architectures.RANDOM_PREFIX) :]
+        if architectures.find(name) is None:
+            known = architectures.names()
+            close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+            hint = f"did you mean random:{close[0]}? " if close else ""
+            raise fail(
+                f"unknown architecture {name!r} for random weights: {hint}expected one of {', '.join(known)}",
+                len(architectures.RANDOM_PREFIX),
+                len(source),
+            )
+        return "random"
     kind = source_kind(source)
     if kind == "hub":
         if "/" not in source:
@@ -392,7 +418,10 @@ def _check_fake(source: str, fail) -> None:  # type: ignore[no-untyped-def]
 
 
 def _normal_source(source: str, kind: SourceKind) -> str:
-    """Catalog names are case-insensitive: store them in their canonical spelling."""
+    """Catalog and architecture names are case-insensitive: store them in their canonical spelling."""
+    if kind == "random":
+        arch = architectures.find(source[len(architectures.RANDOM_PREFIX) :])
+        return architectures.RANDOM_PREFIX + arch.name if arch is not None else source
     return catalog.entry(source).name if kind == "catalog" else source
 
 
