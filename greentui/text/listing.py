@@ -108,7 +108,7 @@ def export_session(store: Any, session_id: str, fmt: str) -> str:
 
 
 def print_tasks() -> None:
-    from greentui.core.evaluate.tasks import builtin_tasks
+    from greentui.core.evaluate.tasks import builtin_tasks, unavailable_builtin_tasks
 
     console = Console(highlight=False)
     table = Table(title="built-in tasks (add your own: --task path/to/folder)", title_justify="left")
@@ -129,6 +129,8 @@ def print_tasks() -> None:
                 )
             ]
         )
+    for task_id, reason in unavailable_builtin_tasks().items():
+        table.add_row(*[Text(v) for v in (task_id, "", "not installed", "", "", reason)])
     console.print(table)
 
 

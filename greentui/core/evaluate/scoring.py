@@ -40,6 +40,7 @@ class ScoreContext:
     options: Mapping[str, Any] = field(default_factory=dict)  # the task's [scorer_options]
     base_dir: Path | None = None  # the task folder: relative option paths resolve against it
     tests: str | None = None  # code_pass_at_1: the item's test source
+    prelude: str | None = None  # code_pass_at_1: trusted task code run before the model's (imports, helpers)
 
 
 Scorer = Callable[[str, str, ScoreContext], ScoreResult]
@@ -374,5 +375,17 @@ def code_pass_at_1(answer: str, reference: str, context: ScoreContext) -> ScoreR
         output_kb=int(options.get("output_kb", 64)),
         file_mb=int(options.get("file_mb", 16)),
     )
-    result = run_python_sandboxed(answer, context.tests, limits)
+    result = run_python_sandboxed(with_prelude(context.prelude, answer), context.tests, limits)
     return ScoreResult(1.0 if result.passed else 0.0, answer, result.detail)
+
+
+def with_prelude(prelude: str | None, code: str) -> str:
+    """The program a code item runs: the task's prelude (HumanEval's prompt: imports, helpers, the signature and
+    docstring), then the model's code. A reply that starts a definition or an import at the left margin is a whole
+    program part and follows the prelude after blank lines (redefining the entry point); anything else is read as
+    the body that continues the prelude's signature, as in HumanEval's original completion format."""
+    if not prelude:
+        return code
+    if _CODE_START.search(code):
+        return f"{prelude.rstrip()}\n\n\n{code}"
+    return prelude + code

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from greentui.core.evaluate.packaged import PackagedDataError, PackagedSource, PackageMissing, read_items
 from greentui.core.evaluate.scoring import (
     EXTRACT_RULES,
     SCORERS,
@@ -49,6 +50,7 @@ _TOP_KEYS = {
     "prompt",
     "extract",
     "scorer_options",
+    "source",
 }
 _REQUIRED = ("id", "name", "category", "scorer")
 _KIND_NAMES: dict[Any, str] = {
@@ -65,6 +67,10 @@ class TaskError(Exception):
     """A task that cannot be used; the message is one line, ``file:line: what is wrong`` where a file is at fault."""
 
 
+class TaskUnavailable(TaskError):
+    """A built-in benchmark whose data package is not installed (listed as such, not an error in the task)."""
+
+
 @dataclass(frozen=True)
 class TaskItem:
     id: str
@@ -72,6 +78,7 @@ class TaskItem:
     reference: str  # the gold answer as text
     question: str  # short display text for the live view
     tests: str | None = None  # code_pass_at_1: Python asserts run after the model's code
+    prelude: str | None = None  # code_pass_at_1: trusted task code placed before the model's (HumanEval's prompt)
     extra: dict[str, Any] = field(default_factory=dict)  # any other keys of the item, kept as they were
 
 
@@ -129,6 +136,7 @@ class Task:
             options=self.scorer_options,
             base_dir=self.path if self.path.is_dir() else self.path.parent,
             tests=item.tests,
+            prelude=item.prelude,
         )
         return score_output(self.scorer, output, item.reference, context)
 
@@ -156,8 +164,26 @@ def builtin_task_folders(package_dir: Path | None = None) -> dict[str, Path]:
 
 
 def builtin_tasks() -> list[Task]:
-    """Every built-in task, loaded and checked, sorted by id (for ``greentui tasks`` and the setup screen)."""
-    return [_load_builtin(name, folder) for name, folder in sorted(builtin_task_folders().items())]
+    """Every usable built-in task, loaded and checked, sorted by id (for ``greentui tasks`` and the setup screen);
+    a benchmark whose data package is not installed is left out (see :func:`unavailable_builtin_tasks`)."""
+    tasks = []
+    for name, folder in sorted(builtin_task_folders().items()):
+        try:
+            tasks.append(_load_builtin(name, folder))
+        except TaskUnavailable:
+            continue
+    return tasks
+
+
+def unavailable_builtin_tasks() -> dict[str, str]:
+    """Built-in task id -> why it cannot be used here (its data package is not installed)."""
+    missing = {}
+    for name, folder in sorted(builtin_task_folders().items()):
+        try:
+            _load_builtin(name, folder)
+        except TaskUnavailable as exc:
+            missing[name] = str(exc)
+    return missing
 
 
 def _load_builtin(name: str, folder: Path) -> Task:
@@ -248,9 +274,8 @@ def load_task_folder(folder: Path) -> Task:
     """Load and check a task folder. Raises :class:`TaskError` (``file:line: what is wrong``)."""
     folder = Path(folder)
     toml_path, items_path = folder / "task.toml", folder / "items.jsonl"
-    for needed in (toml_path, items_path):
-        if not needed.is_file():
-            raise TaskError(f"{needed}: not found (a task folder holds task.toml and items.jsonl)")
+    if not toml_path.is_file():
+        raise TaskError(f"{toml_path}: not found (a task folder holds task.toml and items.jsonl)")
     text = toml_path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
@@ -351,7 +376,21 @@ def load_task_folder(folder: Path) -> Task:
             raise fail("scorer_options", "database", f"database {options['database']!r} not found in {folder}")
         fixtures.append(database)
 
-    items = _read_items(items_path, fields, scorer=scorer, rule=rule, labels=tuple(labels), quick=False)
+    source_table = typed("", data, "source", dict, None)
+    if source_table is not None:
+        if items_path.exists():
+            raise fail("source", "", f"a task with [source] takes its items from a package: remove {items_path}")
+        try:
+            source = PackagedSource.from_table(source_table)
+        except ValueError as exc:
+            raise fail("source", next((k for k in source_table if k in str(exc)), ""), str(exc)) from None
+        items = _packaged_items(source, task_id, fields, toml_path)
+        version = _version([toml_path, *fixtures], source.sha256.encode())
+    elif not items_path.is_file():
+        raise TaskError(f"{items_path}: not found (a task folder holds task.toml and items.jsonl)")
+    else:
+        items = _read_items(items_path, fields, scorer=scorer, rule=rule, labels=tuple(labels), quick=False)
+        version = _version([toml_path, items_path, *fixtures])
     return Task(
         id=task_id,
         name=typed("", data, "name", str, None),
@@ -367,13 +406,38 @@ def load_task_folder(folder: Path) -> Task:
         provenance=typed("", data, "provenance", str, "not stated"),
         items=items,
         path=folder,
-        version=_version([toml_path, items_path, *fixtures]),
+        version=version,
         system=system,
         user_template=user,
         fewshot=tuple(fewshot),
         extract_rule=rule,
         labels=tuple(labels),
         scorer_options=dict(options),
+    )
+
+
+def _packaged_items(source: PackagedSource, task_id: str, fields: list[str], toml_path: Path) -> tuple[TaskItem, ...]:
+    """Items of a ``[source]`` task, read and verified by ``packaged.read_items``; one-line errors name the task."""
+    try:
+        packaged = read_items(source)
+    except PackageMissing as exc:
+        raise TaskUnavailable(f"task {task_id} {exc}") from None
+    except PackagedDataError as exc:
+        raise TaskError(f"task {task_id}: {exc}") from None
+    missing = [f for f in fields if f not in packaged[0].input]
+    if missing:
+        raise TaskError(f"{toml_path}: the prompt uses {{{missing[0]}}}, which {source.format} items do not have")
+    return tuple(
+        TaskItem(
+            id=p.id,
+            input=dict(p.input),
+            reference=p.reference,
+            question=p.question,
+            tests=p.tests,
+            prelude=p.prelude,
+            extra=dict(p.extra),
+        )
+        for p in packaged
     )
 
 
