@@ -181,3 +181,28 @@ def test_source_table_errors_name_the_line(tmp_path: Path) -> None:
     (folder / "task.toml").write_text(toml.replace("items = 1319", "items = 1318"))
     with pytest.raises(TaskError, match="refusing an altered copy"):
         load_task(str(folder))
+
+
+def test_a_prelude_in_items_jsonl(tmp_path: Path) -> None:
+    folder = tmp_path / "code"
+    folder.mkdir()
+    toml = (
+        (REPO / "tasks" / "python-functions" / "task.toml")
+        .read_text(encoding="utf-8")
+        .replace('id = "python-functions"', 'id = "code"')
+    )
+    (folder / "task.toml").write_text(toml)
+    item = {
+        "id": "c1",
+        "input": {"signature": "def double(x):", "description": "Twice x."},
+        "reference": "def double(x):\n    return scale(x)\n",
+        "tests": "assert double(3) == 6\n",
+        "prelude": "def scale(x):\n    return 2 * x\n",
+    }
+    (folder / "items.jsonl").write_text(json.dumps(item) + "\n")
+    task = load_task(str(folder))
+    assert task.items[0].prelude == item["prelude"] and "prelude" not in task.items[0].extra
+    assert task.score(task.items[0], item["reference"]).score == 1.0  # scale() comes from the prelude
+    (folder / "items.jsonl").write_text(json.dumps({**item, "prelude": 3}) + "\n")
+    with pytest.raises(TaskError, match=r"items\.jsonl:1: item 'c1': prelude must be a string"):
+        load_task(str(folder))

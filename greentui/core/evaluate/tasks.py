@@ -561,7 +561,12 @@ def _read_items(
                 question = str(next(iter(data.values())))
             elif not isinstance(question, str):
                 raise fail(f"item {item_id!r}: question must be a string")
-            extra = {k: v for k, v in raw.items() if k not in ("id", "input", "reference", "question", "tests")}
+            prelude = raw.get("prelude")
+            if prelude is not None and not isinstance(prelude, str):
+                raise fail(f"item {item_id!r}: prelude must be a string of Python code")
+            extra = {
+                k: v for k, v in raw.items() if k not in ("id", "input", "reference", "question", "tests", "prelude")
+            }
             items.append(
                 TaskItem(
                     id=item_id,
@@ -569,6 +574,7 @@ def _read_items(
                     reference=reference,
                     question=question,
                     tests=tests if isinstance(tests, str) else None,
+                    prelude=prelude,
                     extra=extra,
                 )
             )
