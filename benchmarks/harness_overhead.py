@@ -9,20 +9,24 @@ prompt greedily for exactly the same number of new tokens, and are timed end to 
 bare = the ``generate()`` call; greentui = from ``worker.generate(request)`` to the ``Generated`` message in the
 parent, so the pipe, the streaming and the unpickling are all inside the window. Runs alternate A B B A so drift
 (thermal, other processes) falls on both sides alike; the ratio of medians is the figure. Goal: >= 0.97.
-Run it on a quiet machine: on two shared cores, someone else's job moves single runs by 10-30%.
+Each side's spread (interquartile range over median, ``spread.py``) is printed; when either is wider than the 3 %
+the goal tests, the line says "inconclusive" instead of a verdict. Run it on a quiet machine: on two shared cores,
+someone else's job moves single runs by 10-30%.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from spread import load_average, spread, verdict
 
 from greentui.core.models.protocol import Generated, GenerateRequest, Loaded, LoadProgress, WorkerFailed
 from greentui.core.models.spec import ModelSpec
@@ -132,17 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     results = []
-    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores: above ~0.3 the figures are noisy)")
+    print(f"before: {load_average()} (on 2 cores, above ~0.3 the figures are noisy)")
     for variant in [v.strip() for v in args.variants.split(",") if v.strip()]:
         result = measure(variant, source=args.source, new_tokens=args.tokens, rounds=args.rounds)
+        bare = spread(result["bare_tokens_per_s"], "bare", "tok/s")  # type: ignore[arg-type]
+        ours = spread(result["greentui_tokens_per_s"], "greentui", "tok/s")  # type: ignore[arg-type]
+        said = verdict(result["ratio"] >= GOAL, [bare, ours], margin=1.0 - GOAL)  # type: ignore[operator]
+        result["verdict"] = said
         results.append(result)
-        verdict = "ok" if result["ratio"] >= GOAL else "BELOW GOAL"  # type: ignore[operator]
         print(
-            f"{result['spec']:24s} bare {result['bare_median']:7.2f} tok/s   greentui {result['greentui_median']:7.2f}"
-            f" tok/s   ratio {result['ratio']:.3f} (goal >= {GOAL})  {verdict}   tokens {result['new_tokens']}",
+            f"{result['spec']:24s} ratio {result['ratio']:.3f} (goal >= {GOAL})  {said}   tokens {result['new_tokens']}"
+            f"\n    {bare.describe()}\n    {ours.describe()}",
             flush=True,
         )
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"after: {load_average()}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
