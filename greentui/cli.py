@@ -272,6 +272,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         stored = store.get_session(session_id)
     except StoreError as exc:
         raise CliError(str(exc)) from None
+    _prewarm([config.model_a, config.model_b])
     if stored.status == "completed":
         raise CliError(f"session {session_id} is already completed; nothing to resume")
     if stored.status == "running":
@@ -393,15 +394,27 @@ def cmd_tui(
     return int(app.return_code or 0)
 
 
+def _prewarm(specs: list[str]) -> None:
+    """Start the model workers' imports of torch and transformers now, while the task loads and the store opens
+    (or while the user fills in the setup screen): the seconds they take are then hidden from the wait for the
+    models. Never for fake models, and never an error (a worker that cannot start early starts later)."""
+    from greentui.core.models.worker import prewarm_for
+
+    prewarm_for(specs)
+
+
 def dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command is None:
+        _prewarm(["setup-a", "setup-b"])  # the setup screen: the models are not chosen yet, the libraries are known
         return cmd_tui(args)
     if command == "run":
         config = _config_from_args(args)
+        _prewarm([config.model_a, config.model_b])
         return cmd_run(args, config) if args.headless else cmd_tui(args, start="live", config=config)
     if command == "demo":
         config = _demo_config(args)
+        _prewarm([config.model_a, config.model_b])
         return cmd_run(args, config) if args.headless else cmd_tui(args, start="live", config=config)
     if command == "history":
         return cmd_tui(args, start="history")

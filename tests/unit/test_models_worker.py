@@ -152,3 +152,39 @@ def test_garbage_collected_worker_is_stopped() -> None:
     del worker  # weakref.finalize stops it
     process.wait(timeout=5)
     assert not process.is_running()
+
+
+def test_a_standby_worker_imports_first_and_loads_the_model_it_is_given(tmp_path: Path) -> None:
+    from greentui.core.models import worker as worker_module
+    from tests.helpers.tiny_models import build_tiny_llama
+
+    folder = build_tiny_llama(tmp_path / "tiny-llama")
+    worker_module.stop_standby()
+    try:
+        assert worker_module.prewarm_for(["fake:a", "fake:b?tps=5"]) == 0  # fake models import nothing heavy
+        assert worker_module.prewarm_for([f"{folder}@fp32", "fake:b"]) == 1
+        assert worker_module.standby_count(ready_only=True, wait_s=240) == 1  # torch imported in the child
+        standby_pid = worker_module._standby[0].process.pid
+        fake = ModelWorker("B", ModelSpec.parse("fake:oracle?tps=1000&tokens=2"))
+        fake.start()
+        assert fake.pid != standby_pid and worker_module.standby_count() == 1  # a fake model spawns its own
+        real = ModelWorker("A", ModelSpec.parse(f"{folder}@fp32"))
+        real.start()
+        assert real.pid == standby_pid and worker_module.standby_count() == 0
+        loaded = _wait_loaded(real, timeout_s=120)
+        assert isinstance(loaded, Loaded) and loaded.info.params_total > 0
+        real.generate(GenerateRequest("q1", PROMPT, 3))
+        while not isinstance(message := real.poll(30), (Generated, WorkerFailed)):
+            assert isinstance(message, (Token, type(None)))
+        assert isinstance(message, Generated) and message.tokens_out >= 1
+        assert real.log_path is not None and real.log_path.is_file()  # its output went to this worker's log
+        for worker in (real, fake):
+            worker.stop()
+        _assert_gone(standby_pid)
+        # a standby worker nobody takes goes away when stopped, without a trace
+        worker_module.prewarm(1)
+        leftover = worker_module._standby[0].process.pid
+        worker_module.stop_standby()
+        _assert_gone(leftover)
+    finally:
+        worker_module.stop_standby()

@@ -4,9 +4,11 @@ Plain frozen dataclasses, picklable, sent over a ``multiprocessing`` pipe. Times
 (``t_mono_s``): CLOCK_MONOTONIC is shared by every process of a Linux machine, so a worker's timestamps compare
 directly with the parent's. Memory is in bytes; None means "not available" (e.g. no CUDA), never 0.
 
-Parent -> worker: :class:`GenerateRequest`, :class:`StopRequest`.
-Worker -> parent: :class:`LoadProgress`... then :class:`Loaded` (or :class:`WorkerFailed`); per request
-:class:`Token`... then :class:`Generated` (or :class:`WorkerFailed`).
+Parent -> worker: :class:`GenerateRequest`, :class:`StopRequest`; to a standby worker (started before its model
+was chosen, so that importing torch and transformers overlaps with the user's choices) first :class:`LoadRequest`.
+Worker -> parent: a standby worker's :class:`Standby` once its imports are done; :class:`LoadProgress`... then
+:class:`Loaded` (or :class:`WorkerFailed`); per request :class:`Token`... then :class:`Generated` (or
+:class:`WorkerFailed`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ class GenerateRequest:
     seed: int | None = None
     hint: str | None = None
     fixed_length: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoadRequest:
+    """Tells a standby worker which model to load, and where its output goes from now on."""
+
+    spec: str
+    trust_remote_code: bool = False
+    log_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Standby:
+    """A standby worker has imported its heavy libraries and waits for a :class:`LoadRequest`."""
+
+    t_mono_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +144,7 @@ class WorkerFailed:
     detail: str = ""
 
 
-WorkerMessage = LoadProgress | Loaded | Token | Generated | WorkerFailed
+WorkerMessage = Standby | LoadProgress | Loaded | Token | Generated | WorkerFailed
 
 ProgressFn = Callable[[str, "float | None"], None]
 EmitFn = Callable[[Token], None]

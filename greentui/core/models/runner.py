@@ -28,8 +28,10 @@ from greentui.core.models.protocol import (
     GenerateRequest,
     Loaded,
     LoadProgress,
+    LoadRequest,
     ModelLoadError,
     SimulatedExit,
+    Standby,
     StopRequest,
     WorkerFailed,
 )
@@ -220,13 +222,42 @@ def _redirect_output(log_path: str | None) -> None:
     faulthandler.enable(file=sys.stderr)  # a segfault leaves a traceback in the log
 
 
-def process_main(conn: Connection, spec_text: str, trust_remote_code: bool, log_path: str | None) -> None:
-    """Entry point of the spawned worker process."""
+def import_backend_libraries() -> None:
+    """Import what loading a Hugging Face model needs (torch, transformers, accelerate, greentui's backend), the
+    seconds of work a standby worker does before it knows its model."""
+    from greentui.core.models import hf
+
+    hf.quiet_libraries()
+
+
+def _standby(conn: Connection) -> LoadRequest:
+    """A standby worker: import the heavy libraries, say so, then wait for the model to load. Exits quietly when
+    the parent goes away or stops it first (the user quit, or raced fake models)."""
+    import_backend_libraries()
+    try:
+        conn.send(Standby(time.monotonic()))
+        while True:
+            message = conn.recv()
+            if isinstance(message, LoadRequest):
+                return message
+            if isinstance(message, StopRequest):
+                os._exit(0)
+    except (EOFError, OSError):
+        os._exit(0)
+
+
+def process_main(conn: Connection, spec_text: str | None, trust_remote_code: bool, log_path: str | None) -> None:
+    """Entry point of the spawned worker process; ``spec_text`` None starts a standby worker (see _standby)."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)
     _redirect_output(log_path)
+    if spec_text is None:
+        request = _standby(conn)
+        spec_text, trust_remote_code = request.spec, request.trust_remote_code
+        if request.log_path != log_path:
+            _redirect_output(request.log_path)
     cancel = threading.Event()
 
     def parent_gone() -> None:

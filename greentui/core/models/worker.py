@@ -13,6 +13,11 @@ Usage (the session engine)::
     while not isinstance(message := worker.poll(1.0), (Generated, WorkerFailed)): ... # Token meanwhile
     worker.stop()
 
+Standby workers (:func:`prewarm`): importing torch and transformers takes seconds, more than loading a small model
+from greentui's cache. The CLI and the setup screen therefore start up to two worker processes before the models
+are even chosen; :meth:`ModelWorker.start` hands a standby process its model (a :class:`LoadRequest`) instead of
+spawning a new one, so the user waits only for the load itself. Fake and inline workers never use them.
+
 :meth:`ModelWorker.poll` never raises on a dead worker: it returns :class:`WorkerFailed` ("killed" for a signal --
 SIGKILL is also what the kernel's OOM killer sends, so it says "out of memory?" -- "crash", "oom", "timeout" when
 the load outlives its limit, "load"/"unavailable" for load errors), and keeps returning that same failure.
@@ -26,6 +31,7 @@ import signal
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -36,7 +42,9 @@ from greentui.core.models.protocol import (
     GenerateRequest,
     Loaded,
     LoadProgress,
+    LoadRequest,
     ModelInfo,
+    Standby,
     StopRequest,
     Token,
     WorkerFailed,
@@ -57,6 +65,10 @@ __all__ = [
     "WorkerFailed",
     "WorkerMessage",
     "exit_failure",
+    "prewarm",
+    "prewarm_for",
+    "standby_count",
+    "stop_standby",
 ]
 
 _SIGKILL = getattr(signal, "SIGKILL", 9)
@@ -122,6 +134,93 @@ def _shutdown(
         thread.join(timeout_s)
     if conn is not None:
         conn.close()
+
+
+@dataclass
+class _StandbyProcess:
+    process: Any
+    conn: Connection
+    started_mono_s: float
+    ready_mono_s: float | None = None
+
+
+_standby: list[_StandbyProcess] = []
+_standby_lock = threading.Lock()
+
+
+def prewarm(count: int = 2) -> int:
+    """Start standby worker processes until ``count`` are waiting (each imports torch and transformers, then waits
+    for its model); returns how many were started now. Safe from any thread; never raises (a worker that cannot
+    be started is simply not there, and a later start spawns as before)."""
+    started = 0
+    with _standby_lock:
+        _standby[:] = [s for s in _standby if s.process.is_alive()]
+        while len(_standby) < count:
+            try:
+                context = multiprocessing.get_context("spawn")
+                parent_end, child_end = context.Pipe(duplex=True)
+                log = cache_dir() / "logs" / f"worker-standby-{len(_standby)}.log"
+                process = context.Process(
+                    target=process_main, args=(child_end, None, False, str(log)), name="greentui-standby", daemon=True
+                )
+                process.start()
+                child_end.close()
+            except (OSError, RuntimeError):
+                break
+            _standby.append(_StandbyProcess(process, parent_end, time.monotonic()))
+            started += 1
+    return started
+
+
+def prewarm_for(specs: list[str]) -> int:
+    """:func:`prewarm` one standby worker per real (not fake) model among ``specs`` (spec texts; one that does not
+    parse counts as real: the session will say what is wrong with it). Returns how many were started."""
+    from greentui.core.models.spec import SpecError
+
+    real = 0
+    for text in specs:
+        try:
+            real += not ModelSpec.parse(text).is_fake
+        except SpecError:
+            real += 1
+    return prewarm(real) if real else 0
+
+
+def standby_count(*, ready_only: bool = False, wait_s: float = 0.0) -> int:
+    """How many standby workers wait; ``ready_only``: only those whose imports are done (waiting up to
+    ``wait_s`` for the rest to say so)."""
+    deadline = time.monotonic() + wait_s
+    with _standby_lock:
+        for standby in _standby:
+            while standby.ready_mono_s is None and standby.process.is_alive():
+                try:
+                    if not standby.conn.poll(max(0.0, deadline - time.monotonic())):
+                        break
+                    message = standby.conn.recv()
+                except (EOFError, OSError):
+                    break
+                if isinstance(message, Standby):
+                    standby.ready_mono_s = message.t_mono_s
+        alive = [s for s in _standby if s.process.is_alive()]
+        return sum(1 for s in alive if s.ready_mono_s is not None or not ready_only)
+
+
+def _take_standby() -> _StandbyProcess | None:
+    with _standby_lock:
+        while _standby:
+            standby = _standby.pop(0)
+            if standby.process.is_alive():
+                return standby
+            standby.conn.close()
+    return None
+
+
+def stop_standby() -> None:
+    """Stop every standby worker (tests, and a TUI that will race only fake models)."""
+    with _standby_lock:
+        taken, _standby[:] = list(_standby), []
+    for standby in taken:
+        _shutdown(standby.process, None, standby.conn, threading.Event(), 1.0)
 
 
 class ModelWorker:
@@ -204,6 +303,16 @@ class ModelWorker:
 
             self._thread = threading.Thread(target=run, name=f"greentui-model-{self.side}", daemon=True)
             self._thread.start()
+        elif not self.spec.is_fake and (standby := _take_standby()) is not None:
+            self._process, self._conn = standby.process, standby.conn
+            child_end.close()
+            parent_end.close()
+            parent_end = standby.conn
+            log = str(self.log_path) if self.log_path else None
+            try:
+                standby.conn.send(LoadRequest(str(self.spec), self.trust_remote_code, log))
+            except (OSError, ValueError):
+                pass  # it died meanwhile: the first poll() reports how
         else:
             log = str(self.log_path) if self.log_path else None
             self._process = context.Process(
@@ -256,6 +365,8 @@ class ModelWorker:
             message: WorkerMessage = self._conn.recv()
         except (EOFError, OSError):
             return self._fail(self._death())
+        if isinstance(message, Standby):  # a standby process saying its imports are done: nothing to report
+            return None
         if isinstance(message, Loaded):
             self._loaded = True
             self.info = message.info
