@@ -70,6 +70,13 @@ OFFLINE_VARIANTS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
+# Adapters that ship inside greentui (folder names under greentui/adapters/), usable by name in a spec:
+# ``smollm2-135m@fp32+adapter=lora-arithmetic``. Each folder holds the PEFT files and the training record.
+BUNDLED_ADAPTERS: dict[str, str] = {
+    "lora-arithmetic": "LoRA for the arithmetic task, trained by examples/train_lora_arithmetic.py",
+}
+
+
 def names() -> list[str]:
     return [entry.name for entry in ENTRIES]
 

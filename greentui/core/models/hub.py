@@ -107,9 +107,22 @@ def hub_folder(hub_id: str, revision: str | None, report: ProgressFn, *, trust_r
     return folder
 
 
+def bundled_adapter_folder(name: str) -> Path | None:
+    """The folder of an adapter that ships with greentui (``catalog.BUNDLED_ADAPTERS``), or None."""
+    from greentui.core.models.catalog import BUNDLED_ADAPTERS
+
+    if name not in BUNDLED_ADAPTERS:
+        return None
+    folder = Path(__file__).resolve().parents[2] / "adapters" / name
+    return folder if folder.is_dir() else None
+
+
 def adapter_folder(adapter: str, report: ProgressFn) -> Path:
     """Local folder of a PEFT adapter: a path, or a hub id (cache first, else download)."""
     path = Path(adapter).expanduser()
+    bundled = bundled_adapter_folder(adapter)
+    if bundled is not None and not path.is_dir():
+        path = bundled
     if path.is_dir():
         if not (path / "adapter_config.json").is_file():
             raise ModelLoadError(f"{adapter} is not a PEFT adapter folder (no adapter_config.json)")

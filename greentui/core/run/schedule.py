@@ -6,6 +6,8 @@ by default one model runs at a time, each item in its own energy window.
 
 from __future__ import annotations
 
+import random
+
 from greentui.core.records import SIDES, Schedule, Side
 
 SCHEDULES: tuple[Schedule, ...] = ("alternate", "sequential", "parallel")
@@ -33,3 +35,21 @@ def schedule_order(n_items: int, schedule: Schedule) -> list[list[tuple[Side, in
     if schedule == "parallel":
         return [[("A", i), ("B", i)] for i in range(n_items)]
     raise ScheduleError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
+
+
+def run_order(n_items: int, seed: int | None) -> list[int]:
+    """The order the task's items run in: a seeded shuffle (task files are often sorted by difficulty or source, so
+    the first items of the file are no sample of the whole), or the file's own order when ``seed`` is None.
+
+    A Fisher-Yates shuffle driven by ``random.Random(seed).random()``, whose sequence Python keeps the same across
+    versions (``random.shuffle``'s use of it may change), so a stored seed gives the same order on resume and
+    replay. With a shuffled order, the first n items of a run are a sample drawn without replacement from the
+    task: what the anytime-valid stopping rule (core/verdict/sequential.py) assumes."""
+    order = list(range(n_items))
+    if seed is None:
+        return order
+    rng = random.Random(seed)
+    for i in range(n_items - 1, 0, -1):
+        j = int(rng.random() * (i + 1))
+        order[i], order[j] = order[j], order[i]
+    return order
