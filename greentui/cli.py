@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 DEMO_MODEL_A = "smollm2-135m@fp32"
 DEMO_MODEL_B = "smollm2-135m@nf4"
@@ -19,6 +19,15 @@ DEMO_TASK = "dialogue-summary"  # measured: the one built-in task where fp32 and
 DEMO_LIMIT = 20
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EXIT_STATUS_HELP = """exit status:
+  0    done (a session completed, a listing printed)
+  1    the work failed: a model failed, the database could not be read or written (results kept in a
+       recovery journal then: see `greentui recover`), a file could not be written
+  2    usage error: an unknown option, a value out of range, an unknown task or model spec, a task or
+       trace file that cannot be read (the message names the file and line)
+  130  interrupted with Ctrl-C (SIGINT); 143 with SIGTERM; 129 with SIGHUP (finished items are kept,
+       the session is marked interrupted: `greentui resume ID` finishes it)"""
 
 
 class CliError(Exception):
@@ -32,6 +41,38 @@ class CliError(Exception):
 # --------------------------------------------------------------------------------------------------------------
 # argument parsing
 # --------------------------------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _checked(kind: type[int] | type[float], *, low: float, inclusive: bool = True, what: str = "") -> Any:
+    """An argparse ``type=`` that parses ``kind`` and refuses values below ``low`` (or equal, if not
+    ``inclusive``), NaN and infinity, so out-of-range values end as usage errors (exit 2) before any work."""
+    bound = f"{'at least' if inclusive else 'more than'} {low:g}" + (f" ({what})" if what else "")
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'a whole number' if kind is int else 'a number'}, not {text!r}"
+            ) from None
+        if value != value or value in (float("inf"), float("-inf")) or value < low or (not inclusive and value == low):
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+_COUNT = _checked(int, low=1)
+_SECONDS = _checked(float, low=0)
+_POSITIVE = _checked(float, low=0, inclusive=False)
 
 
 def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -> None:
@@ -49,7 +90,7 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
         help="a built-in task id (see `greentui tasks`), a task folder, or a .jsonl file with --scorer",
     )
     p.add_argument("--scorer", metavar="NAME", help="scorer for a .jsonl task: exact, numeric, label, rouge_l, ...")
-    p.add_argument("--limit", type=int, metavar="N", help="run only the first N items of the task")
+    p.add_argument("--limit", type=_COUNT, metavar="N", help="run only the first N items of the task (1 or more)")
     p.add_argument(
         "--schedule",
         choices=("alternate", "sequential", "parallel"),
@@ -63,31 +104,36 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
         metavar="SOURCE",
         help="auto (default), nvml, rapl, estimate, or replay:FILE.csv",
     )
-    p.add_argument("--sample-hz", type=float, default=10.0, metavar="HZ", help="power sampling rate (default 10)")
+    p.add_argument("--sample-hz", type=_POSITIVE, default=10.0, metavar="HZ", help="power sampling rate (default 10)")
     p.add_argument(
         "--idle-seconds",
-        type=float,
+        type=_SECONDS,
         default=3.0,
         metavar="S",
         help="idle baseline measured before the first item (default 3, 0 skips)",
     )
     p.add_argument("--country", metavar="ISO3", help="grid carbon intensity of this country (codecarbon data)")
-    p.add_argument("--grid-intensity", type=float, metavar="G", help="grid carbon intensity in g CO2e per kWh")
-    p.add_argument("--pue", type=float, default=1.0, help="power usage effectiveness of the site (default 1.0)")
+    p.add_argument("--grid-intensity", type=_SECONDS, metavar="G", help="grid carbon intensity in g CO2e per kWh")
+    p.add_argument(
+        "--pue",
+        type=_checked(float, low=1.0, what="facility energy / IT energy"),
+        default=1.0,
+        help="power usage effectiveness of the site (1.0 or more, default 1.0)",
+    )
     p.add_argument(
         "--codecarbon",
         action="store_true",
         help="also measure the run with codecarbon's OfflineEmissionsTracker, as a cross-check",
     )
     p.add_argument("--seed", type=int, help="sample with this seed instead of greedy decoding")
-    p.add_argument("--max-new-tokens", type=int, metavar="N", help="override the task's token limit")
+    p.add_argument("--max-new-tokens", type=_COUNT, metavar="N", help="override the task's token limit (1 or more)")
     p.add_argument(
         "--fixed-length",
         action="store_true",
         help="every answer runs to exactly the token limit (end-of-sequence and stop strings ignored), so both "
         "models do the same work per item: for energy and speed benchmarks; the scores then mean little",
     )
-    p.add_argument("--load-timeout", type=float, default=900.0, metavar="S", help="time limit to load a model")
+    p.add_argument("--load-timeout", type=_POSITIVE, default=900.0, metavar="S", help="time limit to load a model")
     p.add_argument("--trust-remote-code", action="store_true", help="allow a model's own Python code to run")
     p.add_argument(
         "--stop-on-failure",
@@ -96,16 +142,16 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
     )
     p.add_argument(
         "--training-emissions-g",
-        type=float,
+        type=_SECONDS,
         metavar="G",
         help="fine-tune mode: g CO2e spent training the adapter (e.g. from a codecarbon log)",
     )
     p.add_argument(
-        "--amortize-answers", type=float, metavar="N", help="spread the training emissions over this many answers"
+        "--amortize-answers", type=_POSITIVE, metavar="N", help="spread the training emissions over this many answers"
     )
     p.add_argument(
         "--requests-per-day",
-        type=float,
+        type=_POSITIVE,
         default=1e6,
         metavar="N",
         help="request rate for the at-scale figures (default 1,000,000 a day)",
@@ -113,24 +159,29 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="greentui",
         description="Is the small model good enough, and what does each answer cost in energy and carbon? "
         "Runs two language models head to head on one task. With no command, opens the TUI.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--db", type=Path, metavar="PATH", help="session database (default: $GREENTUI_DB or the user data folder)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run two models head to head on a task")
+    exits: dict[str, Any] = {"epilog": EXIT_STATUS_HELP, "formatter_class": argparse.RawDescriptionHelpFormatter}
+    run = sub.add_parser("run", help="run two models head to head on a task", **exits)
     _add_session_options(run, models_required=True)
     run.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
 
-    demo = sub.add_parser("demo", help=f"the offline demo: {DEMO_MODEL_A} vs {DEMO_MODEL_B}, {DEMO_LIMIT} items")
+    demo = sub.add_parser(
+        "demo", help=f"the offline demo: {DEMO_MODEL_A} vs {DEMO_MODEL_B}, {DEMO_LIMIT} items", **exits
+    )
     demo.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
     demo.add_argument(
-        "--limit", type=int, default=DEMO_LIMIT, metavar="N", help=f"items per model (default {DEMO_LIMIT})"
+        "--limit", type=_COUNT, default=DEMO_LIMIT, metavar="N", help=f"items per model (default {DEMO_LIMIT})"
     )
     demo.add_argument("--task", default=DEMO_TASK, help=f"any task (default {DEMO_TASK})")
     demo.add_argument("--country", metavar="ISO3", help="grid carbon intensity of this country (codecarbon data)")
@@ -141,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default), nvml, rapl, estimate, or replay:FILE.csv",
     )
 
-    resume = sub.add_parser("resume", help="finish an interrupted session (same models, same task version)")
+    resume = sub.add_parser("resume", help="finish an interrupted session (same models, same task version)", **exits)
     resume.add_argument("session_id", metavar="ID")
     resume.add_argument("--headless", action="store_true", help="(resume always prints text)")
 
@@ -151,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--status", choices=("running", "completed", "interrupted", "failed"))
     sessions.add_argument("--since", metavar="YYYY-MM-DD")
     sessions.add_argument("--until", metavar="YYYY-MM-DD")
-    sessions.add_argument("--limit", type=int, default=50)
+    sessions.add_argument("--limit", type=_COUNT, default=50, metavar="N", help="at most N sessions (default 50)")
 
     show = sub.add_parser("show", help="a session's summary and verdict")
     show.add_argument("session_id", metavar="ID")
@@ -256,7 +307,10 @@ def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = N
     except SessionError as exc:
         raise CliError(str(exc)) from None
     run.subscribe(printer.handle)
-    outcome = run.run()
+    try:
+        outcome = run.run()
+    except SessionError as exc:  # found before the session started (e.g. an unreadable power trace)
+        raise CliError(str(exc)) from None
     printer.finish(run.tally, outcome)
     return {"completed": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(outcome.status, EXIT_FAILED)
 

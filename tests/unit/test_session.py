@@ -77,11 +77,50 @@ def test_stop_on_failure_ends_the_session(constant_trace: Path) -> None:
     assert len([e for e in events if isinstance(e, ItemScored) and e.side == "A"]) < 4
 
 
-def test_a_model_that_cannot_load_fails_the_session_at_once(constant_trace: Path) -> None:
+def test_a_model_that_cannot_load_leaves_the_other_to_finish(constant_trace: Path) -> None:
+    """As --stop-on-failure's help says: by default the other model finishes."""
     status, events = run(config(constant_trace, model_a="fake:broken?fail_load=weights-missing"))
+    assert status == "failed"
+    assert {e.side for e in events if isinstance(e, ItemStarted)} == {"B"}
+    assert len([e for e in events if isinstance(e, ItemScored)]) == 4
+    assert "model A" in events[-1].reason and "weights-missing" in events[-1].reason
+
+
+def test_a_model_that_cannot_load_with_stop_on_failure_fails_the_session_at_once(constant_trace: Path) -> None:
+    status, events = run(config(constant_trace, model_a="fake:broken?fail_load=weights-missing", stop_on_failure=True))
     assert status == "failed"
     assert not [e for e in events if isinstance(e, ItemStarted)]
     assert "model A" in events[-1].reason and "weights-missing" in events[-1].reason
+
+
+def test_both_models_failing_to_load_fail_the_session_at_once(constant_trace: Path) -> None:
+    broken = "fake:broken?fail_load=weights-missing"
+    status, events = run(config(constant_trace, model_a=broken, model_b=broken))
+    assert status == "failed" and not [e for e in events if isinstance(e, ItemStarted)]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"max_new_tokens": 0}, "--max-new-tokens must be at least 1, not 0"),
+        ({"max_new_tokens": -1}, "--max-new-tokens must be at least 1, not -1"),
+        ({"limit": 0}, "--limit must be at least 1, not 0"),
+        ({"pue": 0.5}, "PUE must be 1.0 or more"),
+        ({"grid_intensity": -3.0}, "grid intensity must be 0 g/kWh or more"),
+    ],
+)
+def test_impossible_settings_are_refused_before_anything_loads(
+    constant_trace: Path, overrides: dict[str, object], message: str
+) -> None:
+    session = Session(config(constant_trace, **overrides), inline_workers=True)
+    with pytest.raises(SessionError, match=message.replace("(", r"\(")):
+        session.prepare()
+
+
+def test_max_new_tokens_is_honoured_exactly(constant_trace: Path) -> None:
+    _, events = run(config(constant_trace, max_new_tokens=1, model_a="fake:oracle?tps=400&tokens=50"))
+    scored = [e for e in events if isinstance(e, ItemScored) and e.side == "A"]
+    assert scored and all(e.tokens_out == 1 and e.output for e in scored)
 
 
 def test_stop_request_keeps_finished_items(constant_trace: Path) -> None:

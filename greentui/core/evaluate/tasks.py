@@ -7,6 +7,7 @@ Every mistake in a task file is reported as ``file:line: what is wrong`` (:class
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import string
@@ -27,6 +28,7 @@ from greentui.core.evaluate.scoring import (
     score_output,
 )
 from greentui.core.records import Prompt
+from greentui.core.textfile import TextFileError, read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -235,7 +237,7 @@ class _KeyLines:
         self.lines: dict[tuple[str, str], int] = {}
         table = ""
         counts: dict[str, int] = {}
-        lines = (text if text is not None else path.read_text(encoding="utf-8")).splitlines()
+        lines = (text if text is not None else read_text(path)).splitlines()
         for number, line in enumerate(lines, start=1):
             header = re.match(r"\s*(\[\[?)\s*([\w.\"' -]+?)\s*\]\]?", line)
             if header:
@@ -276,7 +278,10 @@ def load_task_folder(folder: Path) -> Task:
     toml_path, items_path = folder / "task.toml", folder / "items.jsonl"
     if not toml_path.is_file():
         raise TaskError(f"{toml_path}: not found (a task folder holds task.toml and items.jsonl)")
-    text = toml_path.read_text(encoding="utf-8")
+    try:
+        text = read_text(toml_path)
+    except TextFileError as exc:
+        raise TaskError(str(exc)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -514,7 +519,11 @@ def _read_items(
     items: list[TaskItem] = []
     first_line: dict[str, int] = {}
     label_forms = {normalize_text(label) for label in labels}
-    with path.open(encoding="utf-8") as handle:
+    try:
+        text = read_text(path)  # a byte that is not UTF-8 is reported with its line
+    except TextFileError as exc:
+        raise TaskError(str(exc)) from None
+    with io.StringIO(text) as handle:  # lines end at "\n" only (JSON strings may hold U+2028)
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

@@ -18,9 +18,10 @@ from greentui's cache. The CLI and the setup screen therefore start up to two wo
 are even chosen; :meth:`ModelWorker.start` hands a standby process its model (a :class:`LoadRequest`) instead of
 spawning a new one, so the user waits only for the load itself. Fake and inline workers never use them.
 
-:meth:`ModelWorker.poll` never raises on a dead worker: it returns :class:`WorkerFailed` ("killed" for a signal --
-SIGKILL is also what the kernel's OOM killer sends, so it says "out of memory?" -- "crash", "oom", "timeout" when
-the load outlives its limit, "load"/"unavailable" for load errors), and keeps returning that same failure.
+:meth:`ModelWorker.poll` never raises on a dead worker: it returns :class:`WorkerFailed` ("killed" for a signal,
+"killed by SIGKILL (signal 9)"; SIGKILL is also what the kernel's OOM killer sends, so it adds "out of memory?"
+when the evidence points there (see memory_watch.py), "crash", "oom", "timeout" when the load outlives its limit,
+"load"/"unavailable" for load errors), and keeps returning that same failure.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from greentui.core.models.hf_gguf_cache import cache_dir
+from greentui.core.models.memory_watch import MemoryWatch
 from greentui.core.models.protocol import (
     Generated,
     GenerateRequest,
@@ -77,8 +79,10 @@ _CRASH_SIGNALS = {
 }
 
 
-def exit_failure(exitcode: int | None, log_tail: str = "") -> WorkerFailed:
-    """The failure for a worker process that ended without saying why (multiprocessing's exitcode: -N = signal N)."""
+def exit_failure(exitcode: int | None, log_tail: str = "", memory_hint: str | None = None) -> WorkerFailed:
+    """The failure for a worker process that ended without saying why (multiprocessing's exitcode: -N = signal N).
+
+    ``memory_hint`` says why a SIGKILL looks like the OOM killer's (None: nothing points to memory)."""
     detail = log_tail
     if exitcode is None:
         return WorkerFailed("crash", "worker stopped answering", detail)
@@ -88,12 +92,12 @@ def exit_failure(exitcode: int | None, log_tail: str = "") -> WorkerFailed:
             name = signal.Signals(number).name
         except ValueError:
             name = f"signal {number}"
-        if number == _SIGKILL:
-            # The kernel's OOM killer sends SIGKILL too; from here the two cannot be told apart.
-            return WorkerFailed("killed", "killed (signal 9; out of memory?)", detail)
+        if number == _SIGKILL and memory_hint:
+            # The kernel's OOM killer sends SIGKILL too; the exit status alone cannot tell the two apart.
+            return WorkerFailed("killed", f"killed by SIGKILL (signal 9); out of memory? ({memory_hint})", detail)
         if number in _CRASH_SIGNALS:
             return WorkerFailed("crash", f"crashed ({name}, signal {number})", detail)
-        return WorkerFailed("killed", f"killed ({name}, signal {number})", detail)
+        return WorkerFailed("killed", f"killed by {name} (signal {number})", detail)
     last = next((line.strip() for line in reversed(log_tail.splitlines()) if line.strip()), "")
     suffix = f": {last[:200]}" if last else ""
     return WorkerFailed("crash", f"worker exited unexpectedly (exit code {exitcode}){suffix}", detail)
@@ -252,6 +256,7 @@ class ModelWorker:
         self._failure: WorkerFailed | None = None
         self._stopped = False
         self._inline_exit: list[int] = []
+        self._memory: MemoryWatch | None = None  # evidence for "out of memory?" (a process worker only)
         self._finalizer: weakref.finalize[..., ModelWorker] | None = None
 
     # ----------------------------------------------------------------------------------------------
@@ -323,6 +328,8 @@ class ModelWorker:
             )
             self._process.start()
             child_end.close()  # only the child holds its end: its death then reads as EOF here
+        if self._process is not None and self._process.pid is not None:
+            self._memory = MemoryWatch.start(self._process.pid)
         # Runs at garbage collection and at interpreter exit (atexit), whichever comes first.
         self._finalizer = weakref.finalize(self, _shutdown, self._process, self._thread, parent_end, self._cancel, 1.0)
 
@@ -347,6 +354,8 @@ class ModelWorker:
             raise RuntimeError("worker not started")
         if self._stopped:
             return None
+        if self._memory is not None:
+            self._memory.sample()
         wait_s = timeout_s
         if not self._loaded:
             remaining = self._load_deadline() - time.monotonic()
@@ -393,7 +402,8 @@ class ModelWorker:
             if self._process.is_alive():  # closed its pipe but lingers: finish it
                 self._process.kill()
                 self._process.join(2.0)
-            return exit_failure(self._process.exitcode, _read_tail(self.log_path))
+            hint = self._memory.out_of_memory_hint() if self._memory is not None else None
+            return exit_failure(self._process.exitcode, _read_tail(self.log_path), hint)
         if self._thread is not None:
             self._thread.join(1.0)
         code = self._inline_exit[0] if self._inline_exit else 0

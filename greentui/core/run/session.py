@@ -158,6 +158,14 @@ class Session(RunControl):
             raise SessionError(str(exc)) from None
         if config.limit is not None and config.limit < 1:
             raise SessionError(f"--limit must be at least 1, not {config.limit}")
+        if config.max_new_tokens is not None and config.max_new_tokens < 1:
+            raise SessionError(f"--max-new-tokens must be at least 1, not {config.max_new_tokens}")
+        from greentui.core.measure.carbon import CarbonError, grid_intensity
+
+        try:  # impossible numbers (PUE below 1, negative intensity) are refused before any model loads
+            grid_intensity(config.country, config.grid_intensity, config.pue)
+        except CarbonError as exc:
+            raise SessionError(str(exc)) from None
         self._specs = specs
 
     # ---- the run --------------------------------------------------------------------------------------
@@ -239,7 +247,8 @@ class Session(RunControl):
         try:
             self._load_workers(lanes)
             failed = [lane for lane in lanes.values() if not lane.alive]
-            if failed:
+            # as --stop-on-failure's help says: by default the model that loaded runs its items alone
+            if len(failed) == len(lanes) or (failed and config.stop_on_failure):
                 status = "failed"
                 reason = "; ".join(self._failures[lane.side] for lane in failed)
             else:
@@ -385,7 +394,7 @@ class Session(RunControl):
             request = GenerateRequest(
                 request_id=key,
                 prompt=task.build_prompt(item),
-                max_new_tokens=config.max_new_tokens or task.max_new_tokens,
+                max_new_tokens=task.max_new_tokens if config.max_new_tokens is None else config.max_new_tokens,
                 stop=tuple(task.stop),
                 seed=config.seed,
                 hint=item.reference,

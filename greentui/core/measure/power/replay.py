@@ -25,6 +25,7 @@ from typing import Literal
 
 from greentui.core.measure.power.base import PowerSource, PowerSourceError
 from greentui.core.records import PowerSample, Quality
+from greentui.core.textfile import TextFileError, read_text
 
 DEFAULT_DEVICE = "replay"
 
@@ -60,9 +61,9 @@ class Trace:
 def load_trace_file(path: Path) -> dict[str, list[tuple[float, float]]]:
     """Points per device from a CSV or JSONL trace. Raises PowerSourceError("file:line: what is wrong")."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PowerSourceError(f"cannot read power trace {path}: {exc.strerror or exc}") from None
+        text = read_text(path)
+    except TextFileError as exc:
+        raise PowerSourceError(str(exc)) from None
     rows: list[tuple[int, dict[str, object]]] = []
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         for number, line in enumerate(text.splitlines(), start=1):
