@@ -52,8 +52,8 @@ def test_unknown_model_fails_in_one_line_and_marks_the_session_failed(tmp_path: 
     )
     assert done.returncode != 0
     assert "Traceback" not in done.stdout + done.stderr
-    failure_lines = [line for line in done.stdout.splitlines() if "does/not-exist" in line and "failed" in line]
-    assert len(failure_lines) == 1, done.stdout
+    failure_lines = [line for line in done.stdout.splitlines() if line.strip().startswith("A failed:")]
+    assert len(failure_lines) == 1 and "does/not-exist" in failure_lines[0], done.stdout
     [(_, status)] = statuses(db)
     assert status == "failed"
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from greentui.core.measure.power.base import PowerSource, PowerSourceError
 from greentui.core.records import PowerSample, Quality
-from greentui.core.textfile import TextFileError, read_text
+from greentui.core.textfile import TextFileError, decode_utf8
 
 DEFAULT_DEVICE = "replay"
 
@@ -61,7 +61,11 @@ class Trace:
 def load_trace_file(path: Path) -> dict[str, list[tuple[float, float]]]:
     """Points per device from a CSV or JSONL trace. Raises PowerSourceError("file:line: what is wrong")."""
     try:
-        text = read_text(path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PowerSourceError(f"cannot read power trace {path}: {exc.strerror or exc}") from None
+    try:
+        text = decode_utf8(data, path)
     except TextFileError as exc:
         raise PowerSourceError(str(exc)) from None
     rows: list[tuple[int, dict[str, object]]] = []
