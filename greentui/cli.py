@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tasks", help="list the built-in tasks")
     sub.add_parser("models", help="list the model catalog and what is available here")
     sub.add_parser("history", help="open the TUI on the history screen")
+    from greentui.sweeps.commands import add_parsers as add_sweep_parsers
+
+    add_sweep_parsers(sub)
     return parser
 
 
@@ -472,6 +475,13 @@ def dispatch(args: argparse.Namespace) -> int:
         return cmd_run(args, config) if args.headless else cmd_tui(args, start="live", config=config)
     if command == "history":
         return cmd_tui(args, start="history")
+    if command in ("sweep", "sweeps"):
+        from greentui.sweeps.commands import CommandError, run_command
+
+        try:
+            return run_command(args, db_path=_db_path(args), open_store=lambda ro: _open_store(args, readonly=ro))
+        except CommandError as exc:
+            raise CliError(str(exc), exc.code) from None
     handlers = {
         "resume": cmd_resume,
         "sessions": cmd_sessions,

@@ -65,6 +65,10 @@ class SessionRun:
         """Check the configuration (raises SessionError with one line) before anything is written."""
         self.session.prepare()
 
+    def close(self) -> None:
+        """Release the store writer of a session that will not run (after :meth:`prepare` refused it)."""
+        self._writer.close()
+
     def run(self) -> SessionOutcome:
         try:
             status = self.session.run()

@@ -411,11 +411,12 @@ class SessionStore:
         since_unix_s: float | None = None,
         until_unix_s: float | None = None,
         limit: int | None = None,
+        sweep: str | None = None,
     ) -> list[SessionSummary]:
         """Sessions, newest first, with per-side progress, accuracy, energy and the verdict sentence.
 
         ``task`` matches the task id or name exactly; ``model`` is a case-insensitive substring of either
-        model spec; ``since``/``until`` bound the start time.
+        model spec; ``since``/``until`` bound the start time; ``sweep`` keeps the sessions of that sweep.
         """
         where: list[str] = []
         params: list[object] = []
@@ -431,6 +432,9 @@ class SessionStore:
                 raise StoreError(f"unknown session status {status!r} (expected one of {', '.join(STATUSES)})")
             where.append("s.status = ?")
             params.append(status)
+        if sweep is not None:
+            where.append("s.sweep_id = ?")
+            params.append(sweep)
         if since_unix_s is not None:
             where.append("s.started_unix_s >= ?")
             params.append(since_unix_s)
@@ -444,7 +448,7 @@ class SessionStore:
         )
         sql = (
             "SELECT s.id, s.status, s.status_reason, s.task_id, s.task_name, s.task_version, s.n_items, s.schedule, "
-            f"s.model_a, s.model_b, s.power_quality, s.started_unix_s, s.ended_unix_s, {side_cols}, "
+            f"s.model_a, s.model_b, s.power_quality, s.started_unix_s, s.ended_unix_s, s.sweep_id, {side_cols}, "
             "(SELECT v.sentence FROM verdicts AS v WHERE v.session_id = s.id ORDER BY v.id DESC LIMIT 1) AS sentence "
             "FROM sessions AS s "
             "LEFT JOIN runs AS a ON a.session_id = s.id AND a.side = 'A' "

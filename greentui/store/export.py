@@ -222,8 +222,9 @@ def _session_from_json(data: dict[str, Any]) -> SessionRecord:
     return SessionRecord(**values)
 
 
-def import_json(store: SessionStore, source: TextIO | dict[str, Any]) -> str:
-    """Write an exported session into ``store`` (refused if its id is already there); returns the id."""
+def import_json(store: SessionStore, source: TextIO | dict[str, Any], *, replace: bool = False) -> str:
+    """Write an exported session into ``store``; returns the id. A session whose id is already there is refused,
+    unless ``replace``: then its rows are updated from the export (items it lacks are kept)."""
     data = json.load(source) if not isinstance(source, dict) else source
     if not isinstance(data, dict) or data.get("format") != JSON_FORMAT:
         raise StoreError('not a greentui session export (its "format" is not greentui.session)')
@@ -237,7 +238,7 @@ def import_json(store: SessionStore, source: TextIO | dict[str, Any]) -> str:
         samples = list(_samples_from_json(data.get("samples") or {}))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise StoreError(f"a damaged greentui session export ({type(exc).__name__}: {exc})") from exc
-    if store.has_session(session.id):
+    if store.has_session(session.id) and not replace:
         raise StoreError(f"session {session.id[:12]} is already in {store.path}")
     _write_events(store, replay_events(session, runs, started, scored, iter(samples)))
     # the writer marks the session as written by this process: give it back its own status

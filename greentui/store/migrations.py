@@ -7,6 +7,7 @@ Version history:
   1  sessions, runs, channels, samples, items (the first release)
   2  + verdicts table; sessions.task_version (backfilled from settings), measurements_json, pid_started_unix_s;
      items.stop_reason; per-side summary columns on runs (backfilled from items) for fast listing
+  3  sweeps: sessions.sweep_id, sweep_key, fingerprint, fingerprint_json (hardware) and the sweeps table
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlite_utils import Database
 
 from greentui.store.errors import StoreVersionError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x47544B31  # "GTK1": marks the file as greentui's, so another app's SQLite file is refused
 
 
@@ -103,8 +104,28 @@ def _v1_to_v2(db: Database) -> None:
     db.execute(_RUN_SUMMARY_SQL)
 
 
+def _v2_to_v3(db: Database) -> None:
+    # Sessions stored before v3 ran outside any sweep and recorded no fingerprint: NULL / '{}' say exactly that.
+    db.executescript(
+        """
+        ALTER TABLE sessions ADD COLUMN sweep_id TEXT;
+        ALTER TABLE sessions ADD COLUMN sweep_key TEXT;
+        ALTER TABLE sessions ADD COLUMN fingerprint TEXT;
+        ALTER TABLE sessions ADD COLUMN fingerprint_json TEXT NOT NULL DEFAULT '{}';
+        CREATE INDEX sessions_sweep ON sessions (sweep_id, sweep_key);
+        CREATE TABLE sweeps (
+            name                TEXT PRIMARY KEY,
+            definition_json     TEXT NOT NULL,
+            plan_json           TEXT NOT NULL DEFAULT '[]',
+            created_unix_s      REAL NOT NULL,
+            updated_unix_s      REAL NOT NULL
+        );
+        """
+    )
+
+
 # MIGRATIONS[n] upgrades a database from version n to n + 1. Forward only: there is no way down.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Database], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def check_version(identity: Identity, path: object) -> None:

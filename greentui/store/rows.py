@@ -67,6 +67,7 @@ class SessionSummary:
     a: SideSummary
     b: SideSummary
     verdict_sentence: str | None
+    sweep_id: str | None = None  # the sweep's name (greentui sweep), None outside any sweep
 
     def side(self, side: Side) -> SideSummary:
         return self.a if side == "A" else self.b
@@ -99,6 +100,10 @@ class SessionRecord:
     ended_mono_s: float | None
     idle: IdleMeasured | None
     measurements: dict[str, Any]
+    sweep_id: str | None = None  # the sweep's name; None outside any sweep
+    sweep_key: str | None = None  # content hash of the session inside its sweep
+    fingerprint_key: str | None = None  # 12 hex digits of the hardware; "mixed" when resumed on other hardware
+    fingerprint: dict[str, Any] = dataclasses.field(default_factory=dict)  # host, CPU, GPUs, driver, power limits
 
     @property
     def grid_g_per_kwh(self) -> float:
@@ -295,6 +300,10 @@ def session_from_row(row: Row) -> SessionRecord:
         ended_mono_s=row["ended_mono_s"],
         idle=idle,
         measurements=json.loads(row["measurements_json"] or "{}"),
+        sweep_id=row["sweep_id"],
+        sweep_key=row["sweep_key"],
+        fingerprint_key=row["fingerprint"],
+        fingerprint=json.loads(row["fingerprint_json"] or "{}"),
     )
 
 
@@ -331,6 +340,7 @@ def summary_from_row(row: Row) -> SessionSummary:
         a=side("a", "A", row["model_a"]),
         b=side("b", "B", row["model_b"]),
         verdict_sentence=row["sentence"],
+        sweep_id=row["sweep_id"],
     )
 
 

@@ -1,4 +1,4 @@
--- greentui store, schema version 2 (PRAGMA user_version = 2, PRAGMA application_id = 0x47544B31 "GTK1").
+-- greentui store, schema version 3 (PRAGMA user_version = 3, PRAGMA application_id = 0x47544B31 "GTK1").
 -- A fresh database gets exactly this; older ones reach it through greentui/store/migrations.py.
 -- Units are in the column names (_s seconds, _unix_s wall clock, _mono_s time.monotonic(), _j joules, _w watts).
 -- NULL means "not available", never 0.
@@ -36,10 +36,26 @@ CREATE TABLE sessions (
     idle_quality        TEXT,
     idle_source         TEXT,
     idle_mono_s         REAL,
-    measurements_json   TEXT NOT NULL DEFAULT '{}'   -- SessionFinished.measurements
+    measurements_json   TEXT NOT NULL DEFAULT '{}',  -- SessionFinished.measurements
+    sweep_id            TEXT,                        -- settings["sweep_id"]: the sweep's name (NULL: not in a sweep)
+    sweep_key           TEXT,                        -- settings["sweep_key"]: content hash of the session in its sweep
+    fingerprint         TEXT,                        -- fingerprint_key(): 12 hex digits; 'mixed' when resumed elsewhere
+    fingerprint_json    TEXT NOT NULL DEFAULT '{}'   -- settings["fingerprint"]: host, CPU, GPUs, driver, power limits
 );
 CREATE INDEX sessions_started ON sessions (started_unix_s);
 CREATE INDEX sessions_task ON sessions (task_id);
+CREATE INDEX sessions_sweep ON sessions (sweep_id, sweep_key);
+
+-- One row per sweep (greentui sweep FILE): its checked definition and the content keys of its latest plan.
+-- Sessions name their sweep in sessions.sweep_id; no foreign key, so a session merged from a cluster worker's
+-- database (which has no sweeps table rows) is accepted.
+CREATE TABLE sweeps (
+    name                TEXT PRIMARY KEY,
+    definition_json     TEXT NOT NULL,               -- Sweep.to_dict()
+    plan_json           TEXT NOT NULL DEFAULT '[]',  -- [{"key", "task_id", "candidate", "reference"}] in run order
+    created_unix_s      REAL NOT NULL,
+    updated_unix_s      REAL NOT NULL
+);
 
 -- One row per side. Created by ModelLoaded (or by RunFailed when the model never loaded); the summary
 -- columns (items_done .. tokens_out) are recomputed from items in the transaction that stores each item,

@@ -68,6 +68,10 @@ _SESSION_COLUMNS = (
     "pid_started_unix_s",
     "started_unix_s",
     "t0_mono_s",
+    "sweep_id",
+    "sweep_key",
+    "fingerprint",
+    "fingerprint_json",
 )
 _SESSION_RESTART = (
     "task_version",
@@ -82,12 +86,24 @@ _SESSION_RESTART = (
     "host",
     "pid",
     "pid_started_unix_s",
+    "sweep_id",
+    "sweep_key",
+)
+# A session resumed on other hardware (another cluster node, a changed driver or power limit) keeps the earlier
+# fingerprint under "earlier" and is marked 'mixed', so its figures are never taken for one machine's.
+_FINGERPRINT_RESTART = (
+    "fingerprint = CASE WHEN sessions.fingerprint IS NULL OR excluded.fingerprint IS NULL "
+    "OR sessions.fingerprint = excluded.fingerprint THEN coalesce(excluded.fingerprint, sessions.fingerprint) "
+    "ELSE 'mixed' END, "
+    "fingerprint_json = CASE WHEN sessions.fingerprint IS NULL OR excluded.fingerprint IS NULL "
+    "OR sessions.fingerprint = excluded.fingerprint THEN excluded.fingerprint_json "
+    "ELSE json_set(excluded.fingerprint_json, '$.earlier', json(sessions.fingerprint_json)) END"
 )
 SQL_SESSION = (
     f"INSERT INTO sessions ({', '.join(_SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(_SESSION_COLUMNS))}) "
     # the same id again is a resumed session: it runs again, its first start and its rows are kept
     "ON CONFLICT (id) DO UPDATE SET status = 'running', status_reason = '', ended_unix_s = NULL, "
-    "ended_mono_s = NULL, " + ", ".join(f"{c} = excluded.{c}" for c in _SESSION_RESTART)
+    "ended_mono_s = NULL, " + ", ".join(f"{c} = excluded.{c}" for c in _SESSION_RESTART) + ", " + _FINGERPRINT_RESTART
 )
 _RUN_COLUMNS = (
     "spec",
@@ -176,6 +192,10 @@ SQL_FINISHED = (
 SQL_RUNS_FINISHED = "UPDATE runs SET status = 'finished' WHERE session_id = ? AND status = 'loaded'"
 
 
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _process_identity() -> tuple[str, int, float | None]:
     """(host, pid, process create time): what recover_stale() checks to tell a live writer from a dead one."""
     try:
@@ -226,6 +246,7 @@ class _Batch:
         elif isinstance(event, SessionStarted):
             settings = event.settings or {}
             task_version = settings.get("task_version")
+            fingerprint = settings.get("fingerprint")
             grid = event.grid
             self.sessions.append(
                 (
@@ -248,6 +269,10 @@ class _Batch:
                     *identity,
                     event.started_unix_s,
                     event.t_mono_s,
+                    _text_or_none(settings.get("sweep_id")),
+                    _text_or_none(settings.get("sweep_key")),
+                    _text_or_none(settings.get("fingerprint_key")) if isinstance(fingerprint, dict) else None,
+                    json.dumps(fingerprint if isinstance(fingerprint, dict) else {}, default=str),
                 )
             )
         elif isinstance(event, ModelLoaded):

@@ -75,6 +75,8 @@ class SessionConfig:
     training_emissions_g: float | None = None
     amortize_answers: float | None = None
     requests_per_day: float = 1e6
+    sweep_id: str | None = None  # the sweep's name when the session is part of one (greentui sweep)
+    sweep_key: str | None = None  # its content hash inside that sweep (core.run.sweep.content_key)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -172,6 +174,7 @@ class Session(RunControl):
     def run(self) -> SessionStatus:
         """Run the whole session; returns its final status. Ctrl-C (KeyboardInterrupt) ends it as interrupted."""
         from greentui.core.measure.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
+        from greentui.core.measure.fingerprint import fingerprint_key, hardware_fingerprint
         from greentui.core.measure.meter import EnergyMeter
         from greentui.core.measure.power import PowerSourceError, describe_sources, select_power_sources
         from greentui.core.measure.sampler import PowerSampler
@@ -205,6 +208,7 @@ class Session(RunControl):
         crosscheck = CodecarbonCrossCheck(grid.country_iso3, pue=grid.pue) if config.codecarbon else None
 
         settings = config.to_dict()
+        fingerprint = hardware_fingerprint()
         settings.update(
             task_info={
                 "id": task.id,
@@ -221,6 +225,8 @@ class Session(RunControl):
             pid=os.getpid(),
             power_statuses=[dataclasses.asdict(s) for s in statuses],
             grid_warnings=grid_warnings,
+            fingerprint=fingerprint,
+            fingerprint_key=fingerprint_key(fingerprint),
         )
         self._emit(
             SessionStarted(
