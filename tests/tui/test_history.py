@@ -99,3 +99,35 @@ async def test_resume_finishes_an_interrupted_session(store: SessionStore, tmp_p
         (summary,) = store.list_sessions()
         assert summary.id == run.session_id and summary.status == "completed"
         assert (summary.a.items_done, summary.b.items_done) == (4, 4)
+
+
+async def test_w_filters_the_history_by_sweep(store: SessionStore) -> None:
+    import dataclasses
+
+    from greentui.core.records import SessionStarted
+
+    def in_sweep(events: list, name: str) -> list:
+        return [
+            dataclasses.replace(e, settings={**e.settings, "sweep_id": name, "sweep_key": f"k-{e.session_id}"})
+            if isinstance(e, SessionStarted)
+            else e
+            for e in events
+        ]
+
+    fill_store(store, in_sweep(race_events(session_id="aa00000000aa"), "small-vs-today"))
+    fill_store(store, in_sweep(race_events(session_id="bb00000000bb", started_unix_s=1_795_390_000.0), "nightly"))
+    fill_store(store, race_events(session_id="cc00000000cc", started_unix_s=1_795_200_000.0))
+    app = quiet_app(store=store, start="history")
+    async with app.run_test(size=SIZE) as pilot:
+        history = app.screen
+        assert isinstance(history, HistoryScreen) and len(history.shown) == 3
+        await pilot.press("w")
+        assert [s.id for s in history.shown] == ["bb00000000bb"]  # sweeps by name: nightly first
+        assert history.query_one("#history-filter").value == "sweep:nightly"
+        await pilot.press("w")
+        assert [s.id for s in history.shown] == ["aa00000000aa"]
+        assert "sweep small-vs-today" in str(history.query_one("#history-preview").render())
+        await pilot.press("w")
+        assert len(history.shown) == 3  # after the last sweep, every session again
+        await pilot.press("slash", *"sweep:nightly interr", "enter")
+        assert history.shown == []  # the nightly session is completed, not interrupted

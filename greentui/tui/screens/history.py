@@ -13,7 +13,7 @@ from textual.worker import Worker, WorkerState
 
 from greentui.errors import one_line
 from greentui.tui.replay import FoldedSession, fold_session
-from greentui.tui.widgets.sessions_table import SORTABLE, SessionsTable, summary_text
+from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
 
 REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
 
@@ -24,6 +24,7 @@ class HistoryScreen(Screen[None]):
     BINDINGS = [
         Binding("enter", "open", "open"),
         Binding("slash", "filter", "filter"),
+        Binding("w", "sweep", "sweep"),
         Binding("s", "sort", "sort"),
         Binding("S", "reverse", "reverse", show=False),
         Binding("p", "replay", "replay"),
@@ -46,7 +47,7 @@ class HistoryScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(" greentui ─ history", id="history-heading")
         yield Input(
-            placeholder="filter: task, model, status or words of the verdict  (/ to focus, escape to leave)",
+            placeholder="filter: task, model, status, sweep:NAME or words of the verdict  (/ to focus, w: next sweep)",
             id="history-filter",
         )
         yield SessionsTable(id="sessions-table")
@@ -113,6 +114,18 @@ class HistoryScreen(Screen[None]):
 
     def action_filter(self) -> None:
         self.query_one("#history-filter", Input).focus()
+
+    def action_sweep(self) -> None:
+        """Show the sessions of the next sweep (by name), then of the one after, then every session again."""
+        names = sorted({s.sweep_id for s in self.summaries if getattr(s, "sweep_id", None)})
+        box = self.query_one("#history-filter", Input)
+        if not names:
+            self.notify("no session here belongs to a sweep (greentui sweep FILE runs one)", timeout=4)
+            return
+        current = next((w[len(SWEEP_PREFIX) :] for w in box.value.split() if w.startswith(SWEEP_PREFIX)), None)
+        cycle = [*names, None]  # after the last sweep: every session again
+        chosen = cycle[names.index(current) + 1 if current in names else 0]
+        box.value = f"{SWEEP_PREFIX}{chosen}" if chosen else ""
 
     def action_leave_filter(self) -> None:
         if self.focused is self.query_one("#history-filter", Input):

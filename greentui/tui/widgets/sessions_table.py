@@ -31,8 +31,17 @@ def total_energy_j(summary: Any) -> float | None:
     return sum(values) if values else None
 
 
+SWEEP_PREFIX = "sweep:"
+
+
 def matches(summary: Any, needle: str) -> bool:
-    """Case-insensitive substring match over id, task, models, status and verdict."""
+    """Case-insensitive substring match over id, task, models, status, sweep and verdict; a ``sweep:NAME`` word
+    keeps only the sessions of that sweep (exactly)."""
+    words = needle.split()
+    sweeps = [w[len(SWEEP_PREFIX) :] for w in words if w.lower().startswith(SWEEP_PREFIX)]
+    if sweeps and getattr(summary, "sweep_id", None) not in sweeps:
+        return False
+    needle = " ".join(w for w in words if not w.lower().startswith(SWEEP_PREFIX))
     if not needle:
         return True
     haystack = " ".join(
@@ -44,6 +53,7 @@ def matches(summary: Any, needle: str) -> bool:
             summary.model_a,
             summary.model_b,
             summary.status,
+            getattr(summary, "sweep_id", None) or "",
             summary.verdict_sentence or "",
         )
     )
@@ -108,6 +118,8 @@ def summary_text(summary: Any) -> Text:
     """The highlighted session in full: id, status and reason, the verdict sentence, each side's figures."""
     est = " est." if summary.power_quality == "estimated" else ""
     text = Text.assemble((f"session {summary.id}", "bold"), f" · {summary.status}", end="")
+    if getattr(summary, "sweep_id", None):
+        text.append_text(literal_text(f" · sweep {summary.sweep_id}", one_line=True))
     if summary.status_reason:
         text.append_text(literal_text(f" ({summary.status_reason})"))
     text.append("\n")
