@@ -97,6 +97,7 @@ class DaskExecutor:
     ) -> None:
         self.store = store
         self.address, self.local_workers = parse_cluster(cluster)
+        self.cluster = cluster  # as the user wrote it, for messages
         self.resource = resource
         self.inline_workers = inline_workers
         self.on_placed = on_placed
@@ -240,8 +241,6 @@ class DaskExecutor:
         client = self._client
         offered = self._offered()
         topic = f"greentui-sweep-{uuid.uuid4().hex[:12]}"
-        stop = DaskEvent(f"{topic}-stop", client=client)
-        client.subscribe_topic(topic, self._on_message)
         futures: dict[Any, _Live] = {}
 
         def submit(live: _Live) -> Any:
@@ -257,15 +256,18 @@ class DaskExecutor:
             futures[future] = live
             return future
 
+        resources = [self._resource_for(step, offered) for step in steps]
+        missing = next((r for r in resources if not offered.get(r)), None)
+        if missing is not None:  # said before anything is submitted, so no session starts half-way
+            have = ", ".join(f"{k}={v}" for k, v in offered.items()) or "none"
+            raise ClusterError(
+                f"no worker of {self.cluster} offers the resource {missing}=1 (workers offer: {have}); "
+                f"start workers with --resources {missing}=1 (see docs/SWEEPS.md)"
+            )
+        stop = DaskEvent(f"{topic}-stop", client=client)
+        client.subscribe_topic(topic, self._on_message)
         try:
-            for step in steps:
-                resource = self._resource_for(step, offered)
-                if not offered.get(resource):
-                    have = ", ".join(f"{k}={v}" for k, v in offered.items()) or "none"
-                    raise ClusterError(
-                        f"no worker of {self.address} offers the resource {resource}=1 (workers offer: {have}); "
-                        f"start workers with --resources {resource}=1 (see docs/SWEEPS.md)"
-                    )
+            for step, resource in zip(steps, resources):
                 live = _Live(step, step.session_id or new_session_id(), resource=resource)
                 live.job = {
                     "config": step.planned.config.to_dict(),

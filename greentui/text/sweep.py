@@ -97,7 +97,8 @@ def print_plan(steps: Sequence[Any], sweep: Any, executor: str) -> None:
         )
     console.print(table)
     runs = sum(1 for s in steps if s.runs)
-    console.print(Text(f"{runs} of {len(steps)} sessions would run ({executor}); options: {dict(sweep.options)}"))
+    options = ", ".join(f"{name}={value}" for name, value in sweep.options.items()) or "the defaults"
+    console.print(Text(f"{runs} of {len(steps)} sessions would run ({executor}); session options: {options}"))
 
 
 def result_line(result: Any, number: int, total: int) -> Text:

@@ -170,3 +170,10 @@ def test_cluster_addresses_are_checked() -> None:
     for bad in ("local:0", "local:x", "10.0.0.5:8786"):
         with pytest.raises(ClusterError):
             parse_cluster(bad)
+
+
+def test_a_resource_no_worker_offers_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    sweep_file = write_sweep(tmp_path, limit=1)
+    with pytest.raises(ClusterError, match=r"no worker of local:1 offers the resource GPU=1 \(workers offer: CPU=1\)"):
+        run(tmp_path / "g.db", sweep_file, lambda store: DaskExecutor(store, "local:1", resource="GPU"))
+    assert sweep_sessions(tmp_path / "g.db", "two-by-two") == {}
