@@ -280,5 +280,6 @@ def test_store_imports_only_core_records() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     outside = [m for m in loaded if not m.startswith("greentui.store")]
-    # greentui.paths is the one place that knows where files live (platformdirs + environment), not a layer
-    assert outside == ["greentui", "greentui.core", "greentui.core.records", "greentui.paths"]
+    # greentui.paths is the one place that knows where files live (platformdirs + environment), not a layer;
+    # greentui.untrusted is the escaper every layer shares (the exports neutralize model output with it)
+    assert outside == ["greentui", "greentui.core", "greentui.core.records", "greentui.paths", "greentui.untrusted"]
