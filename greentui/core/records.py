@@ -152,9 +152,10 @@ class ModelLoaded(Event):
     side: Side
     spec: str
     display_name: str
-    params_total: int
-    params_trainable: int  # the adapter's parameters for a PEFT model, else equal to params_total
-    weight_bytes: int
+    # None for a served model whose parameter count neither the server, the spec (params=) nor the disk gives
+    params_total: int | None
+    params_trainable: int | None  # the adapter's parameters for a PEFT model, else equal to params_total
+    weight_bytes: int | None  # None for a served model: its weights are the server's
     dtype: str
     quant: str
     device: str
@@ -210,7 +211,7 @@ class TokenSpeeds:
     ``first_token_mono_s``, ``last_token_mono_s`` and ``seconds`` (the whole request)."""
 
     __slots__ = ()
-    tokens_out: int
+    tokens_out: int | None  # None: a served model whose server reported no usage (and no tokenizer here)
     first_token_mono_s: float | None
     last_token_mono_s: float | None
 
@@ -224,14 +225,16 @@ class TokenSpeeds:
     @property
     def decode_tokens_per_s(self) -> float | None:
         """(n_new - 1) / (t_last - t_first)."""
-        if self.first_token_mono_s is None or self.last_token_mono_s is None or self.tokens_out < 2:
+        if self.first_token_mono_s is None or self.last_token_mono_s is None or (self.tokens_out or 0) < 2:
             return None
         span = self.last_token_mono_s - self.first_token_mono_s
-        return (self.tokens_out - 1) / span if span > 0 else None
+        return ((self.tokens_out or 0) - 1) / span if span > 0 else None
 
     @property
     def e2e_tokens_per_s(self) -> float | None:
         """n_new / total time of the request."""
+        if self.tokens_out is None:
+            return None
         return self.tokens_out / self.seconds if self.seconds > 0 else None
 
 

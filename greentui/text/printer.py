@@ -52,10 +52,15 @@ class HeadlessPrinter:
                 self._last_stage[event.side] = event.stage
                 self.console.print(Text(f"  {event.side} loading: {event.stage}", style="dim"))
         elif isinstance(event, ModelLoaded):
+            params = (
+                f"{event.params_total / 1e6:.1f} M parameters"
+                if event.params_total
+                else "parameters unknown (params= in the spec gives them)"
+            )
             self.console.print(
                 Text(
                     f"  {event.side} loaded {event.display_name} in {event.load_s:.1f} s: "
-                    f"{event.params_total / 1e6:.1f} M parameters, {event.dtype}, quant {event.quant}, {event.device}"
+                    f"{params}, {event.dtype}, quant {event.quant}, {event.device}"
                 )
             )
         elif isinstance(event, IdleMeasured):

@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from greentui.core.models import architectures, catalog
-from greentui.core.models.spec import FAKE_OPTIONS, ModelSpec, SpecError, device_problem, parse_count
+from greentui.core.models.endpoint import parse_count
+from greentui.core.models.fake_options import FAKE_OPTIONS
+from greentui.core.models.spec import ModelSpec, SpecError, device_problem
 
 
 @pytest.mark.parametrize(

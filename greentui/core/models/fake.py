@@ -1,6 +1,6 @@
 """A fake model backend, for tests, screenshots and demos on any machine.
 
-Source ``fake:NAME?key=value&...`` (options listed in ``spec.FAKE_OPTIONS``), e.g.
+Source ``fake:NAME?key=value&...`` (options listed in ``fake_options.FAKE_OPTIONS``), e.g.
 ``fake:oracle?tps=200&accuracy=0.8&tokens=20&seed=1``. It answers with the request's ``hint`` (the reference) when
 the draw says "correct" -- deterministic per (seed, request_id), right with probability ``accuracy`` -- and with a
 plausible wrong answer otherwise. Tokens come at ``tps`` per second in real time through the same protocol as a real
@@ -19,6 +19,7 @@ import threading
 import time
 
 from greentui.core.models.decoding import cut_at_stop
+from greentui.core.models.endpoint import parse_count
 from greentui.core.models.protocol import (
     EmitFn,
     Generated,
@@ -29,7 +30,7 @@ from greentui.core.models.protocol import (
     SimulatedExit,
     Token,
 )
-from greentui.core.models.spec import ModelSpec, parse_count
+from greentui.core.models.spec import ModelSpec
 
 _BYTES_PER_PARAM = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "int8": 1.0, "dynamic-int8": 1.0, "nf4": 0.5, "fp4": 0.5}
 _LABEL_SETS = (

@@ -19,8 +19,10 @@ from typing import Protocol
 
 from greentui.core.records import Prompt, TokenSpeeds
 
-# failure kinds of WorkerFailed (they match records.RunFailed.failure)
-FAILURES = ("load", "crash", "oom", "killed", "timeout", "unavailable")
+# failure kinds of WorkerFailed (they match records.RunFailed.failure); "server": a served model's server failed
+FAILURES = ("load", "crash", "oom", "killed", "timeout", "unavailable", "server")
+# where a Generated's token counts came from (Generated.tokens_counted_by)
+TOKENS_FROM_IDS = "generated ids"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +68,13 @@ class StopRequest:
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     """What was loaded. ``params_trainable`` is the adapter's parameters for a PEFT model, else params_total.
-    ``weight_bytes``: bytes of the weights as held in memory (packed for 4-bit / int8)."""
+    ``weight_bytes``: bytes of the weights as held in memory (packed for 4-bit / int8). A served model's
+    parameters are None when neither the server, the spec nor the local disk says; its weight bytes are None."""
 
     display_name: str
-    params_total: int
-    params_trainable: int
-    weight_bytes: int
+    params_total: int | None
+    params_trainable: int | None
+    weight_bytes: int | None
     dtype: str  # "fp32" | "bf16" | "fp16"
     quant: str  # "none" | "int8" | "nf4" | "fp4" | "dynamic-int8"
     device: str  # "cpu" | "cuda:0" ...
@@ -110,12 +113,14 @@ class Token:
 class Generated(TokenSpeeds):
     """A finished request. ``tokens_out`` counts generated ids (eos included when the model emitted it).
     ``stop_reason``: "eos" | "stop-string" | "max-tokens" | "length" | "cancelled". The peaks are the worker's
-    high-water marks so far (RSS of the worker process; CUDA allocator peak where there is CUDA)."""
+    high-water marks so far (RSS of the worker process; CUDA allocator peak where there is CUDA).
+    ``tokens_counted_by`` says where the counts came from: "generated ids" in process; for a served model
+    "reported by the server", "counted by greentui" (its tokenizer, here) or "not reported" (counts None)."""
 
     request_id: str
     text: str
-    tokens_in: int
-    tokens_out: int
+    tokens_in: int | None
+    tokens_out: int | None
     started_mono_s: float
     first_token_mono_s: float | None
     last_token_mono_s: float | None
@@ -123,6 +128,7 @@ class Generated(TokenSpeeds):
     stop_reason: str
     peak_rss_bytes: int | None = None
     peak_cuda_bytes: int | None = None
+    tokens_counted_by: str = TOKENS_FROM_IDS
 
     @property
     def seconds(self) -> float:
@@ -151,7 +157,7 @@ EmitFn = Callable[[Token], None]
 
 
 class Backend(Protocol):
-    """What the worker drives: the Hugging Face backend (hf.py) or the fake one (fake.py)."""
+    """What the worker drives: the Hugging Face backend (hf.py), a served model (served.py) or the fake one."""
 
     def load(self, progress: ProgressFn) -> ModelInfo: ...
 

@@ -79,6 +79,10 @@ def make_backend(spec: ModelSpec, *, trust_remote_code: bool, cancel: threading.
         from greentui.core.models.fake import FakeBackend
 
         return FakeBackend(spec, cancel)
+    if spec.is_served:
+        from greentui.core.models.served import ServedBackend  # httpx, no torch
+
+        return ServedBackend(spec, cancel)
     from greentui.core.models.hf import HFBackend  # imports torch: worker side only
 
     return HFBackend(spec, trust_remote_code=trust_remote_code, cancel=cancel)
@@ -159,7 +163,7 @@ def _serve(
 
     try:
         spec = ModelSpec.parse(spec_text)
-        if not spec.is_fake:  # importing torch and transformers takes seconds: say so before it starts
+        if not (spec.is_fake or spec.is_served):  # importing torch and transformers takes seconds: say so first
             progress("starting: importing torch and transformers", 0.0)
         backend = make_backend(spec, trust_remote_code=trust_remote_code, cancel=cancel)
         info = backend.load(progress)

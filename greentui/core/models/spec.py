@@ -8,10 +8,12 @@ Grammar (the text form used on the command line and in the TUI)::
              | Hugging Face hub id   Qwen/Qwen2.5-1.5B-Instruct
              | local folder          ./my-model   /models/x   ~/models/x
              | GGUF file             ./model.Q4_K_M.gguf            (a name ending in .gguf)
-             | fake model            fake:oracle?tps=200&accuracy=0.8   (tests and demos, see FAKE_OPTIONS)
+             | fake model            fake:oracle?tps=200&accuracy=0.8   (tests and demos, see fake_options.py)
              | random weights        random:llama3.2-1b     a known architecture, randomly initialised: real compute
                                                             and energy per token, meaningless answers (see
                                                             architectures.py)
+             | served model          openai:http://127.0.0.1:8000/v1?model=NAME, ollama:NAME, vllm:NAME, ...
+                                     (an OpenAI-compatible server; grammar and options in endpoint.py)
     REVISION = branch, tag or commit of a hub model            Qwen/Qwen2.5-0.5B-Instruct#main
     OPTION   = fp32 | bf16 | fp16                              weights dtype (default: fp32 on cpu, bf16 on cuda)
              | nf4 | fp4 | int8                                bitsandbytes quantization
@@ -22,7 +24,8 @@ Grammar (the text form used on the command line and in the TUI)::
 Examples: ``smollm2-135m@bf16``, ``Qwen/Qwen2.5-1.5B-Instruct@nf4,cuda``, ``./base@fp32+adapter=./lora``.
 Options are case-insensitive and may come in any order; ``str(spec)`` writes them as dtype, quantization, device,
 and ``ModelSpec.parse(str(spec)) == spec`` for every valid spec. A ``@`` followed by text holding a ``/`` is part of
-the source (``./runs@2024/model``), so local paths may contain ``@`` except in their last component.
+the source (``./runs@2024/model``), so local paths may contain ``@`` except in their last component. A served
+model takes no ``#``, ``@`` or ``+adapter=`` parts: the server decides how its model is loaded.
 
 Nothing here touches torch: parsing is pure and fast, for ``greentui --help`` and the setup screen.
 """
@@ -34,16 +37,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
-from urllib.parse import unquote
 
 from greentui.core.models import architectures, catalog
+from greentui.core.models.endpoint import Endpoint, EndpointError, is_served_source, parse_endpoint
+from greentui.core.models.fake_options import FAKE_PREFIX, check_fake, parse_fake_options
 
 Dtype = Literal["auto", "fp32", "bf16", "fp16"]
 Quant = Literal["none", "int8", "nf4", "fp4", "dynamic-int8"]
-SourceKind = Literal["catalog", "hub", "local", "gguf", "fake", "random"]
+SourceKind = Literal["catalog", "hub", "local", "gguf", "fake", "random", "served"]
 
 ADAPTER_MARK = "+adapter="
-FAKE_PREFIX = "fake:"
 
 _DTYPE_WORDS: dict[str, Dtype] = {
     "fp32": "fp32",
@@ -69,26 +72,6 @@ OPTIONS_HELP = "fp32, bf16, fp16 (dtype); nf4, fp4, int8, dint8 (quantization); 
 # Hub ids as huggingface_hub validates them: "org/name", word characters, '-', '.', no '--' or '..'.
 _HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 _REVISION_RE = re.compile(r"^[\w.][\w./-]{0,127}$")
-_FAKE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_COUNT_RE = re.compile(r"^(\d+(?:\.\d+)?)([KMB]?)$", re.IGNORECASE)
-
-# Options of the fake backend (`fake:NAME?key=value&...`): name -> (kind, meaning). Checked when parsing so a typo
-# fails at once, not in the worker.
-FAKE_OPTIONS: dict[str, tuple[str, str]] = {
-    "tps": ("positive", "tokens per second, real-time pace (default 200)"),
-    "accuracy": ("fraction", "share of answers equal to the reference (default 1.0)"),
-    "tokens": ("count", "tokens per answer (default: one per word)"),
-    "seed": ("int", "seed of the right/wrong draw (default 0)"),
-    "load_s": ("seconds", "simulated load time (default 0)"),
-    "ttft_s": ("seconds", "time to first token (default 1/tps)"),
-    "crash_after": ("int", "raise mid-item after this many items"),
-    "oom_after": ("int", "raise MemoryError mid-item after this many items"),
-    "exit_after": ("int", "the process exits mid-item after this many items"),
-    "fail_load": ("text", "fail the load with this reason"),
-    "hang_load": ("bool", "never finish loading (1) to test the load time limit"),
-    "params": ("count", "parameters reported, e.g. 135M (default 135M)"),
-    "trainable": ("count", "trainable parameters reported (default: params; with an adapter: 1M)"),
-}
 
 
 class SpecError(ValueError):
@@ -107,60 +90,14 @@ class SpecError(ValueError):
         return f"{self.text}\n{' ' * self.start}{'^' * (self.end - self.start)}"
 
 
-def parse_count(text: str) -> int | None:
-    """``"135M"`` -> 135_000_000; ``"1.5B"``, ``"500K"``, ``"42"``. None when it is not a count."""
-    match = _COUNT_RE.match(text.strip())
-    if not match:
-        return None
-    scale = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9}[match.group(2).upper()]
-    return round(float(match.group(1)) * scale)
-
-
-def _check_fake_value(key: str, value: str) -> str | None:
-    """None when ``value`` suits the fake option ``key``, else what is wrong."""
-    kind = FAKE_OPTIONS[key][0]
-    try:
-        if kind == "positive" and float(value) > 0:
-            return None
-        if kind == "fraction" and 0.0 <= float(value) <= 1.0:
-            return None
-        if kind == "seconds" and float(value) >= 0:
-            return None
-        if kind == "int" and int(value) >= 0:
-            return None
-    except ValueError:
-        pass
-    if kind == "count" and (parse_count(value) or 0) > 0:
-        return None
-    if kind == "bool" and value.lower() in ("1", "0", "true", "false", "yes", "no"):
-        return None
-    if kind == "text" and value:
-        return None
-    wanted = {
-        "positive": "a number > 0",
-        "fraction": "a number in [0, 1]",
-        "seconds": "seconds >= 0",
-        "int": "an integer >= 0",
-        "count": "a count such as 135M",
-        "bool": "1 or 0",
-        "text": "some text",
-    }
-    return f"fake option {key}={value!r} needs {wanted[kind]}"
-
-
-def parse_fake_options(source: str) -> dict[str, str]:
-    """The ``key=value`` options of a ``fake:NAME?...`` source (already validated by :meth:`ModelSpec.parse`)."""
-    _, _, query = source.partition("?")
-    pairs = [part.partition("=") for part in query.split("&") if part]
-    return {key: unquote(value) for key, _, value in pairs}
-
-
 def source_kind(source: str) -> SourceKind:
-    """How a (valid) source is found: catalog, hub, local folder, GGUF file, fake or random weights."""
+    """How a (valid) source is found: catalog, hub, local folder, GGUF file, fake, random weights or served."""
     if source.startswith(FAKE_PREFIX):
         return "fake"
     if source.startswith(architectures.RANDOM_PREFIX):
         return "random"
+    if is_served_source(source):
+        return "served"
     if catalog.find(source) is not None:
         return "catalog"
     if source.lower().endswith(".gguf"):
@@ -218,6 +155,11 @@ class ModelSpec:
         def fail(message: str, start: int, end: int | None = None) -> SpecError:
             return SpecError(message, text, lead + start, None if end is None else lead + end)
 
+        if is_served_source(body):
+            try:
+                return cls(source=parse_endpoint(body).text)
+            except EndpointError as exc:
+                raise fail(exc.message, exc.start, exc.end) from None
         head, adapter = body, None
         mark = body.find(ADAPTER_MARK)
         if mark >= 0:
@@ -322,6 +264,15 @@ class ModelSpec:
             return None
         return architectures.find(self.source[len(architectures.RANDOM_PREFIX) :])
 
+    @property
+    def is_served(self) -> bool:
+        return is_served_source(self.source)
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        """Where a served model answers (None for every other source)."""
+        return parse_endpoint(self.source) if self.is_served else None
+
     def fake_options(self) -> dict[str, str]:
         """Options of a ``fake:`` source; {} for other sources."""
         return parse_fake_options(self.source) if self.is_fake else {}
@@ -336,6 +287,9 @@ class ModelSpec:
             name = self.source.partition("?")[0]
         elif kind == "random" and self.architecture is not None:
             name = f"random {self.architecture.display_name}"
+        elif kind == "served":
+            endpoint = parse_endpoint(self.source)
+            name = f"{_last_part(endpoint.model)} · {endpoint.address}"
         else:
             name = _last_part(self.source)
             if kind == "gguf":
@@ -359,7 +313,7 @@ def _check_source(source: str, fail) -> SourceKind:  # type: ignore[no-untyped-d
     if not source:
         raise fail("no model before the options; e.g. smollm2-135m@bf16", 0, 1)
     if source.startswith(FAKE_PREFIX):
-        _check_fake(source, fail)
+        check_fake(source, fail)
         return "fake"
     if source.startswith(architectures.RANDOM_PREFIX):
         name = source[len(architectures.RANDOM_PREFIX) :]
@@ -392,29 +346,6 @@ def _check_source(source: str, fail) -> SourceKind:  # type: ignore[no-untyped-d
                 len(source),
             )
     return kind
-
-
-def _check_fake(source: str, fail) -> None:  # type: ignore[no-untyped-def]
-    name, _, query = source[len(FAKE_PREFIX) :].partition("?")
-    if not _FAKE_NAME_RE.match(name):
-        raise fail("a fake model is named fake:NAME (letters, digits, '-', '_')", 0, len(FAKE_PREFIX) + len(name))
-    position = len(FAKE_PREFIX) + len(name) + 1
-    seen: set[str] = set()
-    for part in query.split("&") if query else []:
-        key, eq, value = part.partition("=")
-        if not eq or key not in FAKE_OPTIONS:
-            raise fail(
-                f"unknown fake option {part!r}; expected key=value with key in {', '.join(FAKE_OPTIONS)}",
-                position,
-                position + len(part),
-            )
-        if key in seen:
-            raise fail(f"fake option {key} given twice", position, position + len(part))
-        seen.add(key)
-        problem = _check_fake_value(key, unquote(value))
-        if problem:
-            raise fail(problem, position, position + len(part))
-        position += len(part) + 1
 
 
 def _normal_source(source: str, kind: SourceKind) -> str:

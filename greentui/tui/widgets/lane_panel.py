@@ -73,7 +73,9 @@ class LanePanel(Vertical):
             loaded = lane.loaded
             title.append_text(
                 literal_text(
-                    f" · {lane.display_name} · {format_params(loaded.params_total)} · {loaded.device}", one_line=True
+                    f" · {lane.display_name} · {format_params(loaded.params_total) if loaded.params_total else '? params'}"
+                    f" · {loaded.device}",
+                    one_line=True,
                 )
             )
         if title != self._title:
