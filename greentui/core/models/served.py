@@ -183,6 +183,11 @@ class ServedBackend:
 
     # ---- generate -------------------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, emit: EmitFn) -> Generated:
+        if request.fixed_length:
+            raise ServerFailed(
+                f"{self.where}: a fixed-length answer cannot be asked of a served model "
+                "(the OpenAI API has no minimum length)"
+            )
         started = time.monotonic()
         stream = self._stream(self._body(request), emit, request.request_id)
         text, cut = cut_at_stop("".join(stream.pieces), request.stop)
