@@ -145,3 +145,17 @@ def print_models() -> None:
     for row in catalog_rows():
         table.add_row(*[Text(str(v)) for v in (row.spec, row.model, row.size, row.status, row.note)])
     console.print(table)
+    print_served_models(console)
+
+
+def print_served_models(console: Console) -> None:
+    """The served-model forms, with what answers on this host's default ports (loopback only)."""
+    from greentui.core.models.served_probe import served_rows
+
+    table = Table(title="served models (an OpenAI-compatible server; see docs/SERVED_MODELS.md)", title_justify="left")
+    for column in ("spec", "here"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("notes", ratio=1)
+    for row in served_rows():
+        table.add_row(*[Text(str(v)) for v in (row.spec, row.status, row.note)])
+    console.print(table)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
@@ -32,10 +33,10 @@ SERVED_PREFIX = "openai:"
 # short name -> (base URL of that server's OpenAI-compatible API on its default port, what it is)
 SHORT_FORMS: dict[str, tuple[str, str]] = {
     "ollama": ("http://127.0.0.1:11434/v1", "Ollama"),
-    "vllm": ("http://127.0.0.1:8000/v1", "vLLM (vllm serve)"),
+    "vllm": ("http://127.0.0.1:8000/v1", "vLLM"),
     "llama-server": ("http://127.0.0.1:8080/v1", "llama.cpp llama-server"),
     "lmstudio": ("http://127.0.0.1:1234/v1", "LM Studio"),
-    "tgi": ("http://127.0.0.1:3000/v1", "text-generation-inference (text-generation-launcher)"),
+    "tgi": ("http://127.0.0.1:3000/v1", "text-generation-inference"),
     "transformers": ("http://127.0.0.1:8000/v1", "transformers serve"),
 }
 ENDPOINT_OPTIONS: dict[str, str] = {
@@ -164,7 +165,7 @@ def parse_endpoint(text: str) -> Endpoint:
     model = values.pop("model", model)
     if model is None or not model.strip():
         raise EndpointError("an endpoint needs ?model=NAME (the name the server knows the model by)", 0, len(text))
-    if any(ord(ch) < 32 for ch in model):
+    if any(unicodedata.category(ch) == "Cc" for ch in model):
         raise EndpointError("the model name holds control characters", options_at, len(text))
     params = pid = timeout_s = None
     if "params" in values:
@@ -192,7 +193,7 @@ def parse_endpoint(text: str) -> Endpoint:
             len(text),
         )
     tokenizer = values.get("tokenizer")
-    if tokenizer is not None and not tokenizer.strip():
+    if tokenizer is not None and (not tokenizer.strip() or any(unicodedata.category(ch) == "Cc" for ch in tokenizer)):
         raise EndpointError("tokenizer= needs a folder or hub id", options_at, len(text))
     return Endpoint(base_url, model, key_env, params, pid, tokenizer, timeout_s)
 
