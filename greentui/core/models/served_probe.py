@@ -49,7 +49,9 @@ def probe_endpoint(
             response = client.get(endpoint.base_url + "/models")
     except httpx.ConnectError as exc:
         refused = "refused" in str(exc).lower() or "errno 111" in str(exc).lower()
-        return ProbeResult(False, False, "does not answer: connection refused" if refused else f"does not answer: {exc}")
+        return ProbeResult(
+            False, False, "does not answer: connection refused" if refused else f"does not answer: {exc}"
+        )
     except httpx.TimeoutException:
         return ProbeResult(False, False, f"does not answer within {timeout_s:g} s")
     except httpx.HTTPError as exc:
