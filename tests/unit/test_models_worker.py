@@ -165,6 +165,7 @@ def test_a_standby_worker_imports_first_and_loads_the_model_it_is_given(tmp_path
     worker_module.stop_standby()
     try:
         assert worker_module.prewarm_for(["fake:a", "fake:b?tps=5"]) == 0  # fake models import nothing heavy
+        assert worker_module.prewarm_for(["openai:http://127.0.0.1:1/v1?model=m", "ollama:x"]) == 0  # served: no torch
         assert worker_module.prewarm_for([f"{folder}@fp32", "fake:b"]) == 1
         assert worker_module.standby_count(ready_only=True, wait_s=240) == 1  # torch imported in the child
         standby_pid = worker_module._standby[0].process.pid

@@ -177,14 +177,16 @@ def prewarm(count: int = 2) -> int:
 
 
 def prewarm_for(specs: list[str]) -> int:
-    """:func:`prewarm` one standby worker per real (not fake) model among ``specs`` (spec texts; one that does not
-    parse counts as real: the session will say what is wrong with it). Returns how many were started."""
+    """:func:`prewarm` one standby worker per in-process model among ``specs`` (spec texts; one that does not
+    parse counts as one: the session will say what is wrong with it). Fake and served models import no torch, so
+    they get none. Returns how many were started."""
     from greentui.core.models.spec import SpecError
 
     real = 0
     for text in specs:
         try:
-            real += not ModelSpec.parse(text).is_fake
+            spec = ModelSpec.parse(text)
+            real += not (spec.is_fake or spec.is_served)
         except SpecError:
             real += 1
     return prewarm(real) if real else 0
@@ -308,7 +310,7 @@ class ModelWorker:
 
             self._thread = threading.Thread(target=run, name=f"greentui-model-{self.side}", daemon=True)
             self._thread.start()
-        elif not self.spec.is_fake and (standby := _take_standby()) is not None:
+        elif not (self.spec.is_fake or self.spec.is_served) and (standby := _take_standby()) is not None:
             self._process, self._conn = standby.process, standby.conn
             child_end.close()
             parent_end.close()
