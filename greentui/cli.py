@@ -194,7 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = sub.add_parser("resume", help="finish an interrupted session (same models, same task version)", **exits)
     resume.add_argument("session_id", metavar="ID")
-    resume.add_argument("--headless", action="store_true", help="(resume always prints text)")
 
     sessions = sub.add_parser("sessions", help="list stored sessions")
     sessions.add_argument("--task")
@@ -303,8 +302,10 @@ def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = N
     from greentui.text.printer import HeadlessPrinter
 
     store = _open_store(args)
-    printer = HeadlessPrinter(db_path=_db_path(args))
-    run = SessionRun(config, store, session_id=session_id, skip_items=skip_items, on_store_error=printer.store_error)
+    run = SessionRun(
+        config, store, session_id=session_id, skip_items=skip_items, on_store_error=lambda e: printer.store_error(e)
+    )
+    printer = HeadlessPrinter(db_path=_db_path(args), tally=run.tally)
     try:
         run.prepare()
     except SessionError as exc:
@@ -507,8 +508,10 @@ def main(argv: list[str] | None = None) -> int:
         print("greentui: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        from greentui.errors import one_line
+        from greentui.errors import debugging, one_line
 
+        if debugging():
+            raise
         print(f"greentui: {one_line(exc)}", file=sys.stderr)
         code = EXIT_FAILED
     return code

@@ -56,4 +56,6 @@ def fmt_score(score: Any) -> str:
     """A running score with its 95% CI: ``81.1% (69.2-89.0)``; ``—`` before the first item."""
     if score is None or not getattr(score, "n", 0):
         return DASH
+    if score.lo is None or score.hi is None:  # one continuous score: no spread to tell yet
+        return f"{score.mean * 100:.1f}% (n = {score.n}: no interval yet)"
     return f"{score.mean * 100:.1f}% ({score.lo * 100:.1f}–{score.hi * 100:.1f})"

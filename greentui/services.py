@@ -44,9 +44,20 @@ class SessionRun:
         self.tally = Tally()
         self._store_errors: list[str] = []
         self._on_store_error = on_store_error
+        if skip_items and any(skip_items.values()):
+            self._seed_tally(session_id or self.session.session_id)
         self._writer = store.writer(on_error=self._store_error)
         self.session.subscribe(self._writer.handle)
         self.session.subscribe(self.tally.apply)
+
+    def _seed_tally(self, session_id: str) -> None:
+        """A resumed session's tally starts from what was stored: the earlier items count in the live figures and
+        in the verdict (the resumed run only emits the items it runs now)."""
+        from greentui.core.records import PowerSampled, SessionFinished
+
+        for event in self.store.replay(session_id):
+            if not isinstance(event, (PowerSampled, SessionFinished)):
+                self.tally.apply(event)
 
     @property
     def session_id(self) -> str:

@@ -23,6 +23,11 @@ Schedule = Literal["alternate", "sequential", "parallel"]
 SIDES: tuple[Side, Side] = ("A", "B")
 
 
+def is_correct(score: float) -> bool:
+    """A binary item is correct when it scored 1 (the one definition; see :mod:`greentui.core.figures`)."""
+    return score >= 1.0
+
+
 # --------------------------------------------------------------------------------------------------
 # Measurement records (not events on their own)
 # --------------------------------------------------------------------------------------------------
@@ -267,7 +272,7 @@ class ItemScored(TokenSpeeds, Event):
 
     @property
     def correct(self) -> bool:
-        return self.score >= 1.0
+        return is_correct(self.score)
 
     @property
     def joules_per_token(self) -> float | None:

@@ -37,6 +37,7 @@ from greentui.core.records import (
     RunFailed,
     SessionFinished,
     SessionStarted,
+    is_correct,
 )
 from greentui.store.errors import StoreError, translate
 
@@ -131,8 +132,12 @@ SQL_RUN_FAILED = (
     "failure = excluded.failure, failure_reason = excluded.failure_reason, failed_mono_s = excluded.failed_mono_s"
 )
 SQL_RUN_ENSURE = "INSERT OR IGNORE INTO runs (session_id, side) VALUES (?, ?)"
+# The full recount, for the rare batch that re-scores an item already finished (an incremental sum would count it
+# twice). Everything else adds the batch's items to the running sums (SQL_RUN_ADD), so storing an item costs the
+# same at item 800 as at item 5.
 SQL_RUN_SUMMARY = """
 UPDATE runs SET (items_done, correct, score_sum, energy_j, tokens_out) = (
+    -- "correct" as greentui.core.records.is_correct defines it (score >= 1); continuous metrics read score_sum
     SELECT count(*), coalesce(sum(i.score >= 1.0), 0), coalesce(sum(i.score), 0), sum(i.joules),
            coalesce(sum(i.tokens_out), 0)
     FROM items AS i
@@ -150,6 +155,12 @@ SQL_SAMPLE = (
     "INSERT OR IGNORE INTO samples (channel_id, t_mono_s, power_w, energy_counter_j, temperature_c, "
     "sm_clock_mhz) VALUES (?, ?, ?, ?, ?, ?)"
 )
+SQL_RUN_ADD = (
+    "UPDATE runs SET items_done = items_done + ?, correct = correct + ?, score_sum = score_sum + ?, "
+    "energy_j = CASE WHEN ? THEN coalesce(energy_j, 0) + ? ELSE energy_j END, tokens_out = tokens_out + ? "
+    "WHERE session_id = ? AND side = ?"
+)
+SQL_ITEM_FINISHED = "SELECT 1 FROM items WHERE session_id = ? AND side = ? AND item_id = ? AND ended_mono_s IS NOT NULL"
 SQL_ITEM_STARTED = (
     "INSERT INTO items (session_id, side, item_id, idx, prompt, started_event_mono_s) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (session_id, side, item_id) DO UPDATE SET idx = excluded.idx, prompt = excluded.prompt, "
@@ -221,6 +232,7 @@ class _Batch:
         self.started: list[tuple[Any, ...]] = []
         self.scored: list[tuple[Any, ...]] = []
         self.touched_runs: dict[tuple[str, str], None] = {}
+        self.scored_items: list[tuple[str, ItemScored]] = []
         self.idle: list[tuple[Any, ...]] = []
         self.failed: list[tuple[Any, ...]] = []
         self.finished: list[tuple[Any, ...]] = []
@@ -243,6 +255,7 @@ class _Batch:
                 )
             )
             self.touched_runs[(session_id, event.side)] = None
+            self.scored_items.append((session_id, event))
         elif isinstance(event, SessionStarted):
             settings = event.settings or {}
             task_version = settings.get("task_version")
@@ -333,9 +346,33 @@ class _Batch:
         if self.started:
             conn.executemany(SQL_ITEM_STARTED, self.started)
         if self.scored:
+            seen: set[tuple[str, str, str]] = set()
+            recount: set[tuple[str, str]] = set()
+            for sid, item in self.scored_items:
+                key = (sid, item.side, item.item_id)
+                if key in seen or conn.execute(SQL_ITEM_FINISHED, key).fetchone() is not None:
+                    recount.add((sid, item.side))
+                seen.add(key)
             conn.executemany(SQL_ITEM_SCORED, self.scored)
             conn.executemany(SQL_RUN_ENSURE, list(self.touched_runs))
-            conn.executemany(SQL_RUN_SUMMARY, list(self.touched_runs))
+            conn.executemany(
+                SQL_RUN_ADD,
+                [
+                    (
+                        1,
+                        int(is_correct(item.score)),
+                        item.score,
+                        item.joules is not None,
+                        item.joules or 0.0,
+                        item.tokens_out or 0,
+                        sid,
+                        item.side,
+                    )
+                    for sid, item in self.scored_items
+                    if (sid, item.side) not in recount
+                ],
+            )
+            conn.executemany(SQL_RUN_SUMMARY, sorted(recount))
         if self.idle:
             conn.executemany(SQL_IDLE, self.idle)
         if self.failed:

@@ -21,10 +21,12 @@ from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fm
 class HeadlessPrinter:
     """Subscribes to a session's events and prints progress; called on the session thread only for items."""
 
-    def __init__(self, *, db_path: Path, console: Console | None = None) -> None:
+    def __init__(self, *, db_path: Path, tally: Tally, console: Console | None = None) -> None:
+        """``tally`` is the session's one tally (``SessionRun.tally``), already fed by the time an event reaches
+        :meth:`handle`: the printer reads it and never folds events itself."""
         self.console = console or Console(highlight=False)
         self.db_path = db_path
-        self.tally = Tally()
+        self.tally = tally
         self._last_stage: dict[str, str] = {}
         self._failures_shown: set[str] = set()
 
@@ -32,8 +34,6 @@ class HeadlessPrinter:
         self.console.print(Text(f"store: {error}", style="bold red"))
 
     def handle(self, event: Event) -> None:
-        tally = self.tally
-        tally.apply(event)
         if isinstance(event, SessionStarted):
             self.console.print(
                 Text.assemble(

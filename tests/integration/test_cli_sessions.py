@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -131,6 +132,9 @@ def test_a_session_killed_with_sigkill_is_interrupted_and_resumes(tmp_path: Path
             conn.execute("SELECT side, count(*) FROM items WHERE ended_mono_s IS NOT NULL GROUP BY side").fetchall()
         )
     assert per_side == {"A": 5, "B": 5}
+    # the verdict saved after the resume counts the items finished before the kill as well
+    verdict = json.loads(greentui("export", session_id[:8], "--format", "json", db=db).stdout)["verdict"]
+    assert (verdict["a"]["n_items"], verdict["b"]["n_items"]) == (5, 5)
 
 
 def test_a_worker_killed_mid_run_keeps_every_finished_item(tmp_path: Path) -> None:

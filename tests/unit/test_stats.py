@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import random
+import statistics
+
 import numpy as np
 import pytest
 
+from greentui.core.figures import SideFigures
 from greentui.core.verdict import stats
+from tests.helpers.events import scored
 
 N_DATASETS = 400  # coverage of 95% intervals over 400 datasets: standard error ~1.1 points
 
@@ -98,15 +104,34 @@ def test_ratio_of_sums_and_unpaired_ratio_of_means() -> None:
         stats.bootstrap_ratio_ci([1.0], [0.0])
 
 
-def test_running_score_binary_uses_wilson_and_continuous_bootstraps() -> None:
-    assert stats.running_score([], continuous=False) == stats.RunningScore(None, None, None, 0)
-    binary = stats.running_score([1, 1, 0, 1, 1, 1, 1, 0, 1, 1], continuous=False)
+def _figures(scores: list[float], continuous: bool) -> SideFigures:
+    figures = SideFigures(continuous=continuous)
+    for score in scores:
+        figures.add(scored("A", 0, score=score, joules=1.0, start=0.0))
+    return figures
+
+
+def test_running_score_binary_uses_wilson_and_continuous_the_running_variance() -> None:
+    assert stats.running_score_of(SideFigures()) == stats.RunningScore(None, None, None, 0)
+    binary = stats.running_score_of(_figures([1, 1, 0, 1, 1, 1, 1, 0, 1, 1], continuous=False))
     assert (binary.mean, binary.n) == (0.8, 10)
     assert (binary.lo, binary.hi) == pytest.approx(stats.wilson_interval(8, 10), abs=1e-3)
-    continuous = stats.running_score([0.2, 0.4, 0.6, 0.8, 0.5], continuous=True)
+    scores = [0.2, 0.4, 0.6, 0.8, 0.5]
+    continuous = stats.running_score_of(_figures(scores, continuous=True))
     assert continuous.mean == pytest.approx(0.5)
-    assert continuous.lo < 0.5 < continuous.hi
-    assert continuous == stats.running_score([0.2, 0.4, 0.6, 0.8, 0.5], continuous=True)
+    # mean +- 1.96 * s / sqrt(n), s the sample standard deviation
+    half = 1.959964 * statistics.stdev(scores) / math.sqrt(len(scores))
+    assert (continuous.lo, continuous.hi) == pytest.approx((0.5 - half, 0.5 + half))
+    assert stats.running_score_of(_figures([0.4], continuous=True)).lo is None  # no spread from one item
+
+
+def test_the_running_interval_of_a_continuous_score_is_close_to_the_verdicts_bootstrap() -> None:
+    rng = random.Random(3)
+    scores = [min(1.0, max(0.0, rng.gauss(0.4, 0.15))) for _ in range(200)]
+    live = stats.running_score_of(_figures(scores, continuous=True))
+    lo, hi = stats.bootstrap_mean_ci(scores, seed=0)
+    assert live.lo == pytest.approx(lo, abs=0.006)
+    assert live.hi == pytest.approx(hi, abs=0.006)
 
 
 def test_inputs_that_are_not_numbers_are_refused() -> None:

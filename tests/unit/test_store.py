@@ -214,6 +214,29 @@ def test_resuming_into_the_same_session_id_keeps_its_items(store: SessionStore) 
     assert len(store.items("s-again")) == 8
 
 
+def test_run_summaries_add_each_item_once_even_when_an_item_is_scored_again(store: SessionStore) -> None:
+    session = LiveSession("s-twice", n_items=4, seed=3)
+    events = list(session.events())
+    scored = [e for e in events if isinstance(e, ItemScored)]
+    writer = store.writer()
+    for event in events:
+        writer.handle(event)
+    writer.close()
+    again = store.writer()
+    again.handle(scored[0])  # the same item of side A again, in a batch of its own
+    again.handle(scored[0])  # ... and twice in one batch
+    again.close()
+    for side in ("A", "B"):
+        items = [i for i in store.items("s-twice") if i.side == side]
+        summary = store.load_session("s-twice").items_summary()[side]
+        assert summary["items_done"] == len(items) == 4
+        assert summary["score_sum"] == pytest.approx(sum(i.score for i in items))
+        assert summary["correct"] == sum(1 for i in items if i.correct)
+        assert summary["tokens_out"] == sum(i.tokens_out for i in items)
+        energies = [i.joules for i in items if i.joules is not None]
+        assert summary["energy_j"] == (pytest.approx(sum(energies)) if energies else None)
+
+
 def test_recover_stale_interrupts_sessions_whose_process_is_gone(tmp_path: Path) -> None:
     path = tmp_path / "g.db"
     store = SessionStore(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from greentui.core.figures import SideFigures, dynamic_joules
 from greentui.core.records import GridIntensity, ItemScored, Quality, Side
 from greentui.core.verdict import stats
 from greentui.core.verdict.model import (
@@ -27,7 +28,6 @@ from greentui.core.verdict.model import (
     SideSummary,
     Verdict,
     VerdictError,
-    correct_equivalent,
     latest_by_item,
 )
 from greentui.core.verdict.text import (
@@ -85,23 +85,18 @@ def _summarise(
 ) -> SideSummary:
     n = len(items)
     scores = [i.score for i in items]
+    figures = SideFigures.of(items, continuous)
     accuracy = lo = hi = None
     if n:
-        accuracy = sum(scores) / n
+        accuracy = figures.mean_score
         if continuous:
             lo, hi = stats.bootstrap_mean_ci(scores, seed)
         else:
-            lo, hi = stats.wilson_interval(correct_equivalent(items, False), n)
-    with_energy = [i for i in items if i.joules is not None]
-    joules = [i.joules for i in with_energy if i.joules is not None]
-    energy_j = sum(joules) if with_energy else None
+            lo, hi = stats.wilson_interval(figures.correct, n)
+    energy_j = figures.energy_j
     dynamic_j = None
     if energy_j is not None and idle_power_w is not None:
-        # Per item, clamped at 0: a window that drew less than the idle baseline did no measurable extra work
-        # (its negative value is sensor noise) and must not cancel the energy of other items.
-        dynamic_j = sum(max(0.0, j - idle_power_w * i.seconds) for i in with_energy if (j := i.joules) is not None)
-    tokens_energy = sum(i.tokens_out for i in with_energy)
-    correct_energy = correct_equivalent(with_energy, continuous)
+        dynamic_j = sum(dynamic_joules(i.joules, i.seconds, idle_power_w) or 0.0 for i in items if i.joules is not None)
     return SideSummary(
         side=side.side,
         spec=side.spec,
@@ -115,16 +110,16 @@ def _summarise(
         accuracy=accuracy,
         accuracy_lo=lo,
         accuracy_hi=hi,
-        correct=correct_equivalent(items, continuous),
-        energy_items=len(with_energy),
+        correct=figures.correct_equivalent,
+        energy_items=figures.energy_items,
         energy_j=energy_j,
         dynamic_energy_j=dynamic_j,
         co2e_g=grid.grams_co2e(energy_j),
         dynamic_co2e_g=grid.grams_co2e(dynamic_j),
-        joules_per_token=energy_j / tokens_energy if energy_j is not None and tokens_energy > 0 else None,
-        joules_per_correct=energy_j / correct_energy if energy_j is not None and correct_energy > 0 else None,
-        tokens_out=sum(i.tokens_out for i in items),
-        seconds=sum(i.seconds for i in items),
+        joules_per_token=figures.joules_per_token,
+        joules_per_correct=figures.joules_per_correct,
+        tokens_out=figures.tokens_out,
+        seconds=figures.seconds,
         decode_tokens_per_s_p50=stats.percentile([i.decode_tokens_per_s for i in items], 50),
         e2e_tokens_per_s_p50=stats.percentile([i.e2e_tokens_per_s for i in items], 50),
         ttft_p50_s=stats.percentile([i.ttft_s for i in items], 50),
@@ -163,7 +158,10 @@ def _compare(
         more, less = (b_items, a_items) if more_accurate == "B" else (a_items, b_items)
         more_items, less_items = [more[k] for k in energy_keys], [less[k] for k in energy_keys]
         delta_e = sum(i.joules for i in more_items) - sum(i.joules for i in less_items)  # type: ignore[misc]
-        delta_c = correct_equivalent(more_items, continuous) - correct_equivalent(less_items, continuous)
+        delta_c = (
+            SideFigures.of(more_items, continuous).correct_equivalent
+            - SideFigures.of(less_items, continuous).correct_equivalent
+        )
         if delta_c > 0 and delta_e > 0:
             extra = delta_e / delta_c
 

@@ -196,7 +196,3 @@ def _build(cls: type[_T], data: dict[str, Any], **nested: Callable[[Any], Any]) 
 def latest_by_item(items: tuple[ItemScored, ...]) -> dict[str, ItemScored]:
     """One result per item id (a resumed session may hold a retried item twice: the last one counts)."""
     return {item.item_id: item for item in items}
-
-
-def correct_equivalent(items: list[ItemScored], continuous: bool) -> float:
-    return float(sum(i.score for i in items)) if continuous else float(sum(1 for i in items if i.correct))

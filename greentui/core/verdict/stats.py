@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from greentui.core.figures import Z95, SideFigures
+
 DEFAULT_RESAMPLES = 2000
-# The live view recomputes after every item: 1000 resamples of a few hundred scores is well under a millisecond.
-LIVE_RESAMPLES = 1000
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _tails(confidence: float) -> tuple[float, float]:
     return alpha / 2.0, 1.0 - alpha / 2.0
 
 
-def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion ``successes / n``.
 
     Behaves well at 0 and n successes and for small n, unlike the normal ("Wald") interval.
@@ -90,8 +90,10 @@ def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, f
     denominator = 1.0 + z2 / n
     centre = (p_hat + z2 / (2.0 * n)) / denominator
     half = z * math.sqrt(p_hat * (1.0 - p_hat) / n + z2 / (4.0 * n * n)) / denominator
-    # Clamp away floating-point dust so that 0/n gives exactly 0.0 as its lower bound.
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 and n successes the bound is exactly 0 (or 1); the formula leaves floating-point dust there.
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def _as_array(values: Sequence[float], what: str) -> np.ndarray:
@@ -189,24 +191,22 @@ def bootstrap_ratio_ci(
     return RatioCI(ratio=ratio * scale, lo=float(lo), hi=float(hi), n=int(num.size))
 
 
-def running_score(
-    scores: Sequence[float], continuous: bool, *, seed: int = 0, confidence: float = 0.95
-) -> RunningScore:
-    """Mean score so far with its CI: Wilson for 0/1 scores, a 1000-resample bootstrap for continuous ones.
+def running_score_of(figures: SideFigures, *, confidence: float = 0.95) -> RunningScore:
+    """The live view's running score from running sums, in O(1) per update whatever the item count.
 
-    For binary tasks the number of successes is the sum of the scores (each 0 or 1).
+    Binary scores: the Wilson interval of the correct count (the same interval the verdict gives). Continuous
+    scores: the normal-approximation interval from the running variance (the verdict bootstraps once, at the
+    end); None below two items, where a spread cannot be told.
     """
-    n = len(scores)
-    if n == 0:
+    if figures.n == 0:
         return RunningScore(mean=None, lo=None, hi=None, n=0)
-    array = _as_array(scores, "running_score")
-    mean = float(array.mean())
-    if continuous:
-        lo, hi = bootstrap_mean_ci(array.tolist(), seed, n_resamples=LIVE_RESAMPLES, confidence=confidence)
+    mean = figures.mean_score
+    if figures.continuous:
+        interval = figures.mean_interval(z=_z_for(confidence))
+        lo, hi = interval if interval is not None else (None, None)
     else:
-        successes = min(float(array.sum()), float(n))
-        lo, hi = wilson_interval(successes, n, z=_z_for(confidence))
-    return RunningScore(mean=mean, lo=lo, hi=hi, n=n)
+        lo, hi = wilson_interval(min(figures.score_sum, float(figures.n)), figures.n, z=_z_for(confidence))
+    return RunningScore(mean=mean, lo=lo, hi=hi, n=figures.n)
 
 
 def percentile(values: Sequence[float | None], q: float) -> float | None:
