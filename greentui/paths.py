@@ -21,14 +21,6 @@ def db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "greentui.db"
 
 
-def cache_dir() -> Path:
-    """Converted model weights and other rebuildable files: ``$GREENTUI_CACHE_DIR`` or the user cache dir."""
-    override = os.environ.get("GREENTUI_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_cache_dir(APP_NAME))
-
-
 def config_dir() -> Path:
     """Remembered choices of the setup screen: ``$GREENTUI_CONFIG_DIR`` or the user config dir."""
     override = os.environ.get("GREENTUI_CONFIG_DIR")

@@ -192,3 +192,32 @@ def test_a_standby_worker_imports_first_and_loads_the_model_it_is_given(tmp_path
         _assert_gone(leftover)
     finally:
         worker_module.stop_standby()
+
+
+def test_each_session_and_side_logs_to_its_own_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from greentui.core.models import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "cache_dir", lambda: tmp_path)
+    spec = ModelSpec.parse("fake:echo")
+    first = ModelWorker("A", spec, session_id="s1")
+    assert first.log_path == tmp_path / "logs" / "worker-s1-A.log"
+    assert ModelWorker("B", spec, session_id="s1").log_path != first.log_path
+    assert ModelWorker("A", spec, session_id="s2").log_path != first.log_path
+    # without a session id (a worker of its own), two workers of one side still never share a file
+    assert ModelWorker("A", spec).log_path != ModelWorker("A", spec).log_path
+
+
+def test_old_worker_logs_are_pruned_to_the_newest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from greentui.core.models import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "cache_dir", lambda: tmp_path)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for n in range(worker_module.KEEP_LOGS + 5):
+        path = logs / f"worker-old{n}-A.log"
+        path.write_text("x")
+        os.utime(path, (1000 + n, 1000 + n))
+    worker_module.worker_log_path("new-A")
+    kept = sorted(p.name for p in logs.glob("worker-*.log"))
+    assert len(kept) == worker_module.KEEP_LOGS
+    assert "worker-old0-A.log" not in kept and f"worker-old{worker_module.KEEP_LOGS + 4}-A.log" in kept

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import threading
 import time
+import uuid
 import weakref
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -152,6 +154,21 @@ _standby: list[_StandbyProcess] = []
 _standby_lock = threading.Lock()
 
 
+KEEP_LOGS = 60  # worker logs kept in <cache>/logs (two per session): the newest ones, older ones are removed
+
+
+def worker_log_path(name: str) -> Path:
+    """``<cache>/logs/worker-<name>.log``, pruning the folder to the newest :data:`KEEP_LOGS` logs first."""
+    folder = cache_dir() / "logs"
+    try:
+        logs = sorted(folder.glob("worker-*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in logs[KEEP_LOGS:]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a log that vanished meanwhile, or a folder not there yet: nothing to prune
+        pass
+    return folder / f"worker-{name}.log"
+
+
 def prewarm(count: int = 2) -> int:
     """Start standby worker processes until ``count`` are waiting (each imports torch and transformers, then waits
     for its model); returns how many were started now. Safe from any thread; never raises (a worker that cannot
@@ -163,7 +180,7 @@ def prewarm(count: int = 2) -> int:
             try:
                 context = multiprocessing.get_context("spawn")
                 parent_end, child_end = context.Pipe(duplex=True)
-                log = cache_dir() / "logs" / f"worker-standby-{len(_standby)}.log"
+                log = worker_log_path(f"standby-{os.getpid()}-{len(_standby)}")
                 process = context.Process(
                     target=process_main, args=(child_end, None, False, str(log)), name="greentui-standby", daemon=True
                 )
@@ -241,14 +258,18 @@ class ModelWorker:
         load_timeout_s: float = 600,
         trust_remote_code: bool = False,
         inline: bool = False,
+        session_id: str | None = None,
     ) -> None:
+        """``session_id`` names the worker's log file (``<cache>/logs/<session>-<side>.log``), so two sessions, in
+        one process or in two, never write to the same log."""
         self.side = side
         self.spec = spec
         self.load_timeout_s = load_timeout_s
         self.trust_remote_code = trust_remote_code
         self.inline = inline
         self.info: ModelInfo | None = None  # set when Loaded arrives
-        self.log_path: Path | None = None if inline else cache_dir() / "logs" / f"worker-{side}.log"
+        tag = session_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.log_path: Path | None = None if inline else worker_log_path(f"{tag}-{side}")
         self._conn: Connection | None = None
         self._process: Any = None
         self._thread: threading.Thread | None = None

@@ -41,10 +41,10 @@ from greentui.core.records import (
     TokenEvent,
 )
 from greentui.core.run.control import RunControl
-from greentui.core.run.schedule import SCHEDULES, ScheduleError, schedule_order
+from greentui.core.run.schedule import SCHEDULES, schedule_order
 
 
-class SessionError(ScheduleError):
+class SessionError(ValueError):
     """Bad configuration found before any work starts (unknown task, bad spec, unusable power source)."""
 
 
@@ -323,6 +323,7 @@ class Session(RunControl):
                 load_timeout_s=self.config.load_timeout_s,
                 trust_remote_code=self.config.trust_remote_code,
                 inline=self._inline,
+                session_id=self.session_id,
             )
             lane.worker.start()
         pending = set(lanes)

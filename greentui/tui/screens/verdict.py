@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.core.verdict.compute import Verdict, format_joules
 from greentui.tui import formatting as fmt
 from greentui.tui.power_trace import PowerTrace
@@ -21,11 +19,6 @@ from greentui.tui.widgets.comparison_table import ComparisonTable
 from greentui.tui.widgets.paired_bars import PairedBars
 from greentui.tui.widgets.power_chart import PowerChart
 from greentui.tui.widgets.verdict_summary import VerdictSummary
-
-
-def verdict_for(tally: Tally, stored: dict[str, Any] | None = None) -> Verdict:
-    """The stored verdict of a finished session when there is one, else the verdict of what the tally holds."""
-    return Verdict.from_dict(stored) if stored else verdict_from_tally(tally)
 
 
 def verdict_heading(tally: Tally) -> Text:
