@@ -16,6 +16,8 @@ class FoldedSession:
     tally: Tally
     trace: PowerTrace
     verdict: Verdict | None  # None when neither side finished an item
+    status: str = ""  # the stored status (completed / interrupted / failed / running)
+    status_reason: str = ""
 
 
 def fold_session(store: Any, session_id: str) -> FoldedSession:
@@ -31,4 +33,4 @@ def fold_session(store: Any, session_id: str) -> FoldedSession:
         verdict = Verdict.from_dict(stored.verdict)
     elif any(lane.items for lane in tally.sides.values()):
         verdict = verdict_from_tally(tally)
-    return FoldedSession(full_id, tally, trace, verdict)
+    return FoldedSession(full_id, tally, trace, verdict, stored.session.status, stored.session.status_reason)

@@ -6,11 +6,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from greentui.tui.replay import FoldedSession
 from greentui.tui.screens.verdict import verdict_heading
 from greentui.tui.widgets.comparison_table import ComparisonTable
+from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.power_chart import PowerChart
 from greentui.tui.widgets.verdict_summary import VerdictSummary
 
@@ -33,7 +34,7 @@ class CompareScreen(Screen[None]):
                     yield VerdictSummary(id=f"compare-summary-{index}")
                     yield ComparisonTable(id=f"compare-table-{index}")
                     yield PowerChart(session.trace, id=f"compare-chart-{index}", classes="compare-chart")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for index, session in enumerate(self.sessions):

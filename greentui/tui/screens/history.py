@@ -8,11 +8,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from greentui.errors import one_line
 from greentui.tui.replay import FoldedSession, fold_session
+from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
 
 REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
@@ -53,7 +54,7 @@ class HistoryScreen(Screen[None]):
         yield SessionsTable(id="sessions-table")
         yield Static(id="history-preview")
         yield Static(id="history-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.app.animation_level == "none":  # tests and screenshots: no blinking cursor
@@ -192,7 +193,9 @@ class HistoryScreen(Screen[None]):
             return
         from greentui.tui.screens.verdict import VerdictScreen
 
-        self.app.push_screen(VerdictScreen(session.verdict, session.tally, session.trace))
+        self.app.push_screen(
+            VerdictScreen(session.verdict, session.tally, session.trace, status=session.status or None)
+        )
 
     def action_replay(self) -> None:
         """Play the session again through the live screen's widgets, 20 times faster than it ran."""
