@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from greentui.errors import one_line
-from greentui.tui.replay import FoldedSession, fold_session
+from greentui.tui.replay import fold_session
 from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
 
@@ -166,9 +166,15 @@ class HistoryScreen(Screen[None]):
             self.fold([session_id], purpose="open")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-fold", description="open")
-    def fold(self, session_ids: list[str], purpose: str) -> tuple[str, list[FoldedSession]]:
-        """Replay sessions from the store off the UI thread (the result is shown by ``_folded``)."""
-        return purpose, [fold_session(self.store, session_id) for session_id in session_ids]
+    def fold(self, session_ids: list[str], purpose: str) -> tuple[str, list[Any]]:
+        """Replay sessions from the store off the UI thread (the result is shown by ``_folded``); two sessions to
+        compare are compared here too (the bootstrap takes a moment on long sessions)."""
+        folded = [fold_session(self.store, session_id) for session_id in session_ids]
+        if purpose == "compare":
+            from greentui.tui.comparison import compare_sessions
+
+            return purpose, [compare_sessions(folded[0], folded[1])]
+        return purpose, folded
 
     @on(Worker.StateChanged)
     def _folded(self, event: Worker.StateChanged) -> None:
@@ -184,7 +190,7 @@ class HistoryScreen(Screen[None]):
         if purpose == "compare":
             from greentui.tui.screens.compare import CompareScreen
 
-            self.app.push_screen(CompareScreen(folded[0], folded[1]))
+            self.app.push_screen(CompareScreen(folded[0]))
             return
         session = folded[0]
         if session.verdict is None:

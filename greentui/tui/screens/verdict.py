@@ -29,12 +29,13 @@ def verdict_for(tally: Tally, stored: dict[str, Any] | None = None) -> Verdict:
     return Verdict.from_dict(stored) if stored else verdict_from_tally(tally)
 
 
-def verdict_heading(tally: Tally, status: str | None = None) -> Text:
+def verdict_heading(tally: Tally, status: str | None = None, *, dated: bool = True) -> Text:
     """``Verdict  interrupted · Arithmetic · 20 items each · 2026-11-21 23:10 · session 8f3a…``.
 
     ``status``: the stored status of the session (a crashed session has no SessionFinished but is stored as
     interrupted), or the live screen's state; else the status the tally saw, else "running". It comes first, so
-    it is never the part a narrow terminal crops.
+    it is never the part a narrow terminal crops. ``dated``: with the start date (the compare screen says it
+    once above).
     """
     started = tally.started
     text = Text.assemble((" Verdict ", "bold reverse"), end="")
@@ -44,8 +45,9 @@ def verdict_heading(tally: Tally, status: str | None = None) -> Text:
     text.append(f" {status} ", style="bold")
     text.append_text(
         literal_text(
-            f"· {started.task_name} · {started.n_items} items each · {fmt.timestamp(started.started_unix_s)} · "
-            f"session {started.session_id}",
+            f"· {started.task_name} · {started.n_items} items each · "
+            + (f"{fmt.timestamp(started.started_unix_s)} · " if dated else "")
+            + f"session {started.session_id}",
             one_line=True,
         )
     )

@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
+from greentui.tui.session_state import short_state, state_message
 
 # (key, heading, sort key)
 COLUMNS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
@@ -110,7 +111,7 @@ class SessionsTable(DataTable[Text]):
             Text(f"{summary.a.items_done}/{summary.b.items_done} of {summary.n_items}"),
             Text(summary.status, style=status_style.get(summary.status, "")),
             Text(energy, justify="right"),
-            literal_text(fmt.shorten(summary.verdict_sentence or "—", 44), one_line=True),
+            literal_text(fmt.shorten(short_state(summary), 44), one_line=True),
         ]
 
 
@@ -123,12 +124,12 @@ def summary_text(summary: Any) -> Text:
     if summary.status_reason:
         text.append_text(literal_text(f" ({summary.status_reason})"))
     text.append("\n")
-    text.append_text(literal_text(summary.verdict_sentence or "no verdict (no finished item on both sides)"))
+    text.append_text(literal_text(state_message(summary, with_reason=False)))
     for side in (summary.a, summary.b):
         text.append(f"\n{side.side} ", "bold")
         text.append_text(literal_text(side.spec, one_line=True))
         text.append(
-            f" · {side.items_done}/{summary.n_items} items · accuracy {fmt.percent(side.accuracy)}"
+            f" · {side.items_done}/{summary.n_items} items · mean score {fmt.percent(side.accuracy)}"
             f" · {fmt.fmt_joules(side.energy_j)}{est if side.energy_j is not None else ''}"
         )
         if side.failure:
