@@ -34,6 +34,7 @@ class HistoryScreen(Screen[None]):
         Binding("r", "resume", "resume"),
         Binding("d", "delete", "delete"),
         Binding("n", "new", "new session"),
+        Binding("g", "tradeoff", "trade-off chart"),
         Binding("escape", "leave_filter", "back", show=False),
     ]
 
@@ -282,6 +283,19 @@ class HistoryScreen(Screen[None]):
         self.app.push_screen(
             ConfirmScreen(f"Delete session {session_id} ({what})? This cannot be undone.", yes="delete"), deleted
         )
+
+    def action_tradeoff(self) -> None:
+        """Score against energy for every stored run of the highlighted session's task (the sweep filtered by, if
+        any, drawn together)."""
+        from greentui.tui.screens.tradeoff import TradeoffScreen
+
+        session_id = self._current()
+        summary = next((s for s in self.summaries if s.id == session_id), None)
+        if summary is None or self.store is None:
+            return
+        words = self.query_one("#history-filter", Input).value.split()
+        sweep = next((w[len(SWEEP_PREFIX) :] for w in words if w.startswith(SWEEP_PREFIX)), None)
+        self.app.push_screen(TradeoffScreen(summary.task_id, current_session=summary.id, sweep=sweep))
 
     def action_new(self) -> None:
         from greentui.tui.screens.setup import SetupScreen
