@@ -196,9 +196,9 @@ class LanePanel(Vertical):
                 f" ({100 * score.lo:.0f}–{100 * score.hi:.0f})" if score.lo is not None and score.hi is not None else ""
             )
             if tally.continuous:  # scores in [0, 1]: nothing is "correct", the note counts the items
-                note = f"95% CI · {score.n} items"
+                note = f"{score.n} items"
             else:
-                note = f"95% CI · {sum(1 for item in lane.items if item.correct)}/{score.n} correct"
+                note = f"{sum(1 for item in lane.items if item.correct)}/{score.n} correct"
             score_tile.show(f"{100 * score.mean:.1f}{unit}{ci}", note)
         jpc = self._tile("jpc")
         jpc.label = "J / correct-eq." if tally.continuous else "J / correct"

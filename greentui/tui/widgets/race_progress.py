@@ -27,7 +27,7 @@ class RaceProgress(Horizontal):
             bar.update(total=total, progress=tally.items_done)
         eta = tally.eta_s(now_mono_s) if now_mono_s is not None and tally.finished is None else None
         parts = [f"{tally.items_done}/{total or '?'} items"]
-        if eta is not None:
+        if eta is not None and eta > 0:
             parts.append(f"ETA {fmt.about(eta)}")
         parts.append(state)
         self.query_one("#race-label", TextLine).show(Text(" · ".join(parts), end=""))
