@@ -48,7 +48,8 @@ class LiveScreen(Screen[None]):
         super().__init__(name=name)
         self.feed = feed
         self.bridge = EventBridge()
-        self.tally = Tally()
+        starting = getattr(feed, "starting_tally", None)  # a resumed session starts from its stored items
+        self.tally: Tally = starting() if callable(starting) else Tally()
         self.trace = PowerTrace()
         self.clock_mono_s: float | None = None  # the newest event's time: the session's own "now"
         self.paused = False
@@ -102,6 +103,7 @@ class LiveScreen(Screen[None]):
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.notify(one_line(event.worker.error), title="the session stopped", severity="error", timeout=15)
         self.apply_pending()
+        self._redraw()  # the state line and the lanes say the feed has ended
         if self._quit_when_done:
             self.app.exit()
 
@@ -152,7 +154,7 @@ class LiveScreen(Screen[None]):
         header, lanes, chart, progress = self._views
         header.show(self.tally, label)
         for lane in lanes:
-            lane.show(self.tally)
+            lane.show(self.tally, ended=self.feed_done)
         chart.refresh_trace()
         progress.show(self.tally, self.clock_mono_s, label)
 

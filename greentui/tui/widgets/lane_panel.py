@@ -115,8 +115,9 @@ class LanePanel(Vertical):
     def _tile(self, key: str) -> MetricTile:
         return self._tiles[key]
 
-    def show(self, tally: Tally) -> None:
-        """Redraw the lane from the tally's figures for this side."""
+    def show(self, tally: Tally, *, ended: bool = False) -> None:
+        """Redraw the lane from the tally's figures for this side; ``ended``: no more events will come (a replay
+        of a session that crashed ends without its SessionFinished, its item in flight lost)."""
         lane = tally.sides[self.side]
         title = Text.assemble((f" {self.side} ", "bold reverse"))
         title.append(" ")
@@ -135,11 +136,17 @@ class LanePanel(Vertical):
             self.border_title = title
         self.set_class(lane.state == "failed", "-failed")
         self.set_class(tally.active_side == self.side, "-active")
-        self._item.show(self._status_line(tally, lane))
+        cut_short = ended and tally.finished is None and lane.state not in ("failed", "done")
+        self._item.show(self._stopped_line(tally, lane) if cut_short else self._status_line(tally, lane))
         output = self._output
         output.text = (lane.failed_reason or "") if lane.state == "failed" else lane.current_output
-        output.streaming = lane.state == "generating"
+        output.streaming = lane.state == "generating" and not cut_short
         self._show_tiles(tally, lane)
+
+    @staticmethod
+    def _stopped_line(tally: Tally, lane: SideTally) -> Text:
+        lost = " (the item in flight was not kept)" if lane.state == "generating" else ""
+        return Text(f"stopped at {lane.items_done}/{tally.n_items} items{lost}", end="")
 
     def _status_line(self, tally: Tally, lane: SideTally) -> Text:
         n_items = tally.n_items
