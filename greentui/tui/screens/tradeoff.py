@@ -28,7 +28,8 @@ def legend(points: list[ChartPoint], sweep: str | None) -> Text:
     """What the marks and colours mean (only those on the chart)."""
     text = Text(" ", end="")
     text.append("━ Pareto frontier", style=COLORS["frontier"])
-    kinds = {("current" if p.current else "sweep" if p.in_sweep else "other") for p in points}
+    kinds = {"current" for p in points if p.current} | {"sweep" for p in points if p.in_sweep}
+    kinds |= {"other" for p in points if not (p.current or p.in_sweep)}
     names = {"current": "this session", "sweep": f"sweep {sweep}", "other": "other runs"}
     for who in ("current", "sweep", "other"):
         if who in kinds:
@@ -56,6 +57,7 @@ class TradeoffScreen(Screen[None]):
         self.sweep = sweep
         self.per: Per = "item"
         self.runs: list[RunPoint] = []
+        self.points: list[ChartPoint] = []  # what the chart shows now
 
     def compose(self) -> ComposeResult:
         yield Static(id="tradeoff-heading")
@@ -96,7 +98,7 @@ class TradeoffScreen(Screen[None]):
 
     def redraw(self) -> None:
         runs = self.runs
-        points = chart_points(runs, self.per, current_session=self.current_session, sweep=self.sweep)
+        points = self.points = chart_points(runs, self.per, current_session=self.current_session, sweep=self.sweep)
         metric = runs[0].metric if runs else "score"
         continuous = bool(runs and runs[0].continuous)
         per_words = "J per item" if self.per == "item" else "J per correct answer"

@@ -70,6 +70,8 @@ def difference_cell(diff: FigureDiff, estimated: bool) -> Text:
 class DifferenceTable(Static):
     """Rows: score, energy / item, J / token, J / correct answer, CO2e / item; a column per model."""
 
+    table: Table | None = None  # the table shown (for tests and exports)
+
     def show(self, comparison: SessionComparison) -> None:
         table = Table(box=box.SIMPLE_HEAD, expand=True, pad_edge=False, show_edge=False)
         table.add_column(Text("right − left (95% CI)"), style="dim", ratio=1)
@@ -79,4 +81,5 @@ class DifferenceTable(Static):
         for row, first in enumerate(comparison.sides[0].result.figures if comparison.sides else ()):
             cells = [difference_cell(side.result.figures[row], comparison.estimated) for side in comparison.sides]
             table.add_row(literal_text(first.figure.name), *cells)
+        self.table = table
         self.update(table)
