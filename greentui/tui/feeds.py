@@ -6,12 +6,14 @@ A feed's :meth:`run` blocks (the live screen calls it in a thread worker) and ha
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from greentui.core.records import Event, ItemScored, PowerSampled, SessionFinished
 from greentui.core.run.control import RunControl
+from greentui.core.run.tally import Tally
 
 Sink = Callable[[Event], None]
 
@@ -50,6 +52,12 @@ class SessionFeed:
     @property
     def session_id(self) -> str:
         return str(self.session_run.session_id)
+
+    def starting_tally(self) -> Tally:
+        """What the session starts from: a resumed session's run has its stored items in its tally already, so
+        the live lanes show the earlier items and figures from the first frame (a copy: the run keeps its own)."""
+        tally = getattr(self.session_run, "tally", None)
+        return copy.deepcopy(tally) if isinstance(tally, Tally) else Tally()
 
     def run(self, sink: Sink) -> str:
         self.session_run.subscribe(sink)

@@ -12,6 +12,7 @@ from greentui.format import DASH, fmt_joules, fmt_num, fmt_seconds, fmt_wh
 __all__ = [
     "DASH",
     "EST",
+    "about",
     "fmt_joules",
     "fmt_num",
     "fmt_seconds",
@@ -53,3 +54,17 @@ def shorten(text: str, width: int) -> str:
     if width <= 1:
         return text[:width]
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def about(seconds: float | None) -> str:
+    """A rough duration for an estimate, rounded so it does not flicker: ``about 45 s``, ``about 4 min``,
+    ``about 1 h 10 min``."""
+    if seconds is None:
+        return DASH
+    if seconds < 60:
+        return f"about {max(5, 5 * round(seconds / 5)):.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes:02d} min" if minutes else f"about {hours} h"

@@ -16,6 +16,9 @@ class FoldedSession:
     tally: Tally
     trace: PowerTrace
     verdict: Verdict | None  # None when neither side finished an item
+    status: str = ""  # the stored status (completed / interrupted / failed / running)
+    status_reason: str = ""
+    task_version: str | None = None  # sessions of one task pair their items only when the versions match
 
 
 def fold_session(store: Any, session_id: str) -> FoldedSession:
@@ -31,4 +34,5 @@ def fold_session(store: Any, session_id: str) -> FoldedSession:
         verdict = Verdict.from_dict(stored.verdict)
     elif any(lane.items for lane in tally.sides.values()):
         verdict = verdict_from_tally(tally)
-    return FoldedSession(full_id, tally, trace, verdict)
+    record = stored.session
+    return FoldedSession(full_id, tally, trace, verdict, record.status, record.status_reason, record.task_version)

@@ -15,11 +15,11 @@ HERE = Path(__file__).resolve().parent
 SNAPSHOTS = HERE / "__snapshots__" / "test_snapshots"
 ASSETS = HERE.parent.parent / "assets"
 NAMES = {
-    "test_setup_screen.svg": "screen-setup.svg",
-    "test_live_screen_mid_race.svg": "screen-live.svg",
-    "test_verdict_screen.svg": "screen-verdict.svg",
-    "test_history_screen.svg": "screen-history.svg",
-    "test_live_screen_small_terminal.svg": "screen-live-100x30.svg",
+    "test_setup_screen[160x48].svg": "screen-setup.svg",
+    "test_live_screen_mid_race[160x48].svg": "screen-live.svg",
+    "test_verdict_screen[160x48].svg": "screen-verdict.svg",
+    "test_history_screen[160x48].svg": "screen-history.svg",
+    "test_live_screen_mid_race[100x30].svg": "screen-live-100x30.svg",
 }
 
 

@@ -43,7 +43,8 @@ async def test_live_screen_shows_the_tally_figures_and_streams_the_current_item(
             e.text for e in events if isinstance(e, TokenEvent) and e.side == "A" and e.item_id == "sent-005"
         )
         assert "est." in tile_text(screen, "A", "energy")
-        assert "75.0%" in tile_text(screen, "A", "accuracy")  # 3 of 4 right so far
+        assert "75.0%" in tile_text(screen, "A", "score")  # 3 of 4 right so far
+        assert tile_text(screen, "A", "score").startswith("accuracy")  # the task's metric names the tile
         assert "—" in tile_text(screen, "B", "power")  # B is not the active model: no power shown
         assert "W" in tile_text(screen, "A", "power")
         assert "8/16 items" in str(screen.query_one("#race-label").render())

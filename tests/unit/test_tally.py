@@ -71,10 +71,32 @@ def test_power_now_sums_the_latest_reading_of_each_device() -> None:
     assert tally.power_now_w == pytest.approx(12.0)
 
 
-def test_eta_from_the_pace_so_far() -> None:
+def test_eta_from_the_median_item_time_of_each_side() -> None:
     tally = fed(ev.started(2), ev.scored("A", 0, score=1, joules=1.0, start=10.0))
-    # one item done in 2 s of session time (10 -> 12): three to go -> 6 s
-    assert tally.eta_s(12.0) == pytest.approx(6.0)
+    # one item of 1 s done and nothing started since: three items to go (one of A, two of B) at 1 s each
+    assert tally.eta_s(12.0) == pytest.approx(3.0)
+
+
+def test_eta_is_not_swung_by_one_slow_item() -> None:
+    # A then B, 2 s apart from start to start, except one item of A that took 20 s
+    starts = [0.0, 2.0, 4.0, 24.0, 26.0, 28.0]
+    events = [ev.started(10)]
+    for n, start in enumerate(starts):
+        side = "A" if n % 2 == 0 else "B"
+        events.append(ev.scored(side, n // 2, score=1, joules=1.0, start=start, seconds=1.5 if n != 2 else 19.5))
+    tally = fed(*events)
+    # item times: A 2, 20, 2 s; B 2, 2, 1.5 s (its last item: start to end): medians 2 s; 7 items left each
+    assert tally.eta_s(30.0) == pytest.approx(7 * 2.0 + 7 * 2.0)
+
+
+def test_eta_counts_what_is_left_of_the_item_in_flight() -> None:
+    tally = fed(
+        ev.started(2),
+        ev.scored("A", 0, score=1, joules=1.0, start=0.0, seconds=1.0),
+        ev.item_started("B", 0, 2.0),
+    )
+    # A's item took 2 s (start to the next start); B's item has run 0.5 s of its expected 2 s
+    assert tally.eta_s(2.5) == pytest.approx(2.0 + 1.5 + 2.0)
 
 
 def test_fine_tune_mode_is_b_equal_to_a_plus_an_adapter() -> None:

@@ -9,6 +9,7 @@ no resampling: the verdict's bootstrap runs once, at the end).
 from __future__ import annotations
 
 import bisect
+import statistics
 from dataclasses import dataclass, field
 
 from greentui.core.figures import SideFigures
@@ -163,13 +164,47 @@ class Tally:
         return grid.grams_co2e(self.sides[side].energy_j) if grid else None
 
     def eta_s(self, now_mono_s: float) -> float | None:
-        """Time left, from the mean pace of the finished items."""
+        """Time left: each side's median item time times the items that side has left, summed (one model works
+        at a time; the longer side only under the ``parallel`` schedule). An item's time runs from its start to
+        the next item's start, so scoring and switching count; the median keeps one slow item, or the gap of a
+        resumed session, from swinging the estimate. The item in flight counts by what is left of it. None
+        until an item has finished."""
         if not self.started or self.items_done == 0:
             return None
-        finished = [i for s in self.sides.values() for i in s.items]
-        first = min(i.started_mono_s for i in finished)
-        pace = (now_mono_s - first) / len(finished)
-        return max(0.0, (self.items_total - self.items_done) * pace)
+        parallel = self.started.schedule == "parallel"
+        in_flight = {
+            side: lane.current_started_mono_s
+            for side, lane in self.sides.items()
+            if lane.state == "generating" and lane.current_started_mono_s is not None
+        }
+        walls: dict[Side, list[float]] = {side: [] for side in self.sides}
+        groups = [[side] for side in self.sides] if parallel else [list(self.sides)]
+        for group in groups:
+            finished = sorted((i for side in group for i in self.sides[side].items), key=lambda i: i.started_mono_s)
+            next_starts = [i.started_mono_s for i in finished[1:]]
+            pending = sorted(t for side, t in in_flight.items() if side in group)
+            for index, item in enumerate(finished):
+                later = [t for t in (*next_starts[index : index + 1], *pending) if t > item.started_mono_s]
+                wall = (min(later) if later else item.ended_mono_s) - item.started_mono_s
+                if wall > 0:
+                    walls[item.side].append(wall)
+        every = [w for values in walls.values() for w in values]
+        if not every:
+            return None
+        overall = statistics.median(every)
+        left_s: dict[Side, float] = {}
+        for side, lane in self.sides.items():
+            if lane.state == "failed":
+                left_s[side] = 0.0
+                continue
+            median = statistics.median(walls[side]) if walls[side] else overall
+            left = max(0, self.n_items - lane.items_done)
+            started_at = in_flight.get(side)
+            if started_at is not None and left > 0:
+                left_s[side] = (left - 1) * median + max(0.0, median - (now_mono_s - started_at))
+            else:
+                left_s[side] = left * median
+        return max(left_s.values()) if parallel else sum(left_s.values())
 
     def apply(self, event: Event) -> None:
         if isinstance(event, PowerSampled):

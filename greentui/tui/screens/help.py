@@ -23,11 +23,25 @@ FIGURES = (
     ),
     ("tokens/s", 'end-to-end: new tokens / item time; "now": the item in flight'),
     ("TTFT", "time to the first new token (median over the items)"),
-    ("J / token", "window energy / new tokens;  J / correct: run energy / correct answers"),
-    ("accuracy", "mean score with its 95% CI (Wilson for right/wrong scores, bootstrap for continuous ones)"),
+    (
+        "J / token",
+        "window energy / new tokens;  J / correct: run energy / correct answers (J / correct-eq.: per unit of "
+        "score, for continuous scores such as ROUGE-L, where no item is simply correct)",
+    ),
+    (
+        "score",
+        "named by the task's metric (accuracy, ROUGE-L F1, pass@1, execution accuracy): mean score with its 95% CI "
+        "(Wilson for right/wrong scores, bootstrap for continuous ones)",
+    ),
     ("CO2e", "energy (kWh) × grid intensity (g/kWh) × PUE; the grid figure's source is in the header"),
     ("est.", "derived from an estimated power source (no sensor): the ranking holds, the joules are approximate"),
     ("chart", "bars: total power; colour: the model active then; dashed line: the idle baseline"),
+    ("ETA", "about: each side's median item time × the items it has left"),
+    (
+        "small terminal",
+        "TTFT and tokens/s fold away first, then CO2e and J / correct (the verdict has them all); power, energy, "
+        "J / token and the score with its interval always show",
+    ),
 )
 HIDDEN_ACTIONS = {"focus_next", "focus_previous", "screen.copy_text", "app.copy_text"}
 

@@ -8,11 +8,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from greentui.errors import one_line
-from greentui.tui.replay import FoldedSession, fold_session
+from greentui.tui.replay import fold_session
+from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
 
 REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
@@ -33,6 +34,7 @@ class HistoryScreen(Screen[None]):
         Binding("r", "resume", "resume"),
         Binding("d", "delete", "delete"),
         Binding("n", "new", "new session"),
+        Binding("g", "tradeoff", "trade-off chart"),
         Binding("escape", "leave_filter", "back", show=False),
     ]
 
@@ -53,7 +55,7 @@ class HistoryScreen(Screen[None]):
         yield SessionsTable(id="sessions-table")
         yield Static(id="history-preview")
         yield Static(id="history-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.app.animation_level == "none":  # tests and screenshots: no blinking cursor
@@ -165,9 +167,15 @@ class HistoryScreen(Screen[None]):
             self.fold([session_id], purpose="open")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-fold", description="open")
-    def fold(self, session_ids: list[str], purpose: str) -> tuple[str, list[FoldedSession]]:
-        """Replay sessions from the store off the UI thread (the result is shown by ``_folded``)."""
-        return purpose, [fold_session(self.store, session_id) for session_id in session_ids]
+    def fold(self, session_ids: list[str], purpose: str) -> tuple[str, list[Any]]:
+        """Replay sessions from the store off the UI thread (the result is shown by ``_folded``); two sessions to
+        compare are compared here too (the bootstrap takes a moment on long sessions)."""
+        folded = [fold_session(self.store, session_id) for session_id in session_ids]
+        if purpose == "compare":
+            from greentui.tui.comparison import compare_sessions
+
+            return purpose, [compare_sessions(folded[0], folded[1])]
+        return purpose, folded
 
     @on(Worker.StateChanged)
     def _folded(self, event: Worker.StateChanged) -> None:
@@ -183,7 +191,7 @@ class HistoryScreen(Screen[None]):
         if purpose == "compare":
             from greentui.tui.screens.compare import CompareScreen
 
-            self.app.push_screen(CompareScreen(folded[0], folded[1]))
+            self.app.push_screen(CompareScreen(folded[0]))
             return
         session = folded[0]
         if session.verdict is None:
@@ -192,7 +200,9 @@ class HistoryScreen(Screen[None]):
             return
         from greentui.tui.screens.verdict import VerdictScreen
 
-        self.app.push_screen(VerdictScreen(session.verdict, session.tally, session.trace))
+        self.app.push_screen(
+            VerdictScreen(session.verdict, session.tally, session.trace, status=session.status or None)
+        )
 
     def action_replay(self) -> None:
         """Play the session again through the live screen's widgets, 20 times faster than it ran."""
@@ -273,6 +283,19 @@ class HistoryScreen(Screen[None]):
         self.app.push_screen(
             ConfirmScreen(f"Delete session {session_id} ({what})? This cannot be undone.", yes="delete"), deleted
         )
+
+    def action_tradeoff(self) -> None:
+        """Score against energy for every stored run of the highlighted session's task (the sweep filtered by, if
+        any, drawn together)."""
+        from greentui.tui.screens.tradeoff import TradeoffScreen
+
+        session_id = self._current()
+        summary = next((s for s in self.summaries if s.id == session_id), None)
+        if summary is None or self.store is None:
+            return
+        words = self.query_one("#history-filter", Input).value.split()
+        sweep = next((w[len(SWEEP_PREFIX) :] for w in words if w.startswith(SWEEP_PREFIX)), None)
+        self.app.push_screen(TradeoffScreen(summary.task_id, current_session=summary.id, sweep=sweep))
 
     def action_new(self) -> None:
         from greentui.tui.screens.setup import SetupScreen

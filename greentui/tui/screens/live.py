@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from greentui.core.records import Event, RunFailed, SessionFinished, SessionStarted
@@ -24,6 +23,7 @@ from greentui.errors import one_line
 from greentui.tui.bridge import APPLY_HZ, EventBridge
 from greentui.tui.feeds import Feed, event_time
 from greentui.tui.power_trace import PowerTrace
+from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.lane_panel import LanePanel
 from greentui.tui.widgets.power_chart import PowerChart
 from greentui.tui.widgets.race_progress import RaceProgress
@@ -48,7 +48,8 @@ class LiveScreen(Screen[None]):
         super().__init__(name=name)
         self.feed = feed
         self.bridge = EventBridge()
-        self.tally = Tally()
+        starting = getattr(feed, "starting_tally", None)  # a resumed session starts from its stored items
+        self.tally: Tally = starting() if callable(starting) else Tally()
         self.trace = PowerTrace()
         self.clock_mono_s: float | None = None  # the newest event's time: the session's own "now"
         self.paused = False
@@ -64,7 +65,7 @@ class LiveScreen(Screen[None]):
             yield LanePanel("B", id="lane-b")
         yield PowerChart(self.trace, id="power-chart")
         yield RaceProgress(id="race-progress")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # looked up once: _redraw runs ten times a second
@@ -102,6 +103,7 @@ class LiveScreen(Screen[None]):
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.notify(one_line(event.worker.error), title="the session stopped", severity="error", timeout=15)
         self.apply_pending()
+        self._redraw()  # the state line and the lanes say the feed has ended
         if self._quit_when_done:
             self.app.exit()
 
@@ -152,7 +154,7 @@ class LiveScreen(Screen[None]):
         header, lanes, chart, progress = self._views
         header.show(self.tally, label)
         for lane in lanes:
-            lane.show(self.tally)
+            lane.show(self.tally, ended=self.feed_done)
         chart.refresh_trace()
         progress.show(self.tally, self.clock_mono_s, label)
 
@@ -186,12 +188,12 @@ class LiveScreen(Screen[None]):
         if not any(lane.items for lane in self.tally.sides.values()):
             self.notify("no item has finished yet: nothing to judge", severity="warning", timeout=4)
             return
-        self.judge(copy.deepcopy(self.tally))
+        self.judge(copy.deepcopy(self.tally), self.state_label())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verdict", description="verdict")
-    def judge(self, tally: Tally) -> tuple[Tally, Verdict]:
+    def judge(self, tally: Tally, state: str) -> tuple[Tally, Verdict, str]:
         """Compute the verdict off the UI thread (bootstrap CIs take a moment on long sessions)."""
-        return tally, verdict_from_tally(tally)
+        return tally, verdict_from_tally(tally), state
 
     @on(Worker.StateChanged)
     def _judged(self, event: Worker.StateChanged) -> None:
@@ -203,8 +205,8 @@ class LiveScreen(Screen[None]):
         if worker.state == WorkerState.ERROR and worker.error is not None:
             self.notify(one_line(worker.error), title="no verdict", severity="error", timeout=10)
         elif worker.state == WorkerState.SUCCESS and worker.result is not None:
-            tally, verdict = worker.result
-            self.app.push_screen(VerdictScreen(verdict, tally, self.trace))
+            tally, verdict, state = worker.result
+            self.app.push_screen(VerdictScreen(verdict, tally, self.trace, status=state))
 
     def action_back(self) -> None:
         """Leave the screen: at once for a replay or an ended session; a running session must be stopped first."""

@@ -5,17 +5,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 from textual.worker import Worker, WorkerState
 
 from greentui.errors import one_line
 from greentui.tui.preferences import load_choices, save_choices
 from greentui.tui.safe_text import literal_text
+from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.model_picker import CatalogChoice, ModelPicker
 from greentui.tui.widgets.options_form import OptionsError, OptionsForm
 from greentui.tui.widgets.task_picker import TaskChoice, TaskPicker
@@ -44,6 +45,9 @@ def task_choices() -> list[TaskChoice]:
     return [
         TaskChoice(t.id, t.name, t.description, t.category, len(t.items), t.metric, t.baseline) for t in builtin_tasks()
     ]
+
+
+COMPACT_BELOW_ROWS = 34  # terminal rows under which the setup screen drops the widgets' borders
 
 
 class SetupScreen(Screen[None]):
@@ -77,7 +81,17 @@ class SetupScreen(Screen[None]):
         with Horizontal(id="setup-actions"):
             yield Static(id="setup-error")
             yield Button("Run  ctrl+r", variant="success", id="run-button")
-        yield Footer()
+        yield KeyFooter()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """On a short terminal, inputs, lists and the button lose their borders, so both models with their
+        variants, the task list and the Run button fit 80x24."""
+        compact = event.size.height < COMPACT_BELOW_ROWS
+        if compact != self.has_class("-compact"):
+            self.set_class(compact, "-compact")
+            for widget in self.query("Input, Select, OptionList, Button"):
+                if isinstance(widget, (Input, Select, OptionList, Button)):
+                    widget.compact = compact
 
     def on_mount(self) -> None:
         if self.app.animation_level == "none":  # tests and screenshots: no blinking cursor

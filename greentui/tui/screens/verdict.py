@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from greentui.core.run.tally import Tally
 from greentui.core.verdict.compute import Verdict, format_joules
@@ -16,27 +16,47 @@ from greentui.tui.power_trace import PowerTrace
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.cegi_panel import CegiPanel
 from greentui.tui.widgets.comparison_table import ComparisonTable
+from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.paired_bars import PairedBars
 from greentui.tui.widgets.power_chart import PowerChart
 from greentui.tui.widgets.verdict_summary import VerdictSummary
 
 
-def verdict_heading(tally: Tally) -> Text:
-    """``Verdict ─ Arithmetic, 20 items each, 2026-11-21 23:10, session 8f3a…, interrupted``."""
+def verdict_heading(tally: Tally, status: str | None = None, *, dated: bool = True) -> Text:
+    """``Verdict  interrupted · Arithmetic · 20 items each · 2026-11-21 23:10 · session 8f3a…``.
+
+    ``status``: the stored status of the session (a crashed session has no SessionFinished but is stored as
+    interrupted), or the live screen's state; else the status the tally saw, else "running". It comes first, so
+    it is never the part a narrow terminal crops. ``dated``: with the start date (the compare screen says it
+    once above).
+    """
     started = tally.started
     text = Text.assemble((" Verdict ", "bold reverse"), end="")
     if started is None:
         return text
-    status = tally.finished.status if tally.finished else "running"
-    text.append(" ")
+    status = status or (tally.finished.status if tally.finished else "running")
+    text.append(f" {status} ", style="bold")
     text.append_text(
         literal_text(
-            f"{started.task_name}, {started.n_items} items each, {fmt.timestamp(started.started_unix_s)}, "
-            f"session {started.session_id}, {status}",
+            f"· {started.task_name} · {started.n_items} items each · "
+            + (f"{fmt.timestamp(started.started_unix_s)} · " if dated else "")
+            + f"session {started.session_id}",
             one_line=True,
         )
     )
     return text
+
+
+def jpc_title(verdict: Verdict) -> str:
+    """Energy per correct answer; for continuous scores (ROUGE-L) nothing is "correct": per unit of score."""
+    return "J per correct-equivalent (sum of scores)" if verdict.continuous else "J per correct answer"
+
+
+def score_label(score: float | None, continuous: bool) -> str:
+    """``87.5%`` for a share of correct answers; ``41.2`` (points out of 100) for a continuous score."""
+    if score is None:
+        return fmt.DASH
+    return f"{100 * score:.1f}" if continuous else fmt.percent(score)
 
 
 class VerdictScreen(Screen[None]):
@@ -48,27 +68,28 @@ class VerdictScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "back"),
     ]
 
-    def __init__(self, verdict: Verdict, tally: Tally, trace: PowerTrace) -> None:
+    def __init__(self, verdict: Verdict, tally: Tally, trace: PowerTrace, *, status: str | None = None) -> None:
         super().__init__()
         self.verdict = verdict
         self.tally = tally
         self.trace = trace
+        self.status = status  # the session's stored status or the live state; None: what the tally saw
 
     @property
     def session_id(self) -> str | None:
         return self.tally.started.session_id if self.tally.started else None
 
     def compose(self) -> ComposeResult:
-        yield Static(verdict_heading(self.tally), id="verdict-heading")
+        yield Static(verdict_heading(self.tally, self.status), id="verdict-heading")
         with VerticalScroll(id="verdict-body"):
             yield VerdictSummary(id="verdict-summary")
             yield ComparisonTable(id="comparison-table")
             with Horizontal(id="verdict-bars"):
-                yield PairedBars("accuracy", id="bars-accuracy")
-                yield PairedBars("J per correct answer", id="bars-jpc")
+                yield PairedBars(self.verdict.metric or "accuracy", id="bars-accuracy")
+                yield PairedBars(jpc_title(self.verdict), id="bars-jpc")
             yield CegiPanel(id="cegi-panel")
             yield PowerChart(self.trace, id="verdict-power-chart")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         verdict = self.verdict
@@ -77,7 +98,11 @@ class VerdictScreen(Screen[None]):
         self.query_one(CegiPanel).show(verdict)
         a, b = verdict.a, verdict.b
         self.query_one("#bars-accuracy", PairedBars).show(
-            a.accuracy, fmt.percent(a.accuracy), b.accuracy, fmt.percent(b.accuracy), "(higher is better)"
+            a.accuracy,
+            score_label(a.accuracy, verdict.continuous),
+            b.accuracy,
+            score_label(b.accuracy, verdict.continuous),
+            "(higher is better)",
         )
         est = " est." if verdict.energy_quality == "estimated" else ""
         self.query_one("#bars-jpc", PairedBars).show(

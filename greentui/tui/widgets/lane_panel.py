@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
@@ -15,16 +17,55 @@ from greentui.tui.widgets.metric_tile import MetricTile
 from greentui.tui.widgets.streaming_output import StreamingOutput
 from greentui.tui.widgets.text_line import TextLine
 
+# (key, label), most important first: power, energy, J/token and the score (with its interval and the est. mark)
+# stay at every size; TTFT and tokens/s fold away first when the lane is small, then CO2e and J/correct.
 TILES = (
     ("power", "power now"),
     ("energy", "energy so far"),
-    ("speed", "tokens/s"),
-    ("ttft", "TTFT p50"),
     ("jpt", "J / token"),
-    ("accuracy", "accuracy"),
+    ("score", "accuracy"),  # relabelled with the task's metric (ROUGE-L F1, pass@1, ...)
     ("jpc", "J / correct"),
     ("co2", "CO2e"),
+    ("speed", "tokens/s"),
+    ("ttft", "TTFT p50"),
 )
+KEPT_TILES = 4  # the first four never fold
+TILE_MIN_WIDTH = 16  # "0.00045 g est." and "75.0% (30–95)" fit whole
+FIXED_ROWS = 4  # the item line, at least two rows of output, and the margin under it
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """How the tiles fit a lane of a given inner size: columns, how many show, and whether notes show."""
+
+    columns: int
+    shown: int
+    notes: bool
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return (f"-cols-{self.columns}", f"-show-{self.shown}", "-notes" if self.notes else "-no-notes")
+
+
+def tile_layout(width: int, height: int) -> TileLayout:
+    """The most tiles that fit (all eight, else six, else the four kept ones), with their notes where room is left.
+
+    A tile is two rows (label, value) or three with its note; rows of noted tiles have a blank row between them.
+    """
+    columns = 4 if width >= 4 * TILE_MIN_WIDTH + 3 * 2 else 2
+    space = height - FIXED_ROWS
+    for shown, notes in ((8, True), (8, False), (6, False)):
+        rows = -(-shown // columns)
+        if (4 * rows - 1 if notes else 2 * rows) <= space:
+            return TileLayout(columns, shown, notes)
+    return TileLayout(columns, KEPT_TILES, False)
+
+
+def metric_name(tally: Tally) -> str:
+    """The task's metric as its task.toml names it (``ROUGE-L F1``, ``pass@1``), else ``accuracy``."""
+    started = tally.started
+    task = started.settings.get("task_info", {}) if started is not None and isinstance(started.settings, dict) else {}
+    return str(task.get("metric") or "accuracy")
 
 
 def is_estimated(tally: Tally) -> bool:
@@ -50,8 +91,8 @@ class LanePanel(Vertical):
         yield TextLine(classes="lane-item")
         yield StreamingOutput(classes="lane-output")
         with Grid(classes="lane-tiles"):
-            for key, label in TILES:
-                yield MetricTile(label, classes=f"tile-{key}")
+            for rank, (key, label) in enumerate(TILES, start=1):
+                yield MetricTile(label, classes=f"tile-{key} -rank-{rank}")
 
     def on_mount(self) -> None:
         self.border_title = Text(f"{self.side}  ")
@@ -59,12 +100,24 @@ class LanePanel(Vertical):
         self._tiles = {key: self.query_one(f".tile-{key}", MetricTile) for key, _ in TILES}
         self._item = self.query_one(".lane-item", TextLine)
         self._output = self.query_one(StreamingOutput)
+        self._layout: TileLayout | None = None
+
+    def on_resize(self) -> None:
+        """Fold tiles to the lane's size (the classes pick the grid and what shows, in app.tcss)."""
+        size = self.content_size
+        layout = tile_layout(size.width, size.height)
+        if layout != self._layout:
+            if self._layout is not None:
+                self.remove_class(*self._layout.classes)
+            self.add_class(*layout.classes)
+            self._layout = layout
 
     def _tile(self, key: str) -> MetricTile:
         return self._tiles[key]
 
-    def show(self, tally: Tally) -> None:
-        """Redraw the lane from the tally's figures for this side."""
+    def show(self, tally: Tally, *, ended: bool = False) -> None:
+        """Redraw the lane from the tally's figures for this side; ``ended``: no more events will come (a replay
+        of a session that crashed ends without its SessionFinished, its item in flight lost)."""
         lane = tally.sides[self.side]
         title = Text.assemble((f" {self.side} ", "bold reverse"))
         title.append(" ")
@@ -83,11 +136,17 @@ class LanePanel(Vertical):
             self.border_title = title
         self.set_class(lane.state == "failed", "-failed")
         self.set_class(tally.active_side == self.side, "-active")
-        self._item.show(self._status_line(tally, lane))
+        cut_short = ended and tally.finished is None and lane.state not in ("failed", "done")
+        self._item.show(self._stopped_line(tally, lane) if cut_short else self._status_line(tally, lane))
         output = self._output
         output.text = (lane.failed_reason or "") if lane.state == "failed" else lane.current_output
-        output.streaming = lane.state == "generating"
+        output.streaming = lane.state == "generating" and not cut_short
         self._show_tiles(tally, lane)
+
+    @staticmethod
+    def _stopped_line(tally: Tally, lane: SideTally) -> Text:
+        lost = " (the item in flight was not kept)" if lane.state == "generating" else ""
+        return Text(f"stopped at {lane.items_done}/{tally.n_items} items{lost}", end="")
 
     def _status_line(self, tally: Tally, lane: SideTally) -> Text:
         n_items = tally.n_items
@@ -104,7 +163,7 @@ class LanePanel(Vertical):
             return Text(f"done: {lane.items_done}/{n_items} items", end="")
         if lane.items:
             last = lane.items[-1]
-            mark = "✓" if last.correct else ("~" if last.score > 0 else "✗")
+            mark = f"score {last.score:.2f}" if tally.continuous else ("✓" if last.correct else "✗")
             line = Text(f"item {lane.items_done}/{n_items} {mark}  answer ", end="")
             line.append_text(literal_text(fmt.shorten(last.answer or "—", 40), style="bold", one_line=True))
             line.append("  expected ")
@@ -133,18 +192,26 @@ class LanePanel(Vertical):
         self._tile("speed").show(fmt.fmt_num(lane.tokens_per_s, 1), f"now {fmt.fmt_num(now_rate, 1)}" if active else "")
         self._tile("ttft").show(fmt.fmt_seconds(lane.ttft_p50_s), "median")
         self._tile("jpt").show(fmt.fmt_num(lane.joules_per_token, 3), estimated=est)
+        score_tile = self._tile("score")
+        score_tile.label = metric_name(tally)
         score = lane.score
         if score is None or score.mean is None:
-            self._tile("accuracy").show(fmt.DASH)
+            score_tile.show(fmt.DASH)
         else:
+            unit = "" if tally.continuous else "%"
             ci = (
-                f"{100 * score.lo:.0f}–{100 * score.hi:.0f}% · "
-                if score.lo is not None and score.hi is not None
-                else ""
+                f" ({100 * score.lo:.0f}–{100 * score.hi:.0f})" if score.lo is not None and score.hi is not None else ""
             )
-            correct = sum(1 for item in lane.items if item.correct)
-            self._tile("accuracy").show(fmt.percent(score.mean), f"{ci}{correct}/{score.n}")
-        self._tile("jpc").show(fmt.fmt_num(lane.joules_per_correct, 2), estimated=est)
+            if tally.continuous:  # scores in [0, 1]: nothing is "correct", the note counts the items
+                note = f"{score.n} items"
+            else:
+                note = f"{sum(1 for item in lane.items if item.correct)}/{score.n} correct"
+            score_tile.show(f"{100 * score.mean:.1f}{unit}{ci}", note)
+        jpc = self._tile("jpc")
+        jpc.label = "J / correct-eq." if tally.continuous else "J / correct"
+        jpc.show(
+            fmt.fmt_num(lane.joules_per_correct, 2), "per unit of score" if tally.continuous else "", estimated=est
+        )
         grid = tally.grid
         self._tile("co2").show(
             fmt.grams(tally.co2_g(self.side)), f"grid {grid.g_per_kwh:.0f} g/kWh" if grid else "", estimated=est

@@ -16,16 +16,16 @@ class MetricTile(TextLine):
     def __init__(self, label: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.label = label
-        self._shown: tuple[str, str, bool] | None = None
+        self._shown: tuple[str, str, str, bool] | None = None
 
     def on_mount(self) -> None:
         self.show("—")
 
     def show(self, value: str, note: str = "", *, estimated: bool = False) -> None:  # type: ignore[override]
         """Set the figure; ``estimated`` appends an ``est.`` mark. Skips the redraw when nothing changed."""
-        if self._shown == (value, note, estimated):
+        if self._shown == (self.label, value, note, estimated):
             return
-        self._shown = (value, note, estimated)
+        self._shown = (self.label, value, note, estimated)
         text = Text.assemble((self.label, self.get_component_rich_style("metric-tile--label", partial=True)), end="")
         text.append("\n")
         text.append(value, self.get_component_rich_style("metric-tile--value", partial=True))

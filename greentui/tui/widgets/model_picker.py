@@ -79,6 +79,7 @@ class ModelPicker(Vertical):
         self.spec: ModelSpec | None = None
         self.probe: ProbeResult | None = None  # the last answer of a served spec's server
         self._choices: list[CatalogChoice] = []
+        self._with_words = True  # the list is wide enough for "here" / "download" after each spec
         self._line = Text()
 
     def compose(self) -> ComposeResult:
@@ -102,15 +103,50 @@ class ModelPicker(Vertical):
     def set_catalog(self, choices: list[CatalogChoice]) -> None:
         """Fill the list of catalog models (loaded off the UI thread: availability checks touch the disk)."""
         self._choices = choices
+        self._fill_options()
+
+    def _wants_words(self) -> bool:
+        """True when the list is wide enough for the availability word after the longest spec."""
         options = self.query_one(OptionList)
+        spec_width = max((len(c.spec) for c in self._choices), default=10)
+        word_width = max((len(STATUS_SHORT.get(c.status, (" ", c.status))[1]) for c in self._choices), default=0)
+        return options.scrollable_content_region.width >= 2 + spec_width + 1 + word_width
+
+    def _fill_options(self) -> None:
+        """One line per catalog model: availability mark, spec, and where the list is wide enough, a word saying
+        where it comes from. The chosen model (the spec in the input) shows reversed and highlighted."""
+        options = self.query_one(OptionList)
+        self._with_words = self._wants_words()
         options.clear_options()
-        width = max((len(c.spec) for c in choices), default=10) + 2
-        for choice in choices:
-            mark, word = STATUS_SHORT.get(choice.status, (" ", choice.status))
-            line = Text(f"{mark} ", end="")
-            line.append(f"{choice.spec:<{width}}", style="bold")
+        options.add_options(Option(self._prompt(c), id=c.spec) for c in self._choices)
+        self._show_chosen()
+
+    def _prompt(self, choice: CatalogChoice) -> Text:
+        mark, word = STATUS_SHORT.get(choice.status, (" ", choice.status))
+        chosen = self.spec is not None and str(self.spec) == choice.spec
+        width = max((len(c.spec) for c in self._choices), default=10) + 1
+        line = Text(f"{mark} ", end="", no_wrap=True, overflow="ellipsis")
+        line.append(choice.spec, style="bold reverse" if chosen else "bold")
+        if self._with_words:
+            line.append(" " * (width - len(choice.spec)))
             line.append(word, style="dim" if choice.status in ("available here", "cached") else "italic")
-            options.add_option(Option(line, id=choice.spec))
+        return line
+
+    def _show_chosen(self) -> None:
+        """Mark the chosen model in the list and move the list's highlight to it."""
+        options = self.query_one(OptionList)
+        chosen = str(self.spec) if self.spec is not None else None
+        for index, choice in enumerate(self._choices):
+            options.replace_option_prompt_at_index(index, self._prompt(choice))
+            if choice.spec == chosen and options.highlighted != index:
+                options.highlighted = index
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)  # once the list inside has its new size
+
+    def _refit(self) -> None:
+        if self._choices and self._wants_words() != self._with_words:
+            self._fill_options()
 
     @on(Input.Changed, ".spec-input")
     def _typed(self, event: Input.Changed) -> None:
@@ -137,6 +173,8 @@ class ModelPicker(Vertical):
         check = self.query_one(".spec-check", Static)
         check.update(line)
         check.set_class(self.spec is None, "-invalid")
+        if self._choices:
+            self._show_chosen()
         self.post_message(self.Changed(self, self.spec))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="server-probe", description="ask the server")

@@ -13,7 +13,7 @@ from greentui.tui.widgets.text_line import TextLine
 
 
 class RaceProgress(Horizontal):
-    """A progress bar and a label: ``74/240 items · ETA 4m12s · running``."""
+    """A progress bar and a label: ``74/240 items · ETA about 4 min · running``."""
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=None, show_eta=False, show_percentage=True, id="race-bar")
@@ -27,7 +27,7 @@ class RaceProgress(Horizontal):
             bar.update(total=total, progress=tally.items_done)
         eta = tally.eta_s(now_mono_s) if now_mono_s is not None and tally.finished is None else None
         parts = [f"{tally.items_done}/{total or '?'} items"]
-        if eta is not None:
-            parts.append(f"ETA {fmt.fmt_seconds(eta)}")
+        if eta is not None and eta > 0:
+            parts.append(f"ETA {fmt.about(eta)}")
         parts.append(state)
         self.query_one("#race-label", TextLine).show(Text(" · ".join(parts), end=""))

@@ -10,17 +10,19 @@ from textual.widgets import DataTable
 
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
+from greentui.tui.session_state import short_state, state_message
 
-# (key, heading, sort key)
+# (key, heading, sort key); the state and the energy (with its est. mark) come before the long model specs, so
+# they show whole on an 80-column terminal, where the table scrolls sideways
 COLUMNS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("mark", " ", lambda s: 0),
     ("date", "date", lambda s: s.started_unix_s),
     ("task", "task", lambda s: s.task_id),
+    ("status", "status", lambda s: s.status),
+    ("items", "items A/B", lambda s: s.a.items_done + s.b.items_done),
+    ("energy", "energy A+B", lambda s: total_energy_j(s) or 0.0),
     ("model_a", "model A", lambda s: s.model_a),
     ("model_b", "model B", lambda s: s.model_b),
-    ("items", "items A/B", lambda s: s.a.items_done + s.b.items_done),
-    ("status", "status", lambda s: s.status),
-    ("energy", "energy A+B", lambda s: total_energy_j(s) or 0.0),
     ("verdict", "verdict", lambda s: s.verdict_sentence or ""),
 )
 SORTABLE = tuple(key for key, _, _ in COLUMNS if key != "mark")
@@ -105,12 +107,12 @@ class SessionsTable(DataTable[Text]):
             Text("●" if marked else " ", style="bold"),
             Text(fmt.timestamp(summary.started_unix_s)),
             literal_text(fmt.shorten(summary.task_id, 18), one_line=True),
+            Text(summary.status, style=status_style.get(summary.status, "")),
+            Text(f"{summary.a.items_done}/{summary.b.items_done} of {summary.n_items}"),
+            Text(energy, justify="right"),
             literal_text(fmt.shorten(summary.model_a, 26), one_line=True),
             literal_text(fmt.shorten(summary.model_b, 26), one_line=True),
-            Text(f"{summary.a.items_done}/{summary.b.items_done} of {summary.n_items}"),
-            Text(summary.status, style=status_style.get(summary.status, "")),
-            Text(energy, justify="right"),
-            literal_text(fmt.shorten(summary.verdict_sentence or "—", 44), one_line=True),
+            literal_text(fmt.shorten(short_state(summary), 44), one_line=True),
         ]
 
 
@@ -123,12 +125,12 @@ def summary_text(summary: Any) -> Text:
     if summary.status_reason:
         text.append_text(literal_text(f" ({summary.status_reason})"))
     text.append("\n")
-    text.append_text(literal_text(summary.verdict_sentence or "no verdict (no finished item on both sides)"))
+    text.append_text(literal_text(state_message(summary, with_reason=False)))
     for side in (summary.a, summary.b):
         text.append(f"\n{side.side} ", "bold")
         text.append_text(literal_text(side.spec, one_line=True))
         text.append(
-            f" · {side.items_done}/{summary.n_items} items · accuracy {fmt.percent(side.accuracy)}"
+            f" · {side.items_done}/{summary.n_items} items · mean score {fmt.percent(side.accuracy)}"
             f" · {fmt.fmt_joules(side.energy_j)}{est if side.energy_j is not None else ''}"
         )
         if side.failure:

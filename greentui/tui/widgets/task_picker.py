@@ -49,6 +49,7 @@ class TaskPicker(Vertical):
         super().__init__(id=id, classes="picker")
         self._value = value
         self._choices: dict[str, TaskChoice] = {}
+        self._with_details = True  # the list is wide enough for category and item count after each id
 
     def compose(self) -> ComposeResult:
         yield Input(self._value, placeholder="a task id, or a task folder", id="task-input")
@@ -64,13 +65,34 @@ class TaskPicker(Vertical):
 
     def set_tasks(self, choices: list[TaskChoice]) -> None:
         self._choices = {choice.id: choice for choice in choices}
-        options = self.query_one(OptionList)
-        options.clear_options()
-        for choice in choices:
-            line = Text.assemble((f"{choice.id:<20}", "bold"), end="")
-            line.append(f"{choice.category:<10}{choice.n_items:>4} items", style="dim")
-            options.add_option(Option(line, id=choice.id))
+        self._fill_options()
         self._show(self.text)
+
+    def _wants_details(self) -> bool:
+        id_width = max((len(c) for c in self._choices), default=10)
+        return self.query_one(OptionList).scrollable_content_region.width >= id_width + 2 + 10 + 10
+
+    def _fill_options(self) -> None:
+        """One line per task: its id, and where the list is wide enough, its category and item count."""
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted
+        self._with_details = self._wants_details()
+        id_width = max((len(c) for c in self._choices), default=10) + 2
+        options.clear_options()
+        for choice in self._choices.values():
+            line = Text(f"{choice.id:<{id_width}}" if self._with_details else choice.id, style="bold", end="")
+            if self._with_details:
+                line.append(f"{choice.category:<10}{choice.n_items:>4} items", style="dim")
+            options.add_option(Option(line, id=choice.id))
+        if highlighted is not None and highlighted < options.option_count:
+            options.highlighted = highlighted
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)  # once the list inside has its new size
+
+    def _refit(self) -> None:
+        if self._choices and self._wants_details() != self._with_details:
+            self._fill_options()
 
     @on(OptionList.OptionHighlighted, "#task-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
