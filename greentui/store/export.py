@@ -43,7 +43,13 @@ JSON_FORMAT_VERSION = 1
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemScored))
 _INT_FIELDS = {"index", "tokens_in", "tokens_out"}
+_OPTIONAL_INT_FIELDS = {"gpu_other_processes"}
+_OPTIONAL_TEXT_FIELDS = {"answer", "measurement_method", "energy_scope"}  # "" reads back as None
+_BOOL_FIELDS = {"energy_flagged", "contended"}
 _FLOAT_FIELDS = {
+    "joules_machine",
+    "contention_share",
+    "gpu_temperature_c",
     "score",
     "ttft_s",
     "seconds",
@@ -98,8 +104,8 @@ def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
 
 
 def read_items_csv(stream: TextIO) -> list[ItemScored]:
-    """Read items back from :func:`write_items_csv` output (derived columns are ignored; an empty answer
-    reads back as None)."""
+    """Read items back from :func:`write_items_csv` output (derived columns are ignored; an empty answer,
+    measurement method or energy scope reads back as None)."""
     items = []
     for line, row in enumerate(csv.DictReader(stream), start=2):
         try:
@@ -108,12 +114,14 @@ def read_items_csv(stream: TextIO) -> list[ItemScored]:
                 text = restore_formula(row[name])
                 if name in _INT_FIELDS:
                     values[name] = int(text)
+                elif name in _OPTIONAL_INT_FIELDS:
+                    values[name] = int(text) if text != "" else None
                 elif name in _FLOAT_FIELDS:
                     values[name] = float(text) if text != "" else None
-                elif name == "energy_flagged":
+                elif name in _BOOL_FIELDS:
                     values[name] = text == "true"
                 else:
-                    values[name] = text if text != "" or name != "answer" else None
+                    values[name] = text if text != "" or name not in _OPTIONAL_TEXT_FIELDS else None
             items.append(ItemScored(**values))
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"items CSV line {line}: cannot read it ({exc})") from exc

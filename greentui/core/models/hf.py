@@ -24,6 +24,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from greentui.core.models import hf_gguf_cache, resolve
+from greentui.core.models.provenance import describe_provenance
 from greentui.core.models.fake import peak_rss_bytes
 from greentui.core.models.hf_stream import run_generate
 from greentui.core.models.hub import adapter_folder, hub_folder
@@ -224,6 +225,7 @@ def load_model(
         load_s=time.monotonic() - started,
         peak_rss_bytes=peak_rss_bytes(),
         peak_cuda_bytes=peak_cuda_bytes(device),
+        provenance=describe_provenance(spec, resolved, dtype_name),
     )
     report("ready", 1.0)
     return LoadedModel(model, tokenizer, info, device)

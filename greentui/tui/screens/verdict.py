@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.tally import Tally, session_verdict, verdict_from_tally
 from greentui.core.verdict.compute import Verdict, format_joules
 from greentui.tui import formatting as fmt
 from greentui.tui.power_trace import PowerTrace
@@ -25,7 +25,7 @@ from greentui.tui.widgets.verdict_summary import VerdictSummary
 
 def verdict_for(tally: Tally, stored: dict[str, Any] | None = None) -> Verdict:
     """The stored verdict of a finished session when there is one, else the verdict of what the tally holds."""
-    return Verdict.from_dict(stored) if stored else verdict_from_tally(tally)
+    return session_verdict(stored, tally) or verdict_from_tally(tally)
 
 
 def verdict_heading(tally: Tally) -> Text:

@@ -9,6 +9,7 @@ from textual.containers import Grid, Vertical
 from greentui.core.records import Side
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.compute import format_params
+from greentui.core.verdict.text import too_few_for_interval
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.metric_tile import MetricTile
@@ -38,6 +39,15 @@ def power_source_label(tally: Tally) -> str:
     return "+".join(sources)
 
 
+def lane_busy_line(lane: SideTally) -> str | None:
+    """The lane's share of the busy line: how many of its measurements other programs disturbed."""
+    if not lane.contended_items:
+        return None
+    share = lane.other_cpu_share
+    what = "" if share is None else f": {100 * share:.0f} % of CPU time to other programs"
+    return f" machine busy in {lane.contended_items} of {lane.items_done} measurements{what} "
+
+
 class LanePanel(Vertical):
     """A passive view of one side of a :class:`Tally`; :meth:`show` redraws it from the tally."""
 
@@ -45,6 +55,7 @@ class LanePanel(Vertical):
         super().__init__(id=id, classes=f"lane -side-{side.lower()}")
         self.side = side
         self._title = Text()
+        self._busy: str | None = None
 
     def compose(self) -> ComposeResult:
         yield TextLine(classes="lane-item")
@@ -73,7 +84,7 @@ class LanePanel(Vertical):
             loaded = lane.loaded
             title.append_text(
                 literal_text(
-                    f" · {lane.display_name} · {format_params(loaded.params_total) if loaded.params_total else '? params'}"
+                    f" · {lane.label} · {format_params(loaded.params_total) if loaded.params_total else '? params'}"
                     f" · {loaded.device}",
                     one_line=True,
                 )
@@ -81,6 +92,10 @@ class LanePanel(Vertical):
         if title != self._title:
             self._title = title
             self.border_title = title
+        busy = lane_busy_line(lane)
+        if busy != self._busy:
+            self._busy = busy
+            self.border_subtitle = Text(busy, style="bold") if busy else None
         self.set_class(lane.state == "failed", "-failed")
         self.set_class(tally.active_side == self.side, "-active")
         self._item.show(self._status_line(tally, lane))
@@ -137,11 +152,13 @@ class LanePanel(Vertical):
         if score is None or score.mean is None:
             self._tile("accuracy").show(fmt.DASH)
         else:
-            ci = (
-                f"{100 * score.lo:.0f}–{100 * score.hi:.0f}% · "
-                if score.lo is not None and score.hi is not None
-                else ""
-            )
+            too_few = too_few_for_interval(score.n)
+            if too_few:
+                ci = f"{too_few} · "
+            elif score.lo is not None and score.hi is not None:
+                ci = f"{100 * score.lo:.0f}–{100 * score.hi:.0f}% · "
+            else:
+                ci = ""
             correct = sum(1 for item in lane.items if item.correct)
             self._tile("accuracy").show(fmt.percent(score.mean), f"{ci}{correct}/{score.n}")
         self._tile("jpc").show(fmt.fmt_num(lane.joules_per_correct, 2), estimated=est)

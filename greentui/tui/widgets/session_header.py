@@ -24,6 +24,10 @@ def session_summary(tally: Tally) -> Text:
     text.append_text(literal_text(f"{grid.g_per_kwh:.0f} g/kWh ({grid.source})", one_line=True))
     text.append(" ─ power: ")
     text.append_text(literal_text(started.power_note or started.power_quality, one_line=True))
+    busy = tally.busy_line()
+    if busy:
+        text.append(" ─ ")
+        text.append(busy, style="bold")
     return text
 
 
