@@ -312,7 +312,8 @@ class _Batch:
             self.failed.append((session_id, event.side, event.failure, event.reason, event.t_mono_s))
         elif isinstance(event, SessionFinished):
             figures = event.measurements or {}
-            contention = figures.get("contention") if isinstance(figures.get("contention"), dict) else {}
+            found = figures.get("contention")
+            contention: dict[str, Any] = found if isinstance(found, dict) else {}
             methods = figures.get("measurement_methods")
             self.finished.append(
                 (

@@ -14,10 +14,10 @@ from greentui.core.records import GridIntensity, ItemScored, Side
 from greentui.core.verdict.compute import (
     CAR_G_PER_KM,
     SideInput,
-    format_grams,
     Verdict,
     VerdictError,
     compute_verdict,
+    format_grams,
     scale_lines,
     verdict_lines,
 )
@@ -377,7 +377,9 @@ def test_scale_waits_for_enough_items_and_a_ratio_that_excludes_one() -> None:
     (line,) = scale_lines(few)
     assert line == "At scale: no projection; it needs at least 30 items with energy on each side (A has 10, B 10)."
     noisy = [10.0 + (3.0 if k % 2 else -3.0) for k in range(40)]
-    same = verdict(side("A", make_items("A", binary(30, 40), noisy)), side("B", make_items("B", binary(30, 40), noisy[::-1])))
+    same = verdict(
+        side("A", make_items("A", binary(30, 40), noisy)), side("B", make_items("B", binary(30, 40), noisy[::-1]))
+    )
     assert same.comparison.cheaper is None and same.scale.sides == ()
     assert "an energy ratio whose 95% CI excludes 1 (B/A:" in scale_lines(same)[0]
     assert not any("million answers" in line or " km " in line for line in verdict_lines(same))

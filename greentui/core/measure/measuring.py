@@ -38,7 +38,7 @@ from greentui.core.measure.contention import CpuAccounting, CpuSnapshot, GpuWatc
 from greentui.core.measure.meter import EnergyMeter, RunEnergy
 from greentui.core.measure.power.base import PowerSource, SourceStatus
 from greentui.core.measure.sampler import PowerSampler
-from greentui.core.records import CONTENDED_CPU_SHARE, GridIntensity, Measurement, PowerSample, Quality
+from greentui.core.records import CONTENDED_CPU_SHARE, Measurement, PowerSample, Quality
 
 PidsFn = Callable[[], Sequence[int]]
 

@@ -24,7 +24,6 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from greentui.core.models import hf_gguf_cache, resolve
-from greentui.core.models.provenance import describe_provenance
 from greentui.core.models.fake import peak_rss_bytes
 from greentui.core.models.hf_stream import run_generate
 from greentui.core.models.hub import adapter_folder, hub_folder
@@ -37,6 +36,7 @@ from greentui.core.models.protocol import (
     ModelUnavailable,
     ProgressFn,
 )
+from greentui.core.models.provenance import describe_provenance
 from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, device_problem
 
 _TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}

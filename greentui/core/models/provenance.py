@@ -61,12 +61,17 @@ def describe_provenance(spec: ModelSpec, resolved: Resolved, loaded_dtype: str) 
         return ", ".join(head + _after_load(spec, loaded_dtype, from_fp32=True))
     if resolved.kind == "hub":
         where = resolved.location + (f"#{resolved.revision}" if resolved.revision else "")
-        return ", ".join([f"from the Hugging Face hub ({where}), {loaded_dtype}", *_after_load(spec, loaded_dtype, False)])
+        return ", ".join(
+            [f"from the Hugging Face hub ({where}), {loaded_dtype}", *_after_load(spec, loaded_dtype, False)]
+        )
     if resolved.kind == "folder":
         name = Path(resolved.location).name
         return ", ".join([f"from the folder {name}, {loaded_dtype}", *_after_load(spec, loaded_dtype, False)])
     if resolved.kind == "random":
         return ", ".join(
-            [f"random weights ({resolved.location} architecture), {loaded_dtype}", *_after_load(spec, loaded_dtype, False)]
+            [
+                f"random weights ({resolved.location} architecture), {loaded_dtype}",
+                *_after_load(spec, loaded_dtype, False),
+            ]
         )
     return "fake test backend (no weights)"

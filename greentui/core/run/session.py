@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
-from greentui.core.measure.meter import device_joules
 from greentui.core.measure.measuring import Measuring, Window
+from greentui.core.measure.meter import device_joules
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
@@ -381,9 +381,7 @@ class Session(RunControl):
             return "interrupted", "stopped by the user"
         return "completed", ""
 
-    def _run_step(
-        self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], measuring: Measuring
-    ) -> None:
+    def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], measuring: Measuring) -> None:
         """Run one step: each (side, item) pair inside its own energy window; pairs in a step run at once."""
         from greentui.core.models.worker import Generated, GenerateRequest, Token, WorkerFailed
 

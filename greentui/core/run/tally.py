@@ -30,8 +30,8 @@ from greentui.core.records import (
     TokenEvent,
 )
 from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, compute_verdict
-from greentui.core.verdict.text import busy_line
 from greentui.core.verdict.stats import RunningScore, running_score
+from greentui.core.verdict.text import busy_line
 
 
 @dataclass

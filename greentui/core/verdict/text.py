@@ -48,7 +48,7 @@ CAR_SOURCE = (
 
 
 def too_few_for_interval(n: int) -> str | None:
-    """"n = 2: too few for an interval" below MIN_INTERVAL_ITEMS items, else None (print the interval)."""
+    """ "n = 2: too few for an interval" below MIN_INTERVAL_ITEMS items, else None (print the interval)."""
     return f"n = {n}: too few for an interval" if n < MIN_INTERVAL_ITEMS else None
 
 
@@ -305,8 +305,7 @@ def cegi_lines(verdict: Verdict) -> list[str]:
     else:
         what = "E: each model's run emissions in g CO2e (total energy); P: all parameters of the model"
     lines = [
-        f"CEGI ({cegi.mode} mode): {cegi.formula}, lower is better. {what}, in millions (M); "
-        f"G: {cegi.gain_definition}."
+        f"CEGI ({cegi.mode} mode): {cegi.formula}, lower is better. {what}, in millions (M); G: {cegi.gain_definition}."
     ]
     only = "  (inference only)" if cegi.amortized else ""
     lines.extend(_cegi_side_line(row, unit, per) + only for row in cegi.sides)
