@@ -9,6 +9,7 @@ from textual.containers import Grid, Vertical
 from greentui.core.records import Side
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.compute import format_params
+from greentui.core.verdict.model import MIN_INTERVAL_ITEMS
 from greentui.core.verdict.text import too_few_for_interval
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
@@ -152,15 +153,14 @@ class LanePanel(Vertical):
         if score is None or score.mean is None:
             self._tile("accuracy").show(fmt.DASH)
         else:
-            too_few = too_few_for_interval(score.n)
-            if too_few:
-                ci = f"{too_few} · "
-            elif score.lo is not None and score.hi is not None:
-                ci = f"{100 * score.lo:.0f}–{100 * score.hi:.0f}% · "
-            else:
-                ci = ""
             correct = sum(1 for item in lane.items if item.correct)
-            self._tile("accuracy").show(fmt.percent(score.mean), f"{ci}{correct}/{score.n}")
+            if too_few_for_interval(score.n):  # the tile is narrow: the short form of "too few for an interval"
+                detail = f"{correct}/{score.n} · n < {MIN_INTERVAL_ITEMS}: no CI"
+            elif score.lo is not None and score.hi is not None:
+                detail = f"{100 * score.lo:.0f}–{100 * score.hi:.0f}% · {correct}/{score.n}"
+            else:
+                detail = f"{correct}/{score.n}"
+            self._tile("accuracy").show(fmt.percent(score.mean), detail)
         self._tile("jpc").show(fmt.fmt_num(lane.joules_per_correct, 2), estimated=est)
         grid = tally.grid
         self._tile("co2").show(
