@@ -60,7 +60,16 @@ _FLOAT_FIELDS = {
     "ended_mono_s",
 }
 _DERIVED = ("correct", "joules_per_token", "decode_tokens_per_s", "e2e_tokens_per_s", "grams_co2e")
-ITEM_CSV_COLUMNS = ("session_id", "model", *_ITEM_FIELDS, *_DERIVED)
+# What the session's figures rest on, repeated on every row so a spreadsheet has them beside each item.
+_SESSION_COLUMNS = (
+    "provenance",
+    "sampling_rate_hz",
+    "power_sources",
+    "idle_power_w",
+    "idle_contention_share",
+    "idle_contended",
+)
+ITEM_CSV_COLUMNS = ("session_id", "model", *_ITEM_FIELDS, *_DERIVED, *_SESSION_COLUMNS)
 SAMPLE_CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(PowerSample))
 _SAMPLE_NUMBERS = ("t_mono_s", "power_w", "energy_counter_j", "temperature_c", "sm_clock_mhz")
 
@@ -78,7 +87,17 @@ def _cell(value: Any) -> Any:
 def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
     """Write the finished items as CSV; returns the number of rows."""
     stored = store.load_session(session_id)
-    models = {"A": stored.session.model_a, "B": stored.session.model_b}
+    session = stored.session
+    models = {"A": session.model_a, "B": session.model_b}
+    idle = session.idle
+    rate = session.sampling_rate_hz or session.measurements.get("sample_rate_hz")
+    per_session = (
+        rate,
+        " ".join(session.power_sources),
+        idle.power_w if idle else None,
+        idle.contention_share if idle else None,
+        idle.contended if idle else None,
+    )
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ITEM_CSV_COLUMNS)
     for item in stored.items:
@@ -97,6 +116,8 @@ def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
                     models[item.side],
                     *(getattr(item, name) for name in _ITEM_FIELDS),
                     *derived,
+                    stored.runs[item.side].provenance if item.side in stored.runs else None,
+                    *per_session,
                 )
             ]
         )
@@ -186,8 +207,35 @@ def session_to_json(store: SessionStore, session_id: str, *, include_samples: bo
             "columns": ["channel", *_SAMPLE_NUMBERS],
             "rows": sample_rows,
         },
+        "measurement": measurement_summary(stored.session),
         "verdict": stored.verdict,
         "verdict_sentence": stored.verdict_sentence,
+    }
+
+
+def measurement_summary(session: SessionRecord) -> dict[str, Any]:
+    """What the session's energy figures rest on, named as MLCommons' proposed power fields name them where one
+    fits (measurement_method, sampling_rate): how energy was measured, how often, from which sources, the idle
+    baseline and how busy the machine was (contention)."""
+    idle = session.idle
+    contention = session.measurements.get("contention") if isinstance(session.measurements, dict) else None
+    return {
+        "measurement_method": session.measurement_method,
+        "sampling_rate_hz": session.sampling_rate_hz or session.measurements.get("sample_rate_hz"),
+        "power_sources": list(session.power_sources),
+        "power_quality": session.power_quality,
+        "energy_scopes": session.measurements.get("energy_scopes"),
+        "idle_baseline": None
+        if idle is None
+        else {
+            "seconds": idle.seconds,
+            "power_w": idle.power_w,
+            "busy_share": idle.contention_share,
+            "contended": idle.contended,
+        },
+        "contended_windows": session.contended_windows,
+        "other_cpu_share": session.other_cpu_share,
+        "contention": contention if isinstance(contention, dict) else None,
     }
 
 
