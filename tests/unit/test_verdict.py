@@ -381,7 +381,7 @@ def test_scale_waits_for_enough_items_and_a_ratio_that_excludes_one() -> None:
         side("A", make_items("A", binary(30, 40), noisy)), side("B", make_items("B", binary(30, 40), noisy[::-1]))
     )
     assert same.comparison.cheaper is None and same.scale.sides == ()
-    assert "an energy ratio whose 95% CI excludes 1 (B/A:" in scale_lines(same)[0]
+    assert "an energy ratio whose 95% CI excludes 1 by at least 5% (B/A:" in scale_lines(same)[0]
     assert not any("million answers" in line or " km " in line for line in verdict_lines(same))
 
 

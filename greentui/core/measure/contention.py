@@ -16,8 +16,10 @@ therefore also records:
 
 A window is *contended* when the CPU share is above :data:`~greentui.core.records.CONTENDED_CPU_SHARE` or any
 foreign process had work on a GPU the models use. Shares are coarse for very short windows (the kernel counts
-CPU time in 10 ms ticks per CPU), so below :data:`MIN_WINDOW_CPU_S` of machine CPU time a window's share is None
-("too short to tell") and never flags it; the session's overall share, weighted by time, still counts it.
+CPU time in 10 ms ticks per CPU), so a window with less than :data:`MIN_WINDOW_CPU_S` of machine CPU time takes
+its share from the span that ends with it and reaches back over the last window edges until it holds that much
+(:meth:`CpuAccounting.recent_share`, at most :data:`LOOKBACK_S` back): other programs' load around a 5 ms item is
+what it ran under.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +42,8 @@ MIN_WINDOW_CPU_S = 0.1
 # Tree membership (which processes belong to the session) is re-walked at most this often: walking the process
 # table costs milliseconds, reading a known process's times a fraction of one.
 TREE_REFRESH_S = 2.0
+# How far back a short window may look for enough CPU time to tell its share (see the module docstring).
+LOOKBACK_S = 5.0
 
 PidsFn = Callable[[], Sequence[int]]
 _Key = tuple[int, float]  # (pid, create time): a reused pid is another process
@@ -138,6 +143,7 @@ class CpuAccounting:
         self._walked_t = float("-inf")
         self._processes: dict[_Key, psutil.Process] = {}
         self._members: dict[str, set[_Key]] = {}  # "" = greentui's own tree; else a side
+        self._history: deque[CpuSnapshot] = deque(maxlen=256)  # recent snapshots, for recent_share()
 
     def snapshot(self) -> CpuSnapshot:
         with self._lock:
@@ -154,7 +160,24 @@ class CpuAccounting:
             busy_s, total_s = busy_and_total_s(self._cpu_times())
             sides = {side: sum(used.get(k, 0.0) for k in keys) for side, keys in self._members.items() if side}
             known = frozenset(side for side, keys in self._members.items() if side and keys)
-        return CpuSnapshot(t_s, busy_s, total_s, sum(used.values()), sides, known)
+            snapshot = CpuSnapshot(t_s, busy_s, total_s, sum(used.values()), sides, known)
+            self._history.append(snapshot)
+        return snapshot
+
+    def recent_share(self, until: CpuSnapshot) -> float | None:
+        """Other programs' share over the shortest recent span ending at ``until`` that holds MIN_WINDOW_CPU_S of
+        machine CPU time (None when the last LOOKBACK_S seconds hold less)."""
+        with self._lock:
+            history = list(self._history)
+        for earlier in reversed(history):
+            if earlier.t_mono_s >= until.t_mono_s:
+                continue
+            if until.t_mono_s - earlier.t_mono_s > LOOKBACK_S:
+                return None
+            use = cpu_use(earlier, until)
+            if use.machine_cpu_s >= MIN_WINDOW_CPU_S:
+                return use.other_share
+        return None
 
     def session_pids(self) -> set[int]:
         """Pids of every process the session counts as its own (as of the last walk)."""

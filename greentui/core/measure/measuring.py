@@ -293,6 +293,8 @@ class Measuring:
         cpu_after, gpu_after = self._edge()
         use = cpu_use(cpu_before, cpu_after)
         share = use.other_share
+        if share is None:  # too short to tell on its own: the load around it (see contention.py)
+            share = self.cpu.recent_share(cpu_after)
         gpu_values = [v for v in (gpu_before, gpu_after) if v is not None]
         gpu_others = max(gpu_values) if gpu_values else None
         joules, scope = measurement.joules, SCOPE_DEVICE

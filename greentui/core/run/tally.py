@@ -169,7 +169,9 @@ class Tally:
         if not contended and not idle_busy:
             return None
         if not contended and self.idle is not None:
-            return busy_line(self.idle.contention_share) + " (during the idle baseline: dynamic energy not available)"
+            share = self.idle.contention_share
+            what = "" if share is None else f": {100 * share:.0f} % of CPU time went to other programs"
+            return f"the machine was busy during the idle baseline{what}; dynamic energy is not available"
         seconds = sum(lane._share_seconds for lane in lanes)
         share = sum(lane._share_weighted for lane in lanes) / seconds if seconds > 0 else None
         return busy_line(

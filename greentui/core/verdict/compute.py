@@ -18,6 +18,7 @@ from greentui.core.verdict.cegi import cegi as _cegi
 from greentui.core.verdict.evidence import gather_evidence, ranking, scale_withheld
 from greentui.core.verdict.model import (
     CEGI_FORMULA,
+    MIN_ENERGY_DIFFERENCE,
     MIN_PAIRED_ITEMS,
     Cegi,
     CegiSide,
@@ -159,8 +160,10 @@ def _compare(
     if diff is not None and not diff.contains_zero:
         more_accurate = "B" if diff.lo > 0 else "A"  # the CI lies wholly on one side of 0
     cheaper: Side | None = None
-    if ratio is not None and not ratio.contains_one:
-        cheaper = "B" if ratio.hi < 1 else "A"
+    if ratio is not None and ratio.hi < 1 - MIN_ENERGY_DIFFERENCE:
+        cheaper = "B"
+    elif ratio is not None and ratio.lo > 1 + MIN_ENERGY_DIFFERENCE:
+        cheaper = "A"
 
     extra = None
     if more_accurate is not None and ratio is not None:

@@ -2,9 +2,9 @@
 that keep a claim back until its evidence holds.
 
 * "The ranking holds" only when both sides' energy came from the same source, method and scope, no window was
-  contended (other programs busy), and the energy ratio's 95% CI excludes 1.
+  contended (other programs busy), and the energy ratio's 95% CI excludes 1 (by MIN_ENERGY_DIFFERENCE).
 * The at-scale projections need at least :data:`MIN_SCALE_ITEMS` items with energy on each side and an energy
-  ratio whose 95% CI excludes 1; otherwise one line says what is missing.
+  ratio whose 95% CI excludes 1 (by MIN_ENERGY_DIFFERENCE); otherwise one line says what is missing.
 
 Pure functions over the scored items and the comparison; the words are in :mod:`greentui.core.verdict.text`.
 """
@@ -15,7 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from greentui.core.records import ItemScored, Side
-from greentui.core.verdict.model import MIN_PAIRED_ITEMS, MIN_SCALE_ITEMS, Comparison, SideSummary
+from greentui.core.verdict.model import (
+    MIN_ENERGY_DIFFERENCE,
+    MIN_PAIRED_ITEMS,
+    MIN_SCALE_ITEMS,
+    Comparison,
+    SideSummary,
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,10 @@ def ranking(evidence: Evidence, comparison: Comparison) -> tuple[bool, str]:
     if evidence.contended_windows:
         return False, f"{evidence.contended_windows} measurement(s) were disturbed by other programs"
     if comparison.cheaper is None:
-        return False, "the energy ratio's 95% CI includes 1 (neither model is shown to use less)"
+        return False, (
+            f"the energy ratio's 95% CI reaches within {100 * MIN_ENERGY_DIFFERENCE:.0f}% of 1 "
+            "(neither model is shown to use less)"
+        )
     return True, ""
 
 
@@ -93,8 +102,8 @@ def scale_withheld(a: SideSummary, b: SideSummary, comparison: Comparison) -> st
     if comparison.cheaper is None:
         if comparison.energy_ratio_lo is not None and comparison.energy_ratio_hi is not None:
             missing.append(
-                f"an energy ratio whose 95% CI excludes 1 (B/A: {100 * comparison.energy_ratio_lo:.0f}%"
-                f"–{100 * comparison.energy_ratio_hi:.0f}%)"
+                f"an energy ratio whose 95% CI excludes 1 by at least {100 * MIN_ENERGY_DIFFERENCE:.0f}% "
+                f"(B/A: {100 * comparison.energy_ratio_lo:.0f}%–{100 * comparison.energy_ratio_hi:.0f}%)"
             )
         else:
             missing.append(f"an energy ratio over at least {MIN_PAIRED_ITEMS} paired items")

@@ -23,6 +23,10 @@ MIN_INTERVAL_ITEMS = 5
 # energy on each side, and an energy ratio whose 95% CI excludes 1: multiplying a noisy per-answer figure by a
 # million turns noise into a headline.
 MIN_SCALE_ITEMS = 30
+# A model is called cheaper only when the energy ratio's whole 95% CI lies more than this far from 1: two runs of
+# the same model differ by a few percent from timer jitter, scheduling and the sampler's resolution, and a
+# "difference" of 1 % with a tight interval is real arithmetic but no reason to pick a model.
+MIN_ENERGY_DIFFERENCE = 0.05
 CEGI_FORMULA = "CEGI = E / (G × P)"
 VERDICT_FORMAT_VERSION = 2  # 2: contention, provenance, gated scale; older stored verdicts are recomputed
 
@@ -91,7 +95,7 @@ class Comparison:
     energy_ratio_lo: float | None
     energy_ratio_hi: float | None
     more_accurate: Side | None  # set only when the accuracy CI excludes 0
-    cheaper: Side | None  # set only when the energy-ratio CI excludes 1
+    cheaper: Side | None  # set only when the energy-ratio CI lies wholly beyond 1 +- MIN_ENERGY_DIFFERENCE
     extra_j_per_extra_correct: float | None  # (E_more - E_less) / (correct_more - correct_less)
     outcome: str  # matches | more_accurate | dominates | too_close | no_correct | incomplete
 

@@ -311,6 +311,10 @@ def cegi_lines(verdict: Verdict) -> list[str]:
     lines.extend(_cegi_side_line(row, unit, per) + only for row in cegi.sides)
     lines.extend(f"{_cegi_side_line(row, unit, per)}  (training emissions included)" for row in cegi.amortized)
     words = cegi_comparison(cegi.sides, per)
+    c = verdict.comparison
+    if words and len(cegi.sides) == 2 and c.more_accurate is None and c.cheaper is None and "lower than" in words:
+        # CEGI divides emissions by gain: with neither established, its difference is the noise of both
+        words += f" Neither {verdict.metric} nor energy differs at 95% confidence, so this difference is noise."
     if words:
         lines.append(words)
     if cegi.points_fallback:
