@@ -170,13 +170,16 @@ def render_verdict(verdict: Verdict) -> RenderableType:
 
 # Enough to keep untrusted text from becoming emphasis, code, links, HTML or table columns; the rest stays
 # readable in the raw file a person pastes.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+# An underscore between two letters or digits ("Q4_1", "pass_at_1") can neither open nor close emphasis in
+# CommonMark (it is both left- and right-flanking and not next to punctuation), so it stays as written and a
+# reader searching the file finds "Q4_1"; every other special is escaped.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~]|(?<![^\W_])_|_(?![^\W_])")
 
 
 def md_escape(text: object) -> str:
     """Untrusted text made inert in markdown (and safe inside a table cell): one line, specials escaped, control
     and bidi characters written as visible escapes (no byte a terminal acts on)."""
-    return _MD_SPECIAL.sub(r"\\\1", escape_controls(" ".join(str(text).split()), keep=""))
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), escape_controls(" ".join(str(text).split()), keep=""))
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
