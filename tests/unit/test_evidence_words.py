@@ -116,3 +116,17 @@ def test_a_stored_verdict_of_an_older_format_is_recomputed() -> None:
     assert session_verdict({"format_version": 1, "sentence": "x"}, tally) == current  # a stub
     assert session_verdict({"format_version": 2, "sentence": "x"}, tally) == current  # damaged
     assert session_verdict(None, Tally()) is None
+
+
+def test_the_live_header_and_each_lane_say_the_machine_was_busy() -> None:
+    from greentui.tui.widgets.lane_panel import lane_busy_line
+    from greentui.tui.widgets.session_header import session_summary
+
+    busy = events_for("accuracy", contended=True)
+    header = session_summary(busy).plain
+    assert "the machine was busy: 60 % of CPU time went to other programs" in header
+    assert (
+        lane_busy_line(busy.sides["A"]) == " machine busy in 6 of 6 measurements: 60 % of CPU time to other programs "
+    )
+    quiet = events_for("accuracy")
+    assert "busy" not in session_summary(quiet).plain and lane_busy_line(quiet.sides["B"]) is None

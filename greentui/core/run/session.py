@@ -122,6 +122,7 @@ class Session(RunControl):
         self.status: SessionStatus | None = None
         self.task: Any = None
         self._lanes: dict[Side, _Lane] = {}
+        self._measuring: Measuring | None = None  # the one door to measuring, open while run() runs
 
     # ---- subscribers (called from the session and sampler threads) and control (see RunControl) ------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
