@@ -146,6 +146,9 @@ def test_cegi_fine_tune_relative_gain_adapter_params_and_amortised_training() ->
     (amortised,) = v.cegi.amortized
     assert amortised.emissions_g == pytest.approx(1.1) and amortised.value == pytest.approx(1.1 / 30)
     assert any("training emissions included" in line for line in verdict_lines(v))
+    assert "Only B has a CEGI in fine-tune mode (A is the base model it gains over): 3.33 mg CO2e per % of gain" in (
+        "\n".join(verdict_lines(v))
+    )
 
     whole = verdict(a, b, fine_tune=True, training_emissions_g=100.0)  # not amortised: all of it on this run
     assert whole.cegi.amortized[0].emissions_g == pytest.approx(100.1)

@@ -279,6 +279,11 @@ def _cegi_side_line(row: CegiSide, unit: str, per: str) -> str:
 def cegi_comparison(rows: tuple[CegiSide, ...], per: str) -> str | None:
     """Which model has the better (lower) CEGI, and by how much, in words."""
     known = [r for r in rows if r.value is not None]
+    if len(rows) == 1 and known:  # fine-tune mode: B's gain over its own base model
+        return (
+            f"Only {known[0].side} has a CEGI in fine-tune mode (A is the base model it gains over): "
+            f"{format_grams(known[0].value)} CO2e {per}."
+        )
     if len(rows) < 2:
         return None
     if len(known) == 1:
