@@ -444,7 +444,7 @@ class SessionStore:
         side_cols = ", ".join(
             f"{x}.{c} AS {x}_{c}"
             for x in ("a", "b")
-            for c in ("status", "items_done", "correct", "score_sum", "energy_j", "failure")
+            for c in ("status", "items_done", "correct", "score_sum", "energy_j", "failure", "provenance")
         )
         sql = (
             "SELECT s.id, s.status, s.status_reason, s.task_id, s.task_name, s.task_version, s.n_items, s.schedule, "

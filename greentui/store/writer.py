@@ -118,6 +118,7 @@ _RUN_COLUMNS = (
     "load_s",
     "peak_rss_bytes",
     "peak_cuda_bytes",
+    "provenance",
     "loaded_mono_s",
 )
 SQL_RUN_LOADED = (
@@ -186,6 +187,14 @@ _ITEM_COLUMNS = (
     "last_token_mono_s",
     "ended_mono_s",
     "stop_reason",
+    "measurement_method",
+    "energy_scope",
+    "joules_machine",
+    "contention_share",
+    "contended",
+    "gpu_other_processes",
+    "gpu_temperature_c",
+    "score_detail",
 )
 SQL_ITEM_SCORED = (
     f"INSERT INTO items (session_id, side, item_id, {', '.join(_ITEM_COLUMNS)}) "
@@ -194,17 +203,23 @@ SQL_ITEM_SCORED = (
 )
 SQL_IDLE = (
     "UPDATE sessions SET idle_seconds = ?, idle_joules = ?, idle_power_w = ?, idle_quality = ?, "
-    "idle_source = ?, idle_mono_s = ? WHERE id = ?"
+    "idle_source = ?, idle_mono_s = ?, idle_contention_share = ?, idle_contended = ? WHERE id = ?"
 )
 SQL_FINISHED = (
     "UPDATE sessions SET status = ?, status_reason = ?, ended_mono_s = ?, ended_unix_s = ?, "
-    "measurements_json = ? WHERE id = ?"
+    "measurements_json = ?, sampling_rate_hz = ?, measurement_method = ?, contended_windows = ?, "
+    "other_cpu_share = ? WHERE id = ?"
 )
 SQL_RUNS_FINISHED = "UPDATE runs SET status = 'finished' WHERE session_id = ? AND status = 'loaded'"
 
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _number_or_none(value: Any) -> float | None:
+    """A finite number from session measurements (written by this code, but stored JSON is still checked)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _process_identity() -> tuple[str, int, float | None]:
@@ -294,11 +309,25 @@ class _Batch:
             )
         elif isinstance(event, IdleMeasured):
             self.idle.append(
-                (event.seconds, event.joules, event.power_w, event.quality, event.source, event.t_mono_s, session_id)
+                (
+                    event.seconds,
+                    event.joules,
+                    event.power_w,
+                    event.quality,
+                    event.source,
+                    event.t_mono_s,
+                    event.contention_share,
+                    event.contended,
+                    session_id,
+                )
             )
         elif isinstance(event, RunFailed):
             self.failed.append((session_id, event.side, event.failure, event.reason, event.t_mono_s))
         elif isinstance(event, SessionFinished):
+            figures = event.measurements or {}
+            found = figures.get("contention")
+            contention: dict[str, Any] = found if isinstance(found, dict) else {}
+            methods = figures.get("measurement_methods")
             self.finished.append(
                 (
                     event.status,
@@ -306,6 +335,10 @@ class _Batch:
                     event.t_mono_s,
                     event.ended_unix_s,
                     json.dumps(event.measurements, default=str),
+                    _number_or_none(figures.get("sampling_rate_hz", figures.get("sample_rate_hz"))),
+                    ",".join(str(m) for m in methods) if isinstance(methods, list) and methods else None,
+                    _number_or_none(contention.get("contended_windows")),
+                    _number_or_none(contention.get("other_cpu_share")),
                     session_id,
                 )
             )

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from greentui.core.run.tally import Tally
 from greentui.format import est, fmt_joules
-from greentui.text.printer import codecarbon_line, summary_table
+from greentui.text.printer import codecarbon_line, idle_line, summary_table
 
 
 def _when(unix_s: float | None) -> str:
@@ -55,8 +55,7 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
 
 def print_session(store: Any, session_id: str) -> None:
     """`greentui show`: the session header, the per-model table from its replayed events, and the verdict."""
-    from greentui.core.run.tally import verdict_from_tally
-    from greentui.core.verdict.compute import Verdict
+    from greentui.core.run.tally import session_verdict
     from greentui.text.report import render_verdict
 
     console = Console(highlight=False)
@@ -75,11 +74,15 @@ def print_session(store: Any, session_id: str) -> None:
             f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
         )
     )
-    verdict = (
-        Verdict.from_dict(stored.verdict)
-        if stored.verdict
-        else (verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
-    )
+    for side, lane in tally.sides.items():
+        console.print(Text(f"  {side} {lane.spec}" + (f" · {lane.label}" if lane.loaded is not None else "")))
+    idle = idle_line(session.idle)
+    if idle:
+        console.print(Text(f"  {idle}"))
+    busy = tally.busy_line()
+    if busy:
+        console.print(Text(f"  {busy}", style="bold yellow"))
+    verdict = session_verdict(stored.verdict, tally)
     if verdict is not None:
         console.print(render_verdict(verdict))
     else:
@@ -94,7 +97,7 @@ def print_session(store: Any, session_id: str) -> None:
 
 
 def export_session(store: Any, session_id: str, fmt: str) -> str:
-    from greentui.core.verdict.compute import Verdict
+    from greentui.core.run.tally import session_verdict
     from greentui.store.export import export_csv, export_json
     from greentui.text.report import session_markdown
 
@@ -103,7 +106,10 @@ def export_session(store: Any, session_id: str, fmt: str) -> str:
     if fmt == "json":
         return export_json(store, session_id)
     stored = store.load_session(session_id)
-    verdict = Verdict.from_dict(stored.verdict) if stored.verdict else None
+    tally = Tally()
+    for event in store.replay(stored.session.id):
+        tally.apply(event)
+    verdict = session_verdict(stored.verdict, tally)
     return session_markdown(stored.session_dict(), stored.runs_dicts(), stored.items_summary(), verdict)
 
 

@@ -59,17 +59,14 @@ class HeadlessPrinter:
             )
             self.console.print(
                 Text(
-                    f"  {event.side} loaded {event.display_name} in {event.load_s:.1f} s: "
+                    f"  {event.side} loaded {event.label} in {event.load_s:.1f} s: "
                     f"{params}, {event.dtype}, quant {event.quant}, {event.device}"
                 )
             )
         elif isinstance(event, IdleMeasured):
-            if event.seconds > 0:
-                self.console.print(
-                    Text(
-                        f"  idle baseline: {fmt_num(event.power_w, 1)} W over {event.seconds:.1f} s{est(event.quality)}"
-                    )
-                )
+            line = idle_line(event)
+            if line:
+                self.console.print(Text(f"  {line}", style="yellow" if event.contended else ""))
         elif isinstance(event, ItemScored):
             self._print_item(event)
         elif isinstance(event, RunFailed):
@@ -97,11 +94,14 @@ class HeadlessPrinter:
         from greentui.text.report import render_verdict
 
         if outcome.verdict is not None:
-            # the verdict holds the per-model table: accuracy, energy in J and Wh, J/token, J/correct, speed
+            # the verdict holds the per-model table and the busy line: accuracy, energy in J and Wh, J/token, speed
             self.console.print()
             self.console.print(render_verdict(outcome.verdict))
         elif tally.items_done:
             self.console.print(summary_table(tally))
+            busy = tally.busy_line()
+            if busy:
+                self.console.print(Text(busy, style="bold yellow"))
         crosscheck = codecarbon_line(tally.finished.measurements if tally.finished else {})
         if crosscheck:
             self.console.print(Text(crosscheck))
@@ -111,6 +111,18 @@ class HeadlessPrinter:
             line.append(f": {outcome.reason}")
         self.console.print(line)
         self.console.print(Text(f"saved in {self.db_path}   (greentui show {outcome.session_id})"))
+
+
+def idle_line(idle: Any) -> str | None:
+    """The idle baseline in one line ("idle baseline: 7.9 W over 3.0 s est., machine busy: ..."), None if skipped."""
+    if idle is None or not idle.seconds:
+        return None
+    line = f"idle baseline: {fmt_num(idle.power_w, 1)} W over {idle.seconds:.1f} s{est(idle.quality)}"
+    if idle.contention_share is not None:
+        line += f", {100 * idle.contention_share:.0f} % of CPU time went to other programs"
+    if idle.contended:
+        line += " (machine busy: not used, so no dynamic energy)"
+    return line
 
 
 def codecarbon_line(measurements: dict[str, Any]) -> str | None:
@@ -142,7 +154,7 @@ def summary_table(tally: Tally) -> Table:
     table.add_column("")
     lanes: list[SideTally] = [tally.sides["A"], tally.sides["B"]]
     for lane in lanes:
-        table.add_column(Text(f"{lane.side}  {lane.display_name or lane.spec}"), justify="right")
+        table.add_column(Text(f"{lane.side}  {lane.label}"), justify="right")
     rows: list[tuple[str, list[str]]] = [
         ("items", [f"{lane.items_done}" + (" (failed)" if lane.state == "failed" else "") for lane in lanes]),
         ("accuracy (95% CI)", [fmt_score(lane.score) for lane in lanes]),

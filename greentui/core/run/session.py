@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
-from greentui.core.measure.meter import RunEnergy, device_joules
+from greentui.core.measure.measuring import Measuring, Window
+from greentui.core.measure.meter import device_joules
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
@@ -121,6 +122,7 @@ class Session(RunControl):
         self.status: SessionStatus | None = None
         self.task: Any = None
         self._lanes: dict[Side, _Lane] = {}
+        self._measuring: Measuring | None = None  # the one door to measuring, open while run() runs
 
     # ---- subscribers (called from the session and sampler threads) and control (see RunControl) ------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
@@ -173,39 +175,31 @@ class Session(RunControl):
     # ---- the run --------------------------------------------------------------------------------------
     def run(self) -> SessionStatus:
         """Run the whole session; returns its final status. Ctrl-C (KeyboardInterrupt) ends it as interrupted."""
-        from greentui.core.measure.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
         from greentui.core.measure.fingerprint import fingerprint_key, hardware_fingerprint
-        from greentui.core.measure.meter import EnergyMeter
-        from greentui.core.measure.power import PowerSourceError, describe_sources, select_power_sources
-        from greentui.core.measure.sampler import PowerSampler
+        from greentui.core.measure.measuring import MeasuringError, MeasuringSettings
 
         if self.task is None:
             self.prepare()
         config, task = self.config, self.task
         items = list(task.items[: config.limit] if config.limit else task.items)
-        try:
-            grid, grid_warnings = grid_intensity(config.country, config.grid_intensity, config.pue)
-        except CarbonError as exc:
-            raise SessionError(str(exc)) from None
         lanes = self._lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
         try:
-            sources, statuses = select_power_sources(
-                config.power_source,
+            measuring = self._measuring = Measuring(
+                MeasuringSettings(
+                    power_source=config.power_source,
+                    sample_hz=config.sample_hz,
+                    country=config.country,
+                    grid_intensity=config.grid_intensity,
+                    pue=config.pue,
+                    codecarbon=config.codecarbon,
+                ),
+                side_pids={side: self._side_pids(side) for side in SIDES},
                 gpu_indices=_gpu_indices(self._specs.values()),
-                process_pids=lambda: [pid for pid in self.worker_pids().values() if pid],
+                on_sample=lambda sample: self._emit(PowerSampled(sample)),
             )
-        except PowerSourceError as exc:
+        except MeasuringError as exc:
             raise SessionError(str(exc)) from None
-        power_note, power_quality = describe_sources(sources, statuses)
-        run_energy = RunEnergy()
-
-        def on_sample(sample: Any) -> None:
-            run_energy.add(sample)
-            self._emit(PowerSampled(sample))
-
-        sampler = PowerSampler(sources, rate_hz=config.sample_hz, on_sample=on_sample)
-        meter = EnergyMeter(sources, sampler)
-        crosscheck = CodecarbonCrossCheck(grid.country_iso3, pue=grid.pue) if config.codecarbon else None
+        grid = measuring.grid
 
         settings = config.to_dict()
         fingerprint = hardware_fingerprint()
@@ -223,8 +217,8 @@ class Session(RunControl):
             task_version=task.version,
             host=socket.gethostname(),
             pid=os.getpid(),
-            power_statuses=[dataclasses.asdict(s) for s in statuses],
-            grid_warnings=grid_warnings,
+            power_statuses=[dataclasses.asdict(s) for s in measuring.statuses],
+            grid_warnings=measuring.grid_warnings,
             fingerprint=fingerprint,
             fingerprint_key=fingerprint_key(fingerprint),
         )
@@ -237,9 +231,9 @@ class Session(RunControl):
                 schedule=config.schedule,
                 model_a=str(self._specs["A"]),
                 model_b=str(self._specs["B"]),
-                power_sources=tuple(f"{s.name}:{d}" for s in sources for d in s.devices()),
-                power_quality=power_quality,
-                power_note=power_note,
+                power_sources=measuring.power_sources,
+                power_quality=measuring.power_quality,
+                power_note=measuring.power_note,
                 grid=grid,
                 started_unix_s=time.time(),
                 t_mono_s=time.monotonic(),
@@ -249,7 +243,7 @@ class Session(RunControl):
         status: SessionStatus = "completed"
         reason = ""
         measurements: dict[str, Any] = {}
-        sampler.start()
+        measuring.start()
         try:
             self._load_workers(lanes)
             failed = [lane for lane in lanes.values() if not lane.alive]
@@ -258,21 +252,21 @@ class Session(RunControl):
                 status = "failed"
                 reason = "; ".join(self._failures[lane.side] for lane in failed)
             else:
-                idle = meter.idle_baseline(config.idle_s)
+                idle = measuring.idle_baseline(config.idle_s)
                 self._emit(
                     IdleMeasured(
                         seconds=idle.seconds,
                         joules=idle.joules,
-                        power_w=idle.mean_power_w,
-                        quality=idle.quality,
-                        source=idle.source,
+                        power_w=idle.power_w,
+                        quality=idle.measurement.quality,
+                        source=idle.measurement.source,
                         t_mono_s=time.monotonic(),
+                        contention_share=idle.other_cpu_share,
+                        contended=idle.contended,
                     )
                 )
-                run_energy.start(time.monotonic())
-                if crosscheck is not None:
-                    crosscheck.start()
-                status, reason = self._run_items(lanes, items, meter)
+                measuring.start_run()
+                status, reason = self._run_items(lanes, items, measuring)
         except KeyboardInterrupt:
             status, reason = "interrupted", "stopped with Ctrl-C"
         except Exception as exc:  # an unexpected engine error must still close the session cleanly
@@ -281,23 +275,7 @@ class Session(RunControl):
             for lane in lanes.values():
                 if lane.worker is not None:
                     lane.worker.stop()
-            if crosscheck is not None:
-                figures = crosscheck.stop()
-                measurements["codecarbon"] = (
-                    {"kwh": figures[0], "g": figures[1], "joules": figures[0] * 3.6e6, "note": crosscheck.reason}
-                    if figures
-                    else {"error": crosscheck.reason}
-                )
-            sampler.stop()
-            measurements["sample_rate_hz"] = sampler.achieved_rate_hz
-            if run_energy.started:
-                measurements["run"] = {
-                    "seconds": run_energy.seconds,
-                    "joules": run_energy.joules,
-                    "quality": power_quality,
-                }
-            for source in sources:
-                source.close()
+            measurements = measuring.finish()
             self.status = status
             self._emit(
                 SessionFinished(
@@ -309,6 +287,19 @@ class Session(RunControl):
                 )
             )
         return status
+
+    def _side_pids(self, side: Side) -> Callable[[], list[int]]:
+        """The root pids of one side's processes, for the contention and the CPU estimate's attribution: its
+        worker process, or greentui's own process for an inline worker (tests)."""
+
+        def pids() -> list[int]:
+            lane = self._lanes.get(side)
+            if lane is None or lane.worker is None:
+                return []
+            pid = lane.worker.pid
+            return [pid] if pid else ([os.getpid()] if self._inline else [])
+
+        return pids
 
     # ---- loading ----------------------------------------------------------------------------------------
     def _load_workers(self, lanes: dict[Side, _Lane]) -> None:
@@ -355,6 +346,7 @@ class Session(RunControl):
                             peak_rss_bytes=info.peak_rss_bytes,
                             peak_cuda_bytes=info.peak_cuda_bytes,
                             t_mono_s=time.monotonic(),
+                            provenance=info.provenance,
                         )
                     )
                 elif isinstance(message, WorkerFailed):
@@ -370,7 +362,9 @@ class Session(RunControl):
         )
 
     # ---- items -----------------------------------------------------------------------------------------------
-    def _run_items(self, lanes: dict[Side, _Lane], items: Sequence[Any], meter: Any) -> tuple[SessionStatus, str]:
+    def _run_items(
+        self, lanes: dict[Side, _Lane], items: Sequence[Any], measuring: Measuring
+    ) -> tuple[SessionStatus, str]:
         for step in schedule_order(len(items), self.config.schedule):
             self.wait_while_paused()
             if self.stop_requested:
@@ -378,7 +372,7 @@ class Session(RunControl):
             todo = [(side, idx) for side, idx in step if lanes[side].alive and items[idx].id not in self._skip[side]]
             if not todo:
                 continue
-            self._run_step(lanes, [(side, items[idx], idx) for side, idx in todo], meter)
+            self._run_step(lanes, [(side, items[idx], idx) for side, idx in todo], measuring)
             failed = [lane for lane in lanes.values() if not lane.alive]
             if failed and (self.config.stop_on_failure or len(failed) == 2):
                 break
@@ -389,7 +383,7 @@ class Session(RunControl):
             return "interrupted", "stopped by the user"
         return "completed", ""
 
-    def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], meter: Any) -> None:
+    def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], measuring: Measuring) -> None:
         """Run one step: each (side, item) pair inside its own energy window; pairs in a step run at once."""
         from greentui.core.models.worker import Generated, GenerateRequest, Token, WorkerFailed
 
@@ -409,7 +403,7 @@ class Session(RunControl):
             )
             started = time.monotonic()
             self._emit(ItemStarted(side=side, item_id=item.id, index=idx, prompt=item.question, t_mono_s=started))
-            meter.begin(key)
+            measuring.begin(key, side)
             lanes[side].worker.generate(request)
             in_flight[side] = (item, idx, key, started)
         deadline = time.monotonic() + config.item_timeout_s
@@ -417,7 +411,7 @@ class Session(RunControl):
             messages = self._next_messages(lanes, list(in_flight))
             if not messages and time.monotonic() > deadline:
                 for side in list(in_flight):
-                    meter.end(in_flight.pop(side)[2])
+                    measuring.discard(in_flight.pop(side)[2])
                     lanes[side].worker.stop(timeout_s=1)
                     self._fail(lanes[side], "timeout", f"took longer than {config.item_timeout_s:.0f} s on one item")
                 return
@@ -434,11 +428,11 @@ class Session(RunControl):
                         )
                     )
                 elif isinstance(message, Generated):
-                    measurement = meter.end(key)
+                    window = measuring.end(key)
                     del in_flight[side]
-                    self._emit(self._scored(side, item, idx, message, measurement))
+                    self._emit(self._scored(side, item, idx, message, window))
                 elif isinstance(message, WorkerFailed):
-                    meter.end(key)
+                    measuring.discard(key)
                     del in_flight[side]
                     self._fail(lanes[side], message.failure, f"failed on item {item.id}: {message.reason}")
 
@@ -454,9 +448,10 @@ class Session(RunControl):
             found = [(side, w.poll(0)) for side, w, c in zip(sides, workers, connections) if c in ready]
         return [(side, message) for side, message in found if message is not None]
 
-    def _scored(self, side: Side, item: Any, idx: int, generated: Any, measurement: Any) -> ItemScored:
+    def _scored(self, side: Side, item: Any, idx: int, generated: Any, window: Window) -> ItemScored:
         result = self.task.score(item, generated.text)
-        joules = measurement.joules
+        measurement = window.measurement
+        joules = window.joules
         if self.config.schedule == "parallel":  # both models ran at once, each on its own device
             joules = device_joules(measurement, self._specs[side].device)
         ttft = (
@@ -486,6 +481,14 @@ class Session(RunControl):
             last_token_mono_s=generated.last_token_mono_s,
             ended_mono_s=measurement.end_mono_s,
             stop_reason=generated.stop_reason,
+            measurement_method=measurement.method,
+            energy_scope=window.scope,
+            joules_machine=window.joules_machine,
+            contention_share=window.other_cpu_share,
+            contended=window.contended,
+            gpu_other_processes=window.gpu_other_processes,
+            gpu_temperature_c=window.gpu_temperature_c,
+            score_detail=result.detail,
         )
 
 

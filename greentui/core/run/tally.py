@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 from greentui.core.figures import SideFigures
 from greentui.core.models.spec import ModelSpec, SpecError
@@ -32,8 +33,9 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
-from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
+from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, compute_verdict
 from greentui.core.verdict.stats import RunningScore, running_score_of
+from greentui.core.verdict.text import busy_line
 
 
 @dataclass
@@ -59,6 +61,24 @@ class SideTally:
     figures: SideFigures = field(default_factory=SideFigures)
     _score: RunningScore | None = None
     _ttfts: list[float] = field(default_factory=list)  # sorted, for the median
+    # contention of this side's windows, folded item by item (see core/measure/contention.py)
+    contended_items: int = 0
+    contention_items: int = 0  # items that recorded contention at all
+    _share_seconds: float = 0.0  # sum of seconds over items with a share
+    _share_weighted: float = 0.0  # sum of share x seconds
+    process_scope: bool = False  # some energy figure is charged to this side's processes (CPU estimate)
+
+    @property
+    def other_cpu_share(self) -> float | None:
+        """Time-weighted share of CPU time other programs used during this side's windows."""
+        return self._share_weighted / self._share_seconds if self._share_seconds > 0 else None
+
+    @property
+    def label(self) -> str:
+        """The model's name with where its weights came from, once it has loaded."""
+        if self.loaded is not None:
+            return self.loaded.label
+        return self.display_name or self.spec
 
     def add(self, item: ItemScored) -> None:
         """Fold one finished item in: O(1) but for the sorted insert of its TTFT."""
@@ -159,6 +179,26 @@ class Tally:
         values = [s.power_w for s in self.latest_power.values() if s.power_w is not None]
         return sum(values) if values else None
 
+    def busy_line(self) -> str | None:
+        """The one plain line saying the machine was busy while measuring (windows or the idle baseline)."""
+        lanes = list(self.sides.values())
+        contended = sum(lane.contended_items for lane in lanes)
+        idle_busy = self.idle is not None and self.idle.contended
+        if not contended and not idle_busy:
+            return None
+        if not contended and self.idle is not None:
+            share = self.idle.contention_share
+            what = "" if share is None else f": {100 * share:.0f} % of CPU time went to other programs"
+            return f"the machine was busy during the idle baseline{what}; dynamic energy is not available"
+        seconds = sum(lane._share_seconds for lane in lanes)
+        share = sum(lane._share_weighted for lane in lanes) / seconds if seconds > 0 else None
+        return busy_line(
+            share,
+            process_scope=any(lane.process_scope for lane in lanes),
+            contended=contended,
+            windows=sum(lane.contention_items for lane in lanes),
+        )
+
     def co2_g(self, side: Side) -> float | None:
         grid = self.grid
         return grid.grams_co2e(self.sides[side].energy_j) if grid else None
@@ -228,6 +268,13 @@ class Tally:
             lane.add(event)
             lane.current_output = event.output
             lane.state = "ready"
+            lane.contended_items += event.contended
+            lane.process_scope = lane.process_scope or event.energy_scope == "process tree"
+            if event.contention_share is not None or event.contended:
+                lane.contention_items += 1
+            if event.contention_share is not None:
+                lane._share_seconds += event.seconds
+                lane._share_weighted += event.contention_share * event.seconds
             if self.active_side == event.side:
                 self.active_side = None
         elif isinstance(event, SessionStarted):
@@ -280,6 +327,7 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
                 quant=loaded.quant if loaded else "",
                 items=tuple(lane.items),
                 failed_reason=lane.failed_reason,
+                provenance=loaded.provenance if loaded else "",
             )
         )
     fine_tune = _is_fine_tune(tally.sides["A"].spec, tally.sides["B"].spec)
@@ -306,7 +354,23 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
         training_emissions_g=settings.get("training_emissions_g"),
         amortize_answers=settings.get("amortize_answers"),
         seed=seed,
+        idle_contended=bool(idle and idle.seconds > 0 and idle.contended),
+        idle_contention_share=idle.contention_share if idle and idle.seconds > 0 else None,
     )
+
+
+def session_verdict(stored: dict[str, Any] | None, tally: Tally, *, seed: int = 0) -> Verdict | None:
+    """The verdict to show for a session: the stored one when it reads as this version's format, else recomputed
+    from the stored items (a verdict stored by an older release, or damaged); None with no finished item."""
+    if stored:
+        try:
+            return Verdict.from_dict(stored)
+        except VerdictError:
+            pass  # recomputed below: the items, settings and idle baseline are all in the store
+    if tally.started is None or not any(lane.items for lane in tally.sides.values()):
+        return None
+    stored_seed = stored.get("seed") if isinstance(stored, dict) else None
+    return verdict_from_tally(tally, seed=stored_seed if isinstance(stored_seed, int) else seed)
 
 
 def _parsed(text: str) -> ModelSpec | None:

@@ -11,6 +11,8 @@ from textual.containers import Grid, Vertical
 from greentui.core.records import Side
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.compute import format_params
+from greentui.core.verdict.model import MIN_INTERVAL_ITEMS
+from greentui.core.verdict.text import too_few_for_interval
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.metric_tile import MetricTile
@@ -79,6 +81,15 @@ def power_source_label(tally: Tally) -> str:
     return "+".join(sources)
 
 
+def lane_busy_line(lane: SideTally) -> str | None:
+    """The lane's share of the busy line: how many of its measurements other programs disturbed."""
+    if not lane.contended_items:
+        return None
+    share = lane.other_cpu_share
+    what = "" if share is None else f": {100 * share:.0f} % of CPU time to other programs"
+    return f" machine busy in {lane.contended_items} of {lane.items_done} measurements{what} "
+
+
 class LanePanel(Vertical):
     """A passive view of one side of a :class:`Tally`; :meth:`show` redraws it from the tally."""
 
@@ -86,6 +97,7 @@ class LanePanel(Vertical):
         super().__init__(id=id, classes=f"lane -side-{side.lower()}")
         self.side = side
         self._title = Text()
+        self._busy: str | None = None
 
     def compose(self) -> ComposeResult:
         yield TextLine(classes="lane-item")
@@ -126,7 +138,7 @@ class LanePanel(Vertical):
             loaded = lane.loaded
             title.append_text(
                 literal_text(
-                    f" · {lane.display_name} · {format_params(loaded.params_total) if loaded.params_total else '? params'}"
+                    f" · {lane.label} · {format_params(loaded.params_total) if loaded.params_total else '? params'}"
                     f" · {loaded.device}",
                     one_line=True,
                 )
@@ -134,6 +146,10 @@ class LanePanel(Vertical):
         if title != self._title:
             self._title = title
             self.border_title = title
+        busy = lane_busy_line(lane)
+        if busy != self._busy:
+            self._busy = busy
+            self.border_subtitle = Text(busy, style="bold") if busy else None
         self.set_class(lane.state == "failed", "-failed")
         self.set_class(tally.active_side == self.side, "-active")
         cut_short = ended and tally.finished is None and lane.state not in ("failed", "done")
@@ -199,13 +215,18 @@ class LanePanel(Vertical):
             score_tile.show(fmt.DASH)
         else:
             unit = "" if tally.continuous else "%"
+            too_few = too_few_for_interval(score.n)
             ci = (
-                f" ({100 * score.lo:.0f}–{100 * score.hi:.0f})" if score.lo is not None and score.hi is not None else ""
+                f" ({100 * score.lo:.0f}–{100 * score.hi:.0f})"
+                if not too_few and score.lo is not None and score.hi is not None
+                else ""
             )
             if tally.continuous:  # scores in [0, 1]: nothing is "correct", the note counts the items
                 note = f"{score.n} items"
             else:
-                note = f"{sum(1 for item in lane.items if item.correct)}/{score.n} correct"
+                note = f"{lane.figures.correct}/{score.n} correct"
+            if too_few:  # the tile is narrow: the short form of "too few for an interval"
+                note += f" · n < {MIN_INTERVAL_ITEMS}: no CI"
             score_tile.show(f"{100 * score.mean:.1f}{unit}{ci}", note)
         jpc = self._tile("jpc")
         jpc.label = "J / correct-eq." if tally.continuous else "J / correct"

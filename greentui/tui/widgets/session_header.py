@@ -34,6 +34,10 @@ def session_summary(tally: Tally, level: int = 0) -> Text:
     text.append(" ─ power: ")
     note = started.power_note or started.power_quality
     text.append_text(literal_text(note if level < 2 else started.power_quality, one_line=True))
+    busy = tally.busy_line()
+    if busy:
+        text.append(" ─ ")
+        text.append(busy, style="bold")
     return text
 
 
