@@ -251,8 +251,8 @@ class ItemScored(TokenSpeeds, Event):
     answer: str | None  # what the task's extraction rule took out of the output
     reference: str
     score: float  # in [0, 1]
-    tokens_in: int
-    tokens_out: int
+    tokens_in: int | None  # None: a served model whose server reported no usage (and no tokenizer here)
+    tokens_out: int | None
     ttft_s: float | None
     seconds: float
     joules: float | None
@@ -264,6 +264,9 @@ class ItemScored(TokenSpeeds, Event):
     last_token_mono_s: float | None
     ended_mono_s: float
     stop_reason: str = "eos"  # eos / stop-string / max-tokens
+    # where the token counts came from: "generated ids" (in process); for a served model "reported by the server",
+    # "counted by greentui" (its tokenizer, found locally) or "not reported" (then tokens_in/out are None)
+    tokens_counted_by: str = "generated ids"
 
     @property
     def correct(self) -> bool:
@@ -271,7 +274,7 @@ class ItemScored(TokenSpeeds, Event):
 
     @property
     def joules_per_token(self) -> float | None:
-        if self.joules is None or self.tokens_out <= 0:
+        if self.joules is None or not self.tokens_out:
             return None
         return self.joules / self.tokens_out
 

@@ -53,6 +53,7 @@ _FLOAT_FIELDS = {
     "last_token_mono_s",
     "ended_mono_s",
 }
+_OPTIONAL_FIELDS = {"tokens_counted_by"}  # absent from CSV files written by earlier versions
 _DERIVED = ("correct", "joules_per_token", "decode_tokens_per_s", "e2e_tokens_per_s", "grams_co2e")
 ITEM_CSV_COLUMNS = ("session_id", "model", *_ITEM_FIELDS, *_DERIVED)
 SAMPLE_CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(PowerSample))
@@ -105,9 +106,12 @@ def read_items_csv(stream: TextIO) -> list[ItemScored]:
         try:
             values: dict[str, Any] = {}
             for name in _ITEM_FIELDS:
+                if name not in row and name in _OPTIONAL_FIELDS:
+                    continue  # written before the column existed: the field's default holds
                 text = restore_formula(row[name])
                 if name in _INT_FIELDS:
-                    values[name] = int(text)
+                    # token counts are empty when a served model's server reported none
+                    values[name] = int(text) if text != "" or name == "index" else None
                 elif name in _FLOAT_FIELDS:
                     values[name] = float(text) if text != "" else None
                 elif name == "energy_flagged":

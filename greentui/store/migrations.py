@@ -7,7 +7,8 @@ Version history:
   1  sessions, runs, channels, samples, items (the first release)
   2  + verdicts table; sessions.task_version (backfilled from settings), measurements_json, pid_started_unix_s;
      items.stop_reason; per-side summary columns on runs (backfilled from items) for fast listing
-  3  sweeps: sessions.sweep_id, sweep_key, fingerprint, fingerprint_json (hardware) and the sweeps table
+  3  sweeps: sessions.sweep_id, sweep_key, fingerprint, fingerprint_json (hardware) and the sweeps table;
+     items.tokens_counted_by (served models: where the token counts came from; older items: generated ids)
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def _v1_to_v2(db: Database) -> None:
 
 
 def _v2_to_v3(db: Database) -> None:
-    # Sessions stored before v3 ran outside any sweep and recorded no fingerprint: NULL / '{}' say exactly that.
+    # Sessions stored before v3 ran outside any sweep and recorded no fingerprint: NULL / '{}' say exactly that;
+    # their items were all generated in process, so their tokens were counted from the generated ids.
     db.executescript(
         """
         ALTER TABLE sessions ADD COLUMN sweep_id TEXT;
@@ -113,6 +115,8 @@ def _v2_to_v3(db: Database) -> None:
         ALTER TABLE sessions ADD COLUMN fingerprint TEXT;
         ALTER TABLE sessions ADD COLUMN fingerprint_json TEXT NOT NULL DEFAULT '{}';
         CREATE INDEX sessions_sweep ON sessions (sweep_id, sweep_key);
+        ALTER TABLE items ADD COLUMN tokens_counted_by TEXT;
+        UPDATE items SET tokens_counted_by = 'generated ids' WHERE ended_mono_s IS NOT NULL;
         CREATE TABLE sweeps (
             name                TEXT PRIMARY KEY,
             definition_json     TEXT NOT NULL,

@@ -375,6 +375,7 @@ def item_from_row(row: Row) -> ItemScored:
         last_token_mono_s=row["last_token_mono_s"],
         ended_mono_s=row["ended_mono_s"],
         stop_reason=row["stop_reason"] or "unknown",
+        tokens_counted_by=row["tokens_counted_by"] or "generated ids",
     )
 
 

@@ -135,6 +135,8 @@ CREATE TABLE items (
     last_token_mono_s   REAL,
     ended_mono_s        REAL,
     stop_reason         TEXT,
+    tokens_counted_by   TEXT,                        -- generated ids | reported by the server | counted by greentui
+                                                     -- | not reported (then tokens_in/out are NULL)
     PRIMARY KEY (session_id, side, item_id)
 );
 

@@ -175,6 +175,7 @@ _ITEM_COLUMNS = (
     "last_token_mono_s",
     "ended_mono_s",
     "stop_reason",
+    "tokens_counted_by",
 )
 SQL_ITEM_SCORED = (
     f"INSERT INTO items (session_id, side, item_id, {', '.join(_ITEM_COLUMNS)}) "

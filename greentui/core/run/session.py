@@ -22,6 +22,7 @@ from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
 from greentui.core.measure.meter import RunEnergy, device_joules
+from greentui.core.measure.served_energy import ServedEnergy
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
@@ -121,6 +122,7 @@ class Session(RunControl):
         self.status: SessionStatus | None = None
         self.task: Any = None
         self._lanes: dict[Side, _Lane] = {}
+        self._served = ServedEnergy({})
 
     # ---- subscribers (called from the session and sampler threads) and control (see RunControl) ------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
@@ -188,11 +190,12 @@ class Session(RunControl):
         except CarbonError as exc:
             raise SessionError(str(exc)) from None
         lanes = self._lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
+        served = self._served = ServedEnergy.locate(self._specs)  # a served lane: where its server works
         try:
             sources, statuses = select_power_sources(
                 config.power_source,
-                gpu_indices=_gpu_indices(self._specs.values()),
-                process_pids=lambda: [pid for pid in self.worker_pids().values() if pid],
+                gpu_indices=served.gpu_indices(_gpu_indices(self._specs.values())),
+                process_pids=lambda: served.pids(self.worker_pids()),
             )
         except PowerSourceError as exc:
             raise SessionError(str(exc)) from None
@@ -227,6 +230,7 @@ class Session(RunControl):
             grid_warnings=grid_warnings,
             fingerprint=fingerprint,
             fingerprint_key=fingerprint_key(fingerprint),
+            served_energy=served.settings(),
         )
         self._emit(
             SessionStarted(
@@ -455,6 +459,7 @@ class Session(RunControl):
 
     def _scored(self, side: Side, item: Any, idx: int, generated: Any, measurement: Any) -> ItemScored:
         result = self.task.score(item, generated.text)
+        measurement = self._served.item_measurement(side, measurement)  # a server elsewhere: not measured here
         joules = measurement.joules
         if self.config.schedule == "parallel":  # both models ran at once, each on its own device
             joules = device_joules(measurement, self._specs[side].device)
@@ -485,6 +490,7 @@ class Session(RunControl):
             last_token_mono_s=generated.last_token_mono_s,
             ended_mono_s=measurement.end_mono_s,
             stop_reason=generated.stop_reason,
+            tokens_counted_by=generated.tokens_counted_by,
         )
 
 
@@ -494,9 +500,11 @@ def _different_devices(a: ModelSpec, b: ModelSpec) -> bool:
 
 
 def _gpu_indices(specs: Iterable[Any]) -> list[int]:
-    """CUDA device indices the models will use (``cuda`` and ``auto`` mean device 0 when a GPU exists)."""
+    """CUDA device indices the in-process models will use (``cuda`` and ``auto`` mean device 0 when a GPU exists)."""
     indices: set[int] = set()
     for spec in specs:
+        if spec.endpoint is not None:  # a served model: its server's GPUs (core.measure.served_energy)
+            continue
         device = spec.device
         if device.startswith("cuda:"):
             indices.add(int(device.split(":", 1)[1]))

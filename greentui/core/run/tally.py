@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from greentui.core.measure.served_energy import is_not_measured
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
@@ -28,7 +29,7 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
-from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
+from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict, tokens_source
 from greentui.core.verdict.stats import RunningScore, running_score
 
 
@@ -52,6 +53,8 @@ class SideTally:
     current_tokens: int = 0
     current_started_mono_s: float | None = None
     last_token_mono_s: float | None = None
+    # a served lane whose server works elsewhere: "energy not measured here: <why>" (core.measure.served_energy)
+    energy_note: str | None = None
     _score: RunningScore | None = None
 
     # ---- folded figures ------------------------------------------------------------------------
@@ -70,8 +73,15 @@ class SideTally:
         return sum(values) if values else None
 
     @property
-    def tokens_out(self) -> int:
-        return sum(item.tokens_out for item in self.items)
+    def tokens_out(self) -> int | None:
+        """New tokens of the items whose count is known; None while none is (a server that reports no usage)."""
+        counts = [item.tokens_out for item in self.items if item.tokens_out is not None]
+        return sum(counts) if counts else None
+
+    @property
+    def tokens_counted_by(self) -> str:
+        """Where the token counts came from ("generated ids", "reported by the server", ...); "" before any item."""
+        return tokens_source(self.items)
 
     @property
     def seconds(self) -> float:
@@ -79,8 +89,10 @@ class SideTally:
 
     @property
     def joules_per_token(self) -> float | None:
-        energy = self.energy_j
-        return energy / self.tokens_out if energy is not None and self.tokens_out else None
+        """Energy per new token over the items with both figures (items without a token count are left out)."""
+        both = [(item.joules, item.tokens_out) for item in self.items if item.joules is not None and item.tokens_out]
+        tokens = sum(count for _, count in both)
+        return sum(joules for joules, _ in both) / tokens if tokens else None
 
     @property
     def joules_per_correct(self) -> float | None:
@@ -90,8 +102,10 @@ class SideTally:
 
     @property
     def tokens_per_s(self) -> float | None:
-        """End-to-end tokens per second over the finished items (generated tokens / generation time)."""
-        return self.tokens_out / self.seconds if self.seconds > 0 else None
+        """End-to-end tokens per second over the finished items with a token count (tokens / their time)."""
+        counted = [item for item in self.items if item.tokens_out is not None]
+        seconds = sum(item.seconds for item in counted)
+        return sum(item.tokens_out or 0 for item in counted) / seconds if seconds > 0 else None
 
     @property
     def ttft_p50_s(self) -> float | None:
@@ -176,6 +190,8 @@ class Tally:
             lane.items.append(event)
             lane.current_output = event.output
             lane.state = "ready"
+            if event.joules is None and is_not_measured(event.energy_source):
+                lane.energy_note = event.energy_source
             lane._score = running_score([i.score for i in lane.items], continuous=self.continuous)
             if self.active_side == event.side:
                 self.active_side = None
@@ -184,6 +200,9 @@ class Tally:
             self.continuous = bool(event.settings.get("task_info", {}).get("continuous", False))
             self.sides["A"].spec = event.model_a
             self.sides["B"].spec = event.model_b
+            for side, where in (event.settings.get("served_energy") or {}).items():
+                if side in self.sides and isinstance(where, dict):
+                    self.sides[side].energy_note = where.get("not_measured")
         elif isinstance(event, ModelLoading):
             lane = self.sides[event.side]
             lane.state, lane.load_stage, lane.load_fraction = "loading", event.stage, event.fraction
@@ -227,6 +246,7 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
                 quant=loaded.quant if loaded else "",
                 items=tuple(lane.items),
                 failed_reason=lane.failed_reason,
+                energy_note=lane.energy_note,
             )
         )
     fine_tune = _is_fine_tune(tally.sides["A"].spec, tally.sides["B"].spec)

@@ -29,6 +29,7 @@ from greentui.core.verdict.model import (
     VerdictError,
     correct_equivalent,
     latest_by_item,
+    tokens_source,
 )
 from greentui.core.verdict.text import (
     CAR_G_PER_KM,
@@ -70,6 +71,7 @@ __all__ = [
     "format_params",
     "model_label",
     "scale_lines",
+    "tokens_source",
     "verdict_lines",
 ]
 
@@ -100,7 +102,10 @@ def _summarise(
         # Per item, clamped at 0: a window that drew less than the idle baseline did no measurable extra work
         # (its negative value is sensor noise) and must not cancel the energy of other items.
         dynamic_j = sum(max(0.0, j - idle_power_w * i.seconds) for i in with_energy if (j := i.joules) is not None)
-    tokens_energy = sum(i.tokens_out for i in with_energy)
+    # J/token over the items with both an energy figure and a token count (a server may report no usage)
+    both = [(j, t) for i in with_energy if (j := i.joules) is not None and (t := i.tokens_out)]
+    tokens_energy = sum(t for _, t in both)
+    counted = [t for i in items if (t := i.tokens_out) is not None]
     correct_energy = correct_equivalent(with_energy, continuous)
     return SideSummary(
         side=side.side,
@@ -121,14 +126,16 @@ def _summarise(
         dynamic_energy_j=dynamic_j,
         co2e_g=grid.grams_co2e(energy_j),
         dynamic_co2e_g=grid.grams_co2e(dynamic_j),
-        joules_per_token=energy_j / tokens_energy if energy_j is not None and tokens_energy > 0 else None,
+        joules_per_token=sum(j for j, _ in both) / tokens_energy if tokens_energy > 0 else None,
         joules_per_correct=energy_j / correct_energy if energy_j is not None and correct_energy > 0 else None,
-        tokens_out=sum(i.tokens_out for i in items),
+        tokens_out=sum(counted) if counted else None,
         seconds=sum(i.seconds for i in items),
         decode_tokens_per_s_p50=stats.percentile([i.decode_tokens_per_s for i in items], 50),
         e2e_tokens_per_s_p50=stats.percentile([i.e2e_tokens_per_s for i in items], 50),
         ttft_p50_s=stats.percentile([i.ttft_s for i in items], 50),
         ttft_p95_s=stats.percentile([i.ttft_s for i in items], 95),
+        energy_note=side.energy_note,
+        tokens_counted_by=tokens_source(items),
     )
 
 

@@ -45,6 +45,7 @@ class LanePanel(Vertical):
         super().__init__(id=id, classes=f"lane -side-{side.lower()}")
         self.side = side
         self._title = Text()
+        self._energy_note: str | None = None
 
     def compose(self) -> ComposeResult:
         yield TextLine(classes="lane-item")
@@ -81,6 +82,10 @@ class LanePanel(Vertical):
         if title != self._title:
             self._title = title
             self.border_title = title
+        # a served model whose server is elsewhere: the one line saying why its energy is not measured
+        if lane.energy_note != self._energy_note:
+            self._energy_note = lane.energy_note
+            self.border_subtitle = literal_text(lane.energy_note, one_line=True) if lane.energy_note else None
         self.set_class(lane.state == "failed", "-failed")
         self.set_class(tally.active_side == self.side, "-active")
         self._item.show(self._status_line(tally, lane))
@@ -125,14 +130,23 @@ class LanePanel(Vertical):
             power_source_label(tally) if active else "idle",
             estimated=est,
         )
-        self._tile("energy").show(fmt.fmt_joules(lane.energy_j), fmt.fmt_wh(lane.energy_j), estimated=est)
+        elsewhere = lane.energy_note is not None and lane.energy_j is None  # "not measured here", never 0
+        if elsewhere:
+            self._tile("energy").show("not measured", "here (see below)")
+        else:
+            self._tile("energy").show(fmt.fmt_joules(lane.energy_j), fmt.fmt_wh(lane.energy_j), estimated=est)
         now_rate = None
         if active and lane.current_started_mono_s is not None and lane.last_token_mono_s is not None:
             elapsed = lane.last_token_mono_s - lane.current_started_mono_s
             now_rate = lane.current_tokens / elapsed if elapsed > 0 else None
         self._tile("speed").show(fmt.fmt_num(lane.tokens_per_s, 1), f"now {fmt.fmt_num(now_rate, 1)}" if active else "")
         self._tile("ttft").show(fmt.fmt_seconds(lane.ttft_p50_s), "median")
-        self._tile("jpt").show(fmt.fmt_num(lane.joules_per_token, 3), estimated=est)
+        counted = lane.tokens_counted_by
+        self._tile("jpt").show(
+            fmt.DASH if elsewhere else fmt.fmt_num(lane.joules_per_token, 3),
+            "" if counted in ("", "generated ids", "reported by the server") else f"tokens {counted}",
+            estimated=est,
+        )
         score = lane.score
         if score is None or score.mean is None:
             self._tile("accuracy").show(fmt.DASH)
