@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from greentui.core.measure.served_energy import NOT_MEASURED_PREFIX, ServedEnergy, is_not_measured
 from greentui.core.measure.server_process import ServerLocation
 from greentui.core.models.spec import ModelSpec
