@@ -339,7 +339,7 @@ class DaskExecutor:
         try:
             outcome = future.result(timeout=30 if stopped else None)
         except Exception as exc:  # KilledWorker, a cancelled task, a scheduler that went away
-            lost = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            lost = _lost_reason(exc)
         with self._lock:
             self._closed.add(key)
             writer = live.writer
@@ -377,3 +377,12 @@ class DaskExecutor:
             where,
             tuple(errors),
         )
+
+
+def _lost_reason(exc: BaseException) -> str:
+    """Why a task's result never came, in a few words (Dask's own messages run to a paragraph)."""
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return "KilledWorker: the worker process died (killed, out of memory, or its node went away)"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{name}: {first[:160]}" if first else name
