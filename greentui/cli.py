@@ -80,7 +80,10 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
         "--model-a",
         required=models_required,
         metavar="SPEC",
-        help="model A, e.g. smollm2-135m@fp32, Qwen/Qwen2.5-0.5B-Instruct@nf4, ./folder, file.gguf",
+        help="model A, e.g. smollm2-135m@fp32, Qwen/Qwen2.5-0.5B-Instruct@nf4, ./folder, file.gguf; or a served "
+        "model: openai:http://HOST:PORT/v1?model=NAME[&key_env=VAR&params=1.5B&pid=N&tokenizer=PATH&timeout=S], "
+        "ollama:NAME, vllm:NAME, llama-server:NAME, lmstudio:NAME, tgi:NAME, transformers:NAME "
+        "(docs/SERVED_MODELS.md)",
     )
     p.add_argument("--model-b", required=models_required, metavar="SPEC", help="model B (same forms)")
     p.add_argument(

@@ -281,8 +281,8 @@ class ItemScored(TokenSpeeds, Event):
     answer: str | None  # what the task's extraction rule took out of the output
     reference: str
     score: float  # in [0, 1]
-    tokens_in: int
-    tokens_out: int
+    tokens_in: int | None  # None: a served model whose server reported no usage (and no tokenizer here)
+    tokens_out: int | None
     ttft_s: float | None
     seconds: float
     joules: float | None
@@ -303,6 +303,9 @@ class ItemScored(TokenSpeeds, Event):
     gpu_other_processes: int | None = None  # processes outside the session with work on the GPU (None: no NVML)
     gpu_temperature_c: float | None = None  # hottest GPU reading inside the window, where NVML reports it
     score_detail: str = ""  # the scorer's one line: why this item scored what it did
+    # where the token counts came from: "generated ids" (in process); for a served model "reported by the server",
+    # "counted by greentui" (its tokenizer, found locally) or "not reported" (then tokens_in/out are None)
+    tokens_counted_by: str = "generated ids"
 
     @property
     def correct(self) -> bool:
@@ -310,7 +313,7 @@ class ItemScored(TokenSpeeds, Event):
 
     @property
     def joules_per_token(self) -> float | None:
-        if self.joules is None or self.tokens_out <= 0:
+        if self.joules is None or not self.tokens_out:
             return None
         return self.joules / self.tokens_out
 

@@ -42,8 +42,9 @@ JSON_FORMAT = "greentui.session"
 JSON_FORMAT_VERSION = 1
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemScored))
-_INT_FIELDS = {"index", "tokens_in", "tokens_out"}
-_OPTIONAL_INT_FIELDS = {"gpu_other_processes"}
+_INT_FIELDS = {"index"}
+# empty when not known: token counts a served model's server did not report, GPU processes without NVML
+_OPTIONAL_INT_FIELDS = {"tokens_in", "tokens_out", "gpu_other_processes"}
 _OPTIONAL_TEXT_FIELDS = {"answer", "measurement_method", "energy_scope"}  # "" reads back as None
 _BOOL_FIELDS = {"energy_flagged", "contended"}
 _FLOAT_FIELDS = {
@@ -59,6 +60,7 @@ _FLOAT_FIELDS = {
     "last_token_mono_s",
     "ended_mono_s",
 }
+_OPTIONAL_FIELDS = {"tokens_counted_by"}  # absent from CSV files written by earlier versions
 _DERIVED = ("correct", "joules_per_token", "decode_tokens_per_s", "e2e_tokens_per_s", "grams_co2e")
 # What the session's figures rest on, repeated on every row so a spreadsheet has them beside each item.
 _SESSION_COLUMNS = (
@@ -132,6 +134,8 @@ def read_items_csv(stream: TextIO) -> list[ItemScored]:
         try:
             values: dict[str, Any] = {}
             for name in _ITEM_FIELDS:
+                if name not in row and name in _OPTIONAL_FIELDS:
+                    continue  # written before the column existed: the field's default holds
                 text = restore_formula(row[name])
                 if name in _INT_FIELDS:
                     values[name] = int(text)

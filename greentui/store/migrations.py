@@ -12,6 +12,7 @@ Version history:
      contended, gpu_other_processes, gpu_temperature_c, score_detail; runs.provenance; sessions.idle_contention_share,
      idle_contended, sampling_rate_hz (backfilled from measurements_json), measurement_method, contended_windows,
      other_cpu_share
+     items.tokens_counted_by (served models: where the token counts came from; older items: generated ids)
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ def _v1_to_v2(db: Database) -> None:
 
 def _v2_to_v3(db: Database) -> None:
     # Sessions stored before v3 ran outside any sweep and recorded no fingerprint, contention or provenance:
-    # NULL / '{}' say exactly that ("not recorded", never "not contended").
+    # NULL / '{}' say exactly that ("not recorded", never "not contended"); their items were all generated in
+    # process, so their tokens were counted from the generated ids.
     db.executescript(
         """
         ALTER TABLE sessions ADD COLUMN sweep_id TEXT;
@@ -118,6 +120,8 @@ def _v2_to_v3(db: Database) -> None:
         ALTER TABLE sessions ADD COLUMN fingerprint TEXT;
         ALTER TABLE sessions ADD COLUMN fingerprint_json TEXT NOT NULL DEFAULT '{}';
         CREATE INDEX sessions_sweep ON sessions (sweep_id, sweep_key);
+        ALTER TABLE items ADD COLUMN tokens_counted_by TEXT;
+        UPDATE items SET tokens_counted_by = 'generated ids' WHERE ended_mono_s IS NOT NULL;
         CREATE TABLE sweeps (
             name                TEXT PRIMARY KEY,
             definition_json     TEXT NOT NULL,

@@ -398,6 +398,7 @@ def item_from_row(row: Row) -> ItemScored:
         gpu_other_processes=row["gpu_other_processes"],
         gpu_temperature_c=row["gpu_temperature_c"],
         score_detail=row["score_detail"] or "",
+        tokens_counted_by=row["tokens_counted_by"] or "generated ids",
     )
 
 

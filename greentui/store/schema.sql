@@ -150,6 +150,8 @@ CREATE TABLE items (
     gpu_other_processes INTEGER,                     -- other processes with work on the models' GPUs (NULL: no NVML)
     gpu_temperature_c   REAL,                        -- hottest GPU reading inside the window
     score_detail        TEXT,                        -- the scorer's one line: why this score
+    tokens_counted_by   TEXT,                        -- generated ids | reported by the server | counted by greentui
+                                                     -- | not reported (then tokens_in/out are NULL)
     PRIMARY KEY (session_id, side, item_id)
 );
 

@@ -195,6 +195,7 @@ _ITEM_COLUMNS = (
     "gpu_other_processes",
     "gpu_temperature_c",
     "score_detail",
+    "tokens_counted_by",
 )
 SQL_ITEM_SCORED = (
     f"INSERT INTO items (session_id, side, item_id, {', '.join(_ITEM_COLUMNS)}) "

@@ -76,6 +76,8 @@ def print_session(store: Any, session_id: str) -> None:
     )
     for side, lane in tally.sides.items():
         console.print(Text(f"  {side} {lane.spec}" + (f" · {lane.label}" if lane.loaded is not None else "")))
+    for line in _session_facts(session, tally):
+        console.print(Text(f"  {line}"))
     idle = idle_line(session.idle)
     if idle:
         console.print(Text(f"  {idle}"))
@@ -94,6 +96,23 @@ def print_session(store: Any, session_id: str) -> None:
     rate = session.measurements.get("sample_rate_hz")
     if rate:
         console.print(Text(f"power sampled at {rate:.1f} Hz from {', '.join(session.power_sources)}"))
+
+
+def _session_facts(session: Any, tally: Tally) -> list[str]:
+    """The hardware the session ran on (so results from different machines are not mixed up unknowingly), its
+    sweep, and each served lane whose energy was not measured here."""
+    from greentui.core.measure.fingerprint import describe_fingerprint
+
+    lines = []
+    if session.fingerprint:
+        key = "mixed: resumed on other hardware" if session.fingerprint_key == "mixed" else session.fingerprint_key
+        lines.append(f"hardware: {describe_fingerprint(session.fingerprint)} (fingerprint {key})")
+    else:
+        lines.append("hardware: not recorded (a session stored before greentui kept fingerprints)")
+    if session.sweep_id:
+        lines.append(f"sweep: {session.sweep_id} (greentui sweep show {session.sweep_id})")
+    lines.extend(f"{lane.side} {lane.energy_note}" for lane in tally.sides.values() if lane.energy_note)
+    return lines
 
 
 def export_session(store: Any, session_id: str, fmt: str) -> str:

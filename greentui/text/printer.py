@@ -15,6 +15,7 @@ from rich.text import Text
 
 from greentui.core.records import Event, IdleMeasured, ItemScored, ModelLoaded, ModelLoading, RunFailed, SessionStarted
 from greentui.core.run.tally import SideTally, Tally
+from greentui.core.verdict.text import TOKENS_FROM_MODEL
 from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
 
 
@@ -47,6 +48,10 @@ class HeadlessPrinter:
             )
             for warning in event.settings.get("grid_warnings", []):
                 self.console.print(Text(f"  warning: {warning}", style="yellow"))
+            for side in ("A", "B"):
+                note = self.tally.sides[side].energy_note
+                if note:  # a served model whose server is elsewhere: said once, before any figure
+                    self.console.print(Text(f"  {side} {note}", style="yellow"))
         elif isinstance(event, ModelLoading):
             if self._last_stage.get(event.side) != event.stage:
                 self._last_stage[event.side] = event.stage
@@ -77,14 +82,20 @@ class HeadlessPrinter:
         lane = self.tally.sides[item.side]
         score = lane.score
         mark = ("✓", "green") if item.correct else (("~", "yellow") if item.score > 0 else ("✗", "red"))
-        per_token = item.joules_per_token
+        if item.joules is None and lane.energy_note:
+            energy = "energy not measured here"  # the why was printed once, at the start
+        elif item.joules is not None and item.tokens_out is None:
+            energy = f"{fmt_joules(item.joules)}{est(item.energy_quality)} (J/token: tokens not reported)"
+        else:
+            energy = f"{fmt_num(item.joules_per_token, 3):>6} J/token{est(item.energy_quality)}"
+        counted = "" if item.tokens_counted_by in TOKENS_FROM_MODEL else f" (tokens {item.tokens_counted_by})"
         self.console.print(
             Text.assemble(
                 f"  {item.side} {item.item_id:<12} ",
                 mark,
                 f" {item.score:4.2f}  ",
-                f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s  ",
-                f"{fmt_num(per_token, 3):>6} J/token{est(item.energy_quality)}  ",
+                f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s{counted}  ",
+                f"{energy}  ",
                 f"running {fmt_score(score)} ({lane.items_done} done)",
             )
         )
@@ -158,13 +169,24 @@ def summary_table(tally: Tally) -> Table:
     rows: list[tuple[str, list[str]]] = [
         ("items", [f"{lane.items_done}" + (" (failed)" if lane.state == "failed" else "") for lane in lanes]),
         ("accuracy (95% CI)", [fmt_score(lane.score) for lane in lanes]),
-        ("energy", [f"{fmt_joules(lane.energy_j)} · {fmt_wh(lane.energy_j)}{est(quality)}" for lane in lanes]),
-        ("J / token", [f"{fmt_num(lane.joules_per_token, 3)}{est(quality)}" for lane in lanes]),
-        ("J / correct answer", [f"{fmt_num(lane.joules_per_correct, 2)}{est(quality)}" for lane in lanes]),
-        ("CO2e", [f"{fmt_num(tally.co2_g(lane.side), 5)} g" for lane in lanes]),
+        (
+            "energy",
+            [_energy(lane, f"{fmt_joules(lane.energy_j)} · {fmt_wh(lane.energy_j)}{est(quality)}") for lane in lanes],
+        ),
+        ("J / token", [_energy(lane, f"{fmt_num(lane.joules_per_token, 3)}{est(quality)}") for lane in lanes]),
+        (
+            "J / correct answer",
+            [_energy(lane, f"{fmt_num(lane.joules_per_correct, 2)}{est(quality)}") for lane in lanes],
+        ),
+        ("CO2e", [_energy(lane, f"{fmt_num(tally.co2_g(lane.side), 5)} g") for lane in lanes]),
         ("tokens/s", [fmt_num(lane.tokens_per_s, 1) for lane in lanes]),
         ("TTFT p50", [fmt_seconds(lane.ttft_p50_s) for lane in lanes]),
     ]
     for label, values in rows:
         table.add_row(label, *[Text(v) for v in values])
     return table
+
+
+def _energy(lane: SideTally, figure: str) -> str:
+    """An energy figure of one lane, or "not measured here" for a served model whose server is elsewhere."""
+    return "not measured here" if lane.energy_note and lane.energy_j is None else figure

@@ -34,6 +34,7 @@ from greentui.core.verdict.text import busy_line, too_few_for_interval
 from greentui.untrusted import escape_controls
 
 DASH = "—"
+NOT_MEASURED = "not measured here"
 _QUANT_BITS = {"nf4": "4-bit", "fp4": "4-bit", "int8": "8-bit", "dynamic-int8": "8-bit dynamic"}
 
 
@@ -76,32 +77,45 @@ def _speed(a: float | None, b: float | None, unit: str, fmt: str = "{:.1f}") -> 
     return f"{show(a)} · {show(b)}{unit}"
 
 
+def _tokens(s: SideSummary) -> str:
+    """New tokens with where the count came from when that is worth saying (a served model's)."""
+    count = DASH if s.tokens_out is None else f"{s.tokens_out:,}"
+    how = s.tokens_counted_by
+    return count if not how or how == "generated ids" else f"{count} ({how})"
+
+
 def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
     """(figure, A, B) rows of the comparison table, as plain text. Energy-derived figures carry "est."."""
     est = " est." if verdict.energy_quality == "estimated" else ""
     a, b = verdict.a, verdict.b
 
-    def energy(value: float | None, fmt: Any, missing: str = DASH) -> str:
+    def energy(value: float | None, fmt: Any, missing: str = DASH, s: SideSummary | None = None) -> str:
+        if value is None and s is not None and s.energy_note and s.energy_j is None:
+            return NOT_MEASURED  # a served model measured elsewhere: never 0, never this machine's power
         return missing if value is None else fmt(value) + est
 
     def per_correct(s: SideSummary) -> str:
         if s.energy_j is None or not s.n_items:
-            return DASH
+            return energy(None, format_joules, DASH, s)
         return energy(s.joules_per_correct, format_joules, "no correct answers")
 
     def dynamic(s: SideSummary) -> str:
         if s.energy_j is not None and verdict.idle_contended:
             return "not available (machine busy during the baseline)"
-        return energy(s.dynamic_energy_j, format_joules, DASH if s.energy_j is None else "— (no idle baseline)")
+        return energy(s.dynamic_energy_j, format_joules, DASH if s.energy_j is None else "— (no idle baseline)", s)
+
+    def per_token(s: SideSummary) -> str:
+        missing = "not available (no token counts)" if s.energy_j is not None and not s.tokens_out else DASH
+        return energy(s.joules_per_token, format_number, missing, s)
 
     rows = [
         (f"{verdict.metric} (95% CI)", _score(a, verdict.continuous), _score(b, verdict.continuous)),
         ("items scored", str(a.n_items), str(b.n_items)),
-        ("energy (total)", energy(a.energy_j, format_energy), energy(b.energy_j, format_energy)),
+        ("energy (total)", energy(a.energy_j, format_energy, DASH, a), energy(b.energy_j, format_energy, DASH, b)),
         ("energy (dynamic)", dynamic(a), dynamic(b)),
-        ("J / token", energy(a.joules_per_token, format_number), energy(b.joules_per_token, format_number)),
+        ("J / token", per_token(a), per_token(b)),
         ("J / correct answer", per_correct(a), per_correct(b)),
-        ("CO2e", energy(a.co2e_g, format_grams), energy(b.co2e_g, format_grams)),
+        ("CO2e", energy(a.co2e_g, format_grams, DASH, a), energy(b.co2e_g, format_grams, DASH, b)),
         (
             "tokens/s decode · end-to-end (p50)",
             _speed(a.decode_tokens_per_s_p50, a.e2e_tokens_per_s_p50, ""),
@@ -116,6 +130,8 @@ def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
     ]
     if a.provenance or b.provenance:  # sessions stored before greentui recorded it have none
         rows.append(("weights", a.provenance or DASH, b.provenance or DASH))
+    if any(s.tokens_counted_by not in ("", "generated ids") for s in (a, b)):  # a served model's counts
+        rows.append(("tokens out", _tokens(a), _tokens(b)))
     if a.failed_reason or b.failed_reason:
         rows.append(("failed", a.failed_reason or "", b.failed_reason or ""))
     return rows

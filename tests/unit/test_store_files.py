@@ -124,6 +124,10 @@ def test_a_v1_database_is_migrated_to_the_current_schema(tmp_path: Path) -> None
     assert listed["0f1e"].a.energy_j == pytest.approx(4 * 9.5)
     assert listed["7a7a"].status == "interrupted" and listed["7a7a"].b.items_done == 2
     assert {item.stop_reason for item in store.items("0f1e")} == {"unknown"}
+    # every item stored before v3 was generated in process: its tokens were counted from the generated ids
+    assert {item.tokens_counted_by for item in store.items("0f1e")} == {"generated ids"}
+    counted = store._db.execute("SELECT DISTINCT tokens_counted_by FROM items WHERE ended_mono_s IS NOT NULL")
+    assert [row[0] for row in counted] == ["generated ids"]
     events = list(store.replay("0f1e"))
     assert events[0].kind == "session_started" and events[-1].kind == "session_finished"
     assert sum(e.kind == "power_sampled" for e in events) == 20

@@ -451,3 +451,43 @@ def test_any_input_gives_a_storable_verdict_and_never_a_negative_cegi(
         assert (row.value is None) == (row.status != "ok")
     assert Verdict.from_dict(json.loads(json.dumps(v.to_dict(), allow_nan=False))) == v
     assert all(isinstance(line, str) and line for line in verdict_lines(v))
+
+
+# ---------------------------------------------------------------- served models: no token counts, energy elsewhere
+
+
+def test_items_without_token_counts_are_left_out_of_joules_per_token_only() -> None:
+    import dataclasses
+
+    counted = make_items("A", binary(3, 6), joules=10.0, tokens_out=20)
+    # a server that reported usage for the first three answers only (each 10 J)
+    mixed = counted[:3] + tuple(
+        dataclasses.replace(i, tokens_in=None, tokens_out=None, tokens_counted_by="not reported") for i in counted[3:]
+    )
+    v = verdict(side("A", mixed), side("B", make_items("B", binary(3, 6))))
+    assert v.a.energy_j == 60.0 and v.a.tokens_out == 60
+    assert v.a.joules_per_token == pytest.approx(30.0 / 60)  # the three counted items: 30 J over 60 tokens
+    assert v.a.tokens_counted_by == "generated ids (3), not reported (3)"
+    assert "Token counts for A: generated ids (3), not reported (3)." in (v.energy_note or "")
+    none = tuple(dataclasses.replace(i, tokens_out=None, tokens_counted_by="not reported") for i in counted)
+    v = verdict(side("A", none), side("B", make_items("B", binary(3, 6))))
+    assert v.a.tokens_out is None and v.a.joules_per_token is None and v.a.joules_per_correct == 20.0
+    assert Verdict.from_dict(json.loads(json.dumps(v.to_dict()))) == v
+
+
+def test_a_lane_measured_elsewhere_is_said_so_and_never_counted_as_zero() -> None:
+    import dataclasses
+
+    note = "energy not measured here: the server gpu-box:8000 runs on another host"
+    elsewhere = tuple(
+        dataclasses.replace(i, joules=None, energy_source=note) for i in make_items("B", binary(5, 6), joules=1.0)
+    )
+    a = side("A", make_items("A", binary(4, 6)))  # 4 of 6 against the baseline 0.5: a gain
+    b = dataclasses.replace(side("B", elsewhere), energy_note=note)
+    v = verdict(a, b)
+    assert v.b.energy_j is None and v.b.co2e_g is None and v.b.energy_note == note
+    assert v.comparison.energy_ratio is None and v.comparison.cheaper is None
+    assert v.energy_note is not None and v.energy_note.startswith(f"B: E{note[1:]}.")
+    assert "covers 0 of its" not in v.energy_note and "No energy figures" not in v.energy_note
+    assert [s.status for s in v.cegi.sides] == ["ok", "no energy"]
+    assert Verdict.from_dict(v.to_dict()).b.energy_note == note

@@ -126,7 +126,7 @@ class Measuring:
             raise MeasuringError(str(exc)) from None
 
         def every_pid() -> list[int]:
-            return [pid for provider in side_pids.values() for pid in _safe(provider)]
+            return sorted({pid for provider in side_pids.values() for pid in _safe(provider)})
 
         try:
             sources, statuses = select_power_sources(

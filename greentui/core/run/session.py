@@ -23,6 +23,7 @@ from typing import Any
 
 from greentui.core.measure.measuring import Measuring, Window
 from greentui.core.measure.meter import device_joules
+from greentui.core.measure.served_energy import ServedEnergy
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
@@ -123,6 +124,7 @@ class Session(RunControl):
         self.task: Any = None
         self._lanes: dict[Side, _Lane] = {}
         self._measuring: Measuring | None = None  # the one door to measuring, open while run() runs
+        self._served = ServedEnergy({})
 
     # ---- subscribers (called from the session and sampler threads) and control (see RunControl) ------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
@@ -183,6 +185,7 @@ class Session(RunControl):
         config, task = self.config, self.task
         items = list(task.items[: config.limit] if config.limit else task.items)
         lanes = self._lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
+        served = self._served = ServedEnergy.locate(self._specs)  # a served lane: where its server works
         try:
             measuring = self._measuring = Measuring(
                 MeasuringSettings(
@@ -194,7 +197,7 @@ class Session(RunControl):
                     codecarbon=config.codecarbon,
                 ),
                 side_pids={side: self._side_pids(side) for side in SIDES},
-                gpu_indices=_gpu_indices(self._specs.values()),
+                gpu_indices=served.gpu_indices(_gpu_indices(self._specs.values())),
                 on_sample=lambda sample: self._emit(PowerSampled(sample)),
             )
         except MeasuringError as exc:
@@ -221,6 +224,7 @@ class Session(RunControl):
             grid_warnings=measuring.grid_warnings,
             fingerprint=fingerprint,
             fingerprint_key=fingerprint_key(fingerprint),
+            served_energy=served.settings(),
         )
         self._emit(
             SessionStarted(
@@ -290,14 +294,15 @@ class Session(RunControl):
 
     def _side_pids(self, side: Side) -> Callable[[], list[int]]:
         """The root pids of one side's processes, for the contention and the CPU estimate's attribution: its
-        worker process, or greentui's own process for an inline worker (tests)."""
+        worker process (greentui's own process for an inline worker, in tests), or for a served lane its server's
+        processes when the server runs here (none when it runs elsewhere: see ServedEnergy)."""
 
         def pids() -> list[int]:
             lane = self._lanes.get(side)
             if lane is None or lane.worker is None:
                 return []
-            pid = lane.worker.pid
-            return [pid] if pid else ([os.getpid()] if self._inline else [])
+            pid = lane.worker.pid or (os.getpid() if self._inline else None)
+            return self._served.pids_by_side({side: pid})[side]
 
         return pids
 
@@ -450,8 +455,9 @@ class Session(RunControl):
 
     def _scored(self, side: Side, item: Any, idx: int, generated: Any, window: Window) -> ItemScored:
         result = self.task.score(item, generated.text)
-        measurement = window.measurement
-        joules = window.joules
+        measurement = self._served.item_measurement(side, window.measurement)  # a server elsewhere: not here
+        measured_here = measurement is window.measurement
+        joules = window.joules if measured_here else measurement.joules
         if self.config.schedule == "parallel":  # both models ran at once, each on its own device
             joules = device_joules(measurement, self._specs[side].device)
         ttft = (
@@ -482,13 +488,14 @@ class Session(RunControl):
             ended_mono_s=measurement.end_mono_s,
             stop_reason=generated.stop_reason,
             measurement_method=measurement.method,
-            energy_scope=window.scope,
-            joules_machine=window.joules_machine,
+            energy_scope=window.scope if measured_here else None,
+            joules_machine=window.joules_machine if measured_here else None,
             contention_share=window.other_cpu_share,
             contended=window.contended,
             gpu_other_processes=window.gpu_other_processes,
             gpu_temperature_c=window.gpu_temperature_c,
             score_detail=result.detail,
+            tokens_counted_by=generated.tokens_counted_by,
         )
 
 
@@ -498,9 +505,11 @@ def _different_devices(a: ModelSpec, b: ModelSpec) -> bool:
 
 
 def _gpu_indices(specs: Iterable[Any]) -> list[int]:
-    """CUDA device indices the models will use (``cuda`` and ``auto`` mean device 0 when a GPU exists)."""
+    """CUDA device indices the in-process models will use (``cuda`` and ``auto`` mean device 0 when a GPU exists)."""
     indices: set[int] = set()
     for spec in specs:
+        if spec.endpoint is not None:  # a served model: its server's GPUs (core.measure.served_energy)
+            continue
         device = spec.device
         if device.startswith("cuda:"):
             indices.add(int(device.split(":", 1)[1]))

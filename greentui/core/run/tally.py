@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greentui.core.figures import SideFigures
+from greentui.core.measure.served_energy import is_not_measured
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
@@ -33,7 +34,7 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
-from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, compute_verdict
+from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, compute_verdict, tokens_source
 from greentui.core.verdict.stats import RunningScore, running_score_of
 from greentui.core.verdict.text import busy_line
 
@@ -59,6 +60,8 @@ class SideTally:
     current_started_mono_s: float | None = None
     last_token_mono_s: float | None = None
     figures: SideFigures = field(default_factory=SideFigures)
+    # a served lane whose server works elsewhere: "energy not measured here: <why>" (core.measure.served_energy)
+    energy_note: str | None = None
     _score: RunningScore | None = None
     _ttfts: list[float] = field(default_factory=list)  # sorted, for the median
     # contention of this side's windows, folded item by item (see core/measure/contention.py)
@@ -107,8 +110,14 @@ class SideTally:
         return self.figures.energy_j
 
     @property
-    def tokens_out(self) -> int:
-        return self.figures.tokens_out
+    def tokens_out(self) -> int | None:
+        """New tokens of the items whose count is known; None while none is (a server that reports no usage)."""
+        return self.figures.tokens_known
+
+    @property
+    def tokens_counted_by(self) -> str:
+        """Where the token counts came from ("generated ids", "reported by the server", ...); "" before any item."""
+        return tokens_source(self.items)
 
     @property
     def seconds(self) -> float:
@@ -125,7 +134,7 @@ class SideTally:
 
     @property
     def tokens_per_s(self) -> float | None:
-        """End-to-end tokens per second over the finished items (generated tokens / generation time)."""
+        """End-to-end tokens per second over the finished items with a token count (tokens / their time)."""
         return self.figures.tokens_per_s
 
     @property
@@ -275,6 +284,8 @@ class Tally:
             if event.contention_share is not None:
                 lane._share_seconds += event.seconds
                 lane._share_weighted += event.contention_share * event.seconds
+            if event.joules is None and is_not_measured(event.energy_source):
+                lane.energy_note = event.energy_source
             if self.active_side == event.side:
                 self.active_side = None
         elif isinstance(event, SessionStarted):
@@ -284,6 +295,9 @@ class Tally:
                 lane.figures.continuous = self.continuous
             self.sides["A"].spec = event.model_a
             self.sides["B"].spec = event.model_b
+            for side, where in (event.settings.get("served_energy") or {}).items():
+                if side in self.sides and isinstance(where, dict):
+                    self.sides[side].energy_note = where.get("not_measured")
         elif isinstance(event, ModelLoading):
             lane = self.sides[event.side]
             lane.state, lane.load_stage, lane.load_fraction = "loading", event.stage, event.fraction
@@ -328,6 +342,7 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
                 items=tuple(lane.items),
                 failed_reason=lane.failed_reason,
                 provenance=loaded.provenance if loaded else "",
+                energy_note=lane.energy_note,
             )
         )
     fine_tune = _is_fine_tune(tally.sides["A"].spec, tally.sides["B"].spec)

@@ -32,6 +32,7 @@ from greentui.core.verdict.model import (
     Verdict,
     VerdictError,
     latest_by_item,
+    tokens_source,
 )
 from greentui.core.verdict.text import (
     CAR_G_PER_KM,
@@ -74,6 +75,7 @@ __all__ = [
     "format_params",
     "model_label",
     "scale_lines",
+    "tokens_source",
     "verdict_lines",
 ]
 
@@ -122,13 +124,15 @@ def _summarise(
         dynamic_co2e_g=grid.grams_co2e(dynamic_j),
         joules_per_token=figures.joules_per_token,
         joules_per_correct=figures.joules_per_correct,
-        tokens_out=figures.tokens_out,
+        tokens_out=figures.tokens_known,
         seconds=figures.seconds,
         decode_tokens_per_s_p50=stats.percentile([i.decode_tokens_per_s for i in items], 50),
         e2e_tokens_per_s_p50=stats.percentile([i.e2e_tokens_per_s for i in items], 50),
         ttft_p50_s=stats.percentile([i.ttft_s for i in items], 50),
         ttft_p95_s=stats.percentile([i.ttft_s for i in items], 95),
         provenance=side.provenance,
+        energy_note=side.energy_note,
+        tokens_counted_by=tokens_source(items),
     )
 
 

@@ -6,6 +6,7 @@ Units: energy in joules (J), emissions in grams CO2e (g), scores in [0, 1], diff
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -47,6 +48,7 @@ class SideInput:
     items: tuple[ItemScored, ...]
     failed_reason: str | None = None
     provenance: str = ""  # where the weights came from ("from Q4_1 GGUF, dequantized to fp32")
+    energy_note: str | None = None  # a served lane measured elsewhere: "energy not measured here: <why>"
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,15 @@ class SideSummary:
     dynamic_co2e_g: float | None
     joules_per_token: float | None
     joules_per_correct: float | None  # None: no energy, or no correct answers
-    tokens_out: int
+    tokens_out: int | None  # over the items with a count; None: no count at all (a server reporting no usage)
     seconds: float
     decode_tokens_per_s_p50: float | None
     e2e_tokens_per_s_p50: float | None
     ttft_p50_s: float | None
     ttft_p95_s: float | None
     provenance: str = ""
+    energy_note: str | None = None  # "energy not measured here: <why>" (a served lane whose server is elsewhere)
+    tokens_counted_by: str = ""  # "generated ids", "reported by the server", "counted by greentui", "not reported"
 
 
 @dataclass(frozen=True)
@@ -232,3 +236,12 @@ def _build(cls: type[_T], data: dict[str, Any], **nested: Callable[[Any], Any]) 
 def latest_by_item(items: tuple[ItemScored, ...]) -> dict[str, ItemScored]:
     """One result per item id (a resumed session may hold a retried item twice: the last one counts)."""
     return {item.item_id: item for item in items}
+
+
+def tokens_source(items: list[ItemScored] | tuple[ItemScored, ...]) -> str:
+    """Where the items' token counts came from: one label, or each label with its item count when they differ
+    (a resumed session, or a server that reported usage for some answers only); "" without items."""
+    counts = Counter(item.tokens_counted_by for item in items)
+    if len(counts) <= 1:
+        return next(iter(counts), "")
+    return ", ".join(f"{label} ({n})" for label, n in counts.most_common())

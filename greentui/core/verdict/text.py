@@ -39,6 +39,9 @@ def verdict_lines(verdict: Verdict) -> list[str]:
 # Words: number formats, the sentence, the Pareto line, CEGI and scale lines
 # --------------------------------------------------------------------------------------------------
 
+# Token counts that need no remark: counted from the generated ids in process, or reported by the server.
+TOKENS_FROM_MODEL = ("generated ids", "reported by the server")
+
 # One everyday equivalence, cited by name. Type-approval figure: real-world driving emits more.
 CAR_G_PER_KM = 106.6
 CAR_SOURCE = (
@@ -238,8 +241,12 @@ def sentences(
         pareto = f"Pareto: neither model is better on {metric} or on energy at 95% confidence."
 
     notes = []
+    elsewhere = [s for s in (a, b) if s.energy_note]  # served lanes whose server is not measured here
+    for s in elsewhere:
+        notes.append(f"{s.side}: {_sentence(s.energy_note or '')}")
     if a.energy_j is None and b.energy_j is None:
-        notes.append("No energy figures: the power source reported none, so energy, CO2e and CEGI are unavailable.")
+        if len(elsewhere) < 2:
+            notes.append("No energy figures: the power source reported none, so energy, CO2e and CEGI are unavailable.")
     elif quality == "estimated" and ranking_holds:
         notes.append(
             "Estimated energy: both models were estimated the same way on this host, on a quiet machine, and the "
@@ -254,9 +261,19 @@ def sentences(
     elif not ranking_holds and ranking_why_not and c.energy_ratio is not None:
         notes.append(f"No energy ranking is claimed: {ranking_why_not}.")
     for s in (a, b):
-        if s.n_items and s.energy_items < s.n_items:
+        if s.n_items and s.energy_items < s.n_items and not (s.energy_note and not s.energy_items):
             notes.append(f"Energy for {s.side} covers {s.energy_items} of its {s.n_items} items.")
+        if s.n_items and s.tokens_counted_by and s.tokens_counted_by not in TOKENS_FROM_MODEL:
+            notes.append(f"Token counts for {s.side}: {s.tokens_counted_by}.")
     return sentence, pareto, " ".join(notes) or None
+
+
+def _sentence(line: str) -> str:
+    """A lower-case one-line note as a sentence: capitalised, ending with a full stop."""
+    line = line.strip()
+    if not line:
+        return line
+    return line[0].upper() + line[1:] + ("" if line.endswith(".") else ".")
 
 
 def _cegi_unit(cegi_mode: str, points: bool) -> tuple[str, str]:

@@ -97,7 +97,7 @@ class LanePanel(Vertical):
         super().__init__(id=id, classes=f"lane -side-{side.lower()}")
         self.side = side
         self._title = Text()
-        self._busy: str | None = None
+        self._subtitle: str | None = None
 
     def compose(self) -> ComposeResult:
         yield TextLine(classes="lane-item")
@@ -146,10 +146,12 @@ class LanePanel(Vertical):
         if title != self._title:
             self._title = title
             self.border_title = title
-        busy = lane_busy_line(lane)
-        if busy != self._busy:
-            self._busy = busy
-            self.border_subtitle = Text(busy, style="bold") if busy else None
+        # one line under the lane: a served model whose server is elsewhere says why its energy is not measured;
+        # otherwise, when the machine was busy, that
+        subtitle = lane.energy_note or lane_busy_line(lane)
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = literal_text(subtitle, one_line=True) if subtitle else None
         self.set_class(lane.state == "failed", "-failed")
         self.set_class(tally.active_side == self.side, "-active")
         cut_short = ended and tally.finished is None and lane.state not in ("failed", "done")
@@ -200,14 +202,23 @@ class LanePanel(Vertical):
             power_source_label(tally) if active else "idle",
             estimated=est,
         )
-        self._tile("energy").show(fmt.fmt_joules(lane.energy_j), fmt.fmt_wh(lane.energy_j), estimated=est)
+        elsewhere = lane.energy_note is not None and lane.energy_j is None  # "not measured here", never 0
+        if elsewhere:
+            self._tile("energy").show("not measured", "here (see below)")
+        else:
+            self._tile("energy").show(fmt.fmt_joules(lane.energy_j), fmt.fmt_wh(lane.energy_j), estimated=est)
         now_rate = None
         if active and lane.current_started_mono_s is not None and lane.last_token_mono_s is not None:
             elapsed = lane.last_token_mono_s - lane.current_started_mono_s
             now_rate = lane.current_tokens / elapsed if elapsed > 0 else None
         self._tile("speed").show(fmt.fmt_num(lane.tokens_per_s, 1), f"now {fmt.fmt_num(now_rate, 1)}" if active else "")
         self._tile("ttft").show(fmt.fmt_seconds(lane.ttft_p50_s), "median")
-        self._tile("jpt").show(fmt.fmt_num(lane.joules_per_token, 3), estimated=est)
+        counted = lane.tokens_counted_by
+        self._tile("jpt").show(
+            fmt.DASH if elsewhere else fmt.fmt_num(lane.joules_per_token, 3),
+            "" if counted in ("", "generated ids", "reported by the server") else f"tokens {counted}",
+            estimated=est,
+        )
         score_tile = self._tile("score")
         score_tile.label = metric_name(tally)
         score = lane.score
