@@ -52,6 +52,7 @@ class GreentuiApp(App[int]):
         self._feeds: list[Feed] = []
 
     def on_mount(self) -> None:
+        self._watch_stop_signals()
         if self.start_feed is not None:
             self.show_live(self.start_feed)
         elif self.start == "history":
@@ -62,6 +63,56 @@ class GreentuiApp(App[int]):
             self.push_screen(SetupScreen(initial=self.session_config))
             if self.start in ("live", "demo") and self.session_config is not None:
                 self.start_session(self.session_config)
+
+    # ---- SIGTERM / SIGHUP: stop every running session like Ctrl-C, then exit with 128 + the signal ---------------
+    def _watch_stop_signals(self) -> None:
+        import asyncio
+
+        from greentui import signals
+
+        if signals.received() is not None:  # it came while the app was starting: nothing has run yet
+            self.exit(return_code=signals.exit_code(1))
+            return
+        loop = asyncio.get_running_loop()
+        for signum in signals.STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self.stop_for_signal, int(signum))
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests), or no such signal
+                continue
+
+    def stop_for_signal(self, signum: int) -> None:
+        """Stop the running sessions now (their finished items are kept, they end ``interrupted``) and exit once
+        they have ended."""
+        from greentui import signals
+        from greentui.tui.screens.live import LiveScreen
+
+        signals.deliver(signum)  # every SessionRun running in a worker thread stops now
+        waiting = False
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen) and not screen.feed_done:
+                screen.quit_when_done()
+                screen.feed.request_stop()  # a replay too (a session was already told why, and to stop now)
+                waiting = True
+        if not waiting:
+            self.exit(return_code=signals.exit_code(1))
+
+    def session_report(self) -> tuple[list[str], bool]:
+        """Lines for the terminal once the TUI is gone (where each session's results are), and whether any
+        session left results outside the database (the exit status is then 1)."""
+        from greentui.text.printer import saved_line
+
+        lines: list[str] = []
+        unsaved = False
+        for feed in self._feeds:
+            if not getattr(feed, "live", False) or not hasattr(feed, "session_id"):
+                continue
+            outcome = getattr(feed, "outcome", None)
+            if outcome is None:
+                lines.append(f"session {feed.session_id} saved in {self.db_path}   (greentui show {feed.session_id})")
+                continue
+            unsaved = unsaved or outcome.unsaved
+            lines.append(f"session {feed.session_id} {outcome.status}: " + saved_line(outcome, Path(str(self.db_path))))
+        return lines, unsaved
 
     def run(self, *args: Any, **kwargs: Any) -> int | None:
         # While it runs, Textual swaps sys.stderr for an object whose fileno() is -1. multiprocessing's resource
@@ -93,6 +144,7 @@ class GreentuiApp(App[int]):
                 skip_items=skip_items,  # type: ignore[arg-type]
                 inline_workers=self.inline_workers,
                 on_store_error=self._store_error_from_thread,
+                on_store_status=self._store_status_from_thread,
             )
             run.prepare()
         except Exception as exc:  # SessionError and anything unexpected: one line, the app stays up
@@ -125,6 +177,16 @@ class GreentuiApp(App[int]):
             self.notify(message, title="store", severity="error", timeout=15)
         else:
             self.call_from_thread(self.notify, message, title="store", severity="error", timeout=15)
+
+    def _store_status_from_thread(self, status: Any) -> None:
+        """Waiting for a locked database, and saving again, become notifications (the live screen's state says
+        "waiting for the database" meanwhile); a write that cannot succeed comes as a store error."""
+        if status.state == "waiting" or (status.state == "saving" and status.message):
+            severity: Literal["warning", "information"] = "warning" if status.state == "waiting" else "information"
+            if threading.get_ident() == self._thread_id:
+                self.notify(status.message, title="store", severity=severity, timeout=10)
+            else:
+                self.call_from_thread(self.notify, status.message, title="store", severity=severity, timeout=10)
 
     def action_history(self) -> None:
         """Open the history screen (or go back to it when it is already on the stack)."""
