@@ -383,11 +383,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     """Bring a recovery journal's results into the database (``--db`` or the default one)."""
     from greentui.services import recover
-    from greentui.store import StoreError
+    from greentui.store import JournalError, StoreError
 
     store = _open_store(args)
     try:
         report = recover(store, args.journal)
+    except JournalError as exc:  # not a journal, a damaged line, or the wrong database: the input is wrong
+        raise CliError(str(exc), EXIT_USAGE) from None
     except StoreError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     if report.truncated:

@@ -29,15 +29,16 @@ class HeadlessPrinter:
         self._failures_shown: set[str] = set()
 
     def store_error(self, error: Exception) -> None:
-        self.console.print(Text(f"store: {error}", style="bold red"))
+        # soft_wrap: a path is never broken by inserted newlines (the terminal wraps it; it stays copyable)
+        self.console.print(Text(f"store: {error}", style="bold red"), soft_wrap=True)
 
     def store_status(self, status: Any) -> None:
         """The store writer's changes of state (a :class:`greentui.store.WriterStatus`): waiting for a locked
         database and saving again are shown here; a write that cannot succeed comes through :meth:`store_error`."""
         if status.state == "waiting":
-            self.console.print(Text(f"store: {status.message}", style="yellow"))
+            self.console.print(Text(f"store: {status.message}", style="yellow"), soft_wrap=True)
         elif status.state == "saving" and status.message:
-            self.console.print(Text(f"store: {status.message}", style="green"))
+            self.console.print(Text(f"store: {status.message}", style="green"), soft_wrap=True)
 
     def handle(self, event: Event) -> None:
         tally = self.tally
@@ -121,7 +122,7 @@ class HeadlessPrinter:
         if outcome.reason and outcome.reason not in self._failures_shown:
             line.append(f": {outcome.reason}")
         self.console.print(line)
-        self.console.print(Text(saved_line(outcome, self.db_path), style="bold red" if unsaved else ""))
+        self.console.print(Text(saved_line(outcome, self.db_path), style="bold red" if unsaved else ""), soft_wrap=True)
 
 
 def saved_line(outcome: Any, db_path: Path) -> str:

@@ -1,0 +1,146 @@
+"""SIGTERM and SIGHUP end a session like Ctrl-C: workers stopped, finished items kept, status ``interrupted``, one
+line, exit 143 / 129; for ``run``, ``resume`` and ``sweep`` (the TUI: tests/tui/test_stop_signals.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.helpers.sweeps import write_sweep
+from tests.integration.test_store_faults import ITEM_LINE
+
+SLOW = "fake:oracle?tps=20&tokens=4"  # about 0.2 s an item
+
+
+class Command:
+    """``greentui ARGS`` in a subprocess; its output lines are collected as they come."""
+
+    def __init__(self, db: Path, *args: str) -> None:
+        self.lines: list[str] = []
+        env = os.environ | {"GREENTUI_DB": str(db), "COLUMNS": "200"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "greentui", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.stderr = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def items(self) -> set[tuple[str, str]]:
+        return {(m[1], m[2]) for m in map(ITEM_LINE.match, list(self.lines)) if m}
+
+    def wait(self, condition, what: str, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert self.process.poll() is None, f"ended before {what}: " + "\n".join(self.lines)
+            assert time.monotonic() < deadline, f"no {what}: " + "\n".join(self.lines)
+            time.sleep(0.05)
+
+    def stop(self, signum: int, timeout_s: float = 60) -> tuple[int, float, list[int]]:
+        """Send ``signum``; returns the exit code, the seconds it took to end, and its children's pids then."""
+        children = [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
+        self.process.send_signal(signum)
+        sent = time.monotonic()
+        _, self.stderr = self.process.communicate(timeout=timeout_s)
+        self._reader.join(10)
+        return self.process.returncode, time.monotonic() - sent, children
+
+
+def session_rows(db: Path) -> dict[str, tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, status, status_reason FROM sessions")}
+
+
+def db_items(db: Path, session_id: str) -> set[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return set(
+            conn.execute(
+                "SELECT side, item_id FROM items WHERE session_id = ? AND ended_mono_s IS NOT NULL", (session_id,)
+            ).fetchall()
+        )
+
+
+def assert_gone(pids: list[int]) -> None:
+    deadline = time.monotonic() + 10
+    while any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids):
+        assert time.monotonic() < deadline, f"worker processes still running: {pids}"
+        time.sleep(0.1)
+
+
+def run_args(limit: int = 20) -> list[str]:
+    return [
+        "run", "--model-a", SLOW, "--model-b", SLOW, "--task", "sentiment", "--limit", str(limit),
+        "--idle-seconds", "0", "--power-source", "estimate", "--headless",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_headless_run_stops_on_the_signal_and_keeps_its_items(tmp_path: Path, signum: int, code: int) -> None:
+    db = tmp_path / "g.db"
+    run = Command(db, *run_args())
+    run.wait(lambda: len(run.items()) >= 3, "3 finished items")
+    returncode, seconds, children = run.stop(signum)
+    name = signal.Signals(signum).name
+    assert returncode == code, run.stderr
+    assert seconds < 15 and not run.stderr, run.stderr  # prompt, and nothing on stderr: no traceback
+    [(session_id, (status, reason))] = session_rows(db).items()
+    assert status == "interrupted" and reason == f"stopped by {name}"
+    assert [line for line in run.lines if line.startswith("session ")] == [
+        f"session {session_id} interrupted: stopped by {name}"
+    ]
+    assert db_items(db, session_id) == run.items()  # every item it printed as finished is kept
+    assert_gone(children)  # the model workers stopped with it
+
+
+def test_resume_stops_on_sigterm_and_keeps_what_it_added(tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    first = Command(db, *run_args(limit=12))
+    first.wait(lambda: len(first.items()) >= 2, "2 finished items")
+    assert first.stop(signal.SIGTERM)[0] == 143
+    [session_id] = session_rows(db)
+    before = db_items(db, session_id)
+    resumed = Command(db, "resume", session_id, "--headless")
+    resumed.wait(lambda: len(resumed.items()) >= 2, "2 more items")
+    returncode, _, children = resumed.stop(signal.SIGTERM)
+    assert returncode == 143 and not resumed.stderr
+    assert session_rows(db)[session_id] == ("interrupted", "stopped by SIGTERM")
+    assert db_items(db, session_id) == before | resumed.items() and len(db_items(db, session_id)) > len(before)
+    assert_gone(children)
+
+
+def test_a_sweep_stops_on_sigterm(tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    sweep = Command(db, "sweep", str(write_sweep(tmp_path, tps=10, limit=8)))
+
+    def an_item_stored() -> bool:
+        try:
+            with sqlite3.connect(db) as conn:
+                return bool(conn.execute("SELECT count(*) FROM items WHERE ended_mono_s IS NOT NULL").fetchone()[0])
+        except sqlite3.Error:
+            return False
+
+    sweep.wait(an_item_stored, "a stored item")
+    returncode, _, children = sweep.stop(signal.SIGTERM)
+    assert returncode == 143, sweep.stderr
+    assert "Traceback" not in sweep.stderr
+    rows = session_rows(db)
+    assert ("interrupted", "stopped by SIGTERM") in rows.values()
+    assert not any(status == "running" for status, _ in rows.values())
+    assert_gone(children)
