@@ -1,34 +1,41 @@
 """SIGTERM and SIGHUP end a session the way Ctrl-C does: the workers stop, finished items are kept, the session is
 marked ``interrupted`` with the signal's name, and the command exits with 128 + the signal number (143, 129).
 
-The handler never raises into whatever the main thread is doing (a commit, a print, a worker's shutdown): it
-asks every session that is running to stop *now* (the item in flight is abandoned, as with Ctrl-C), through the
-targets registered with :func:`watching`. A signal that comes before a session starts is remembered, and the
-session stops as soon as it registers. A second signal also stops waiting for a locked database (what it holds
-goes to the recovery journal); a third ends the process at once, the default way.
+The handler itself (run by Python in the main thread, between two bytecodes of whatever it was doing: a commit, a
+print, a lock held) only records the signal and writes one byte to a pipe; no lock, no exception. A dispatch thread
+reads the pipe and tells every registered target (:func:`watching`, :func:`add_target`): a running session stops
+*now* (the item in flight is abandoned, as with Ctrl-C), the TUI leaves once its session has ended. A signal that
+comes before a session starts is remembered, and that session starts nothing. A second signal also stops waiting
+for a locked database (what it holds goes to the recovery journal); a third ends the process at once.
 
-``handled()`` installs the handler for a command that runs sessions in the main thread (``run --headless``,
-``resume``, ``demo --headless``, ``sweep``); the TUI calls :func:`deliver` from its event loop's handler instead.
+``handled()`` installs the handler for the commands that run sessions (``run``, ``resume``, ``demo``, ``sweep``,
+the TUI); :func:`deliver` does the same work synchronously (tests).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+log = logging.getLogger(__name__)
+
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 
-# called with (reason in words, hurry): hurry is True from the second signal on
+# called with (reason in words, hurry): hurry is True from the second signal on; from the dispatch thread (or the
+# caller of deliver()), so it must be thread-safe
 Target = Callable[[str, bool], None]
 
 _targets: list[Target] = []
-_received: list[int] = []  # every stop signal delivered, in order
+_received: list[int] = []  # every stop signal, in order (appended by the handler: a list append takes no lock)
+_wake: tuple[int, int] | None = None  # the pipe from the handler to the dispatch thread
+_notified = [0]  # how many of _received the targets have heard of
 
 
 def reason_for(signum: int) -> str:
@@ -51,20 +58,65 @@ def exit_code(default: int) -> int:
     return default if first is None else 128 + first
 
 
+def add_target(target: Target) -> None:
+    _targets.append(target)
+
+
+def remove_target(target: Target) -> None:
+    with contextlib.suppress(ValueError):
+        _targets.remove(target)
+
+
+def _notify() -> None:
+    """Tell the targets of every signal they have not heard of yet."""
+    while _notified[0] < len(_received):
+        _notified[0] += 1
+        hurry = _notified[0] > 1
+        for target in _targets.copy():  # a session may unregister meanwhile
+            try:
+                target(reason_for(_received[0]), hurry)
+            except Exception:  # one broken target must not keep the others from stopping
+                log.debug("a stop-signal target raised", exc_info=True)
+
+
 def deliver(signum: int) -> None:
-    """Act on one stop signal (the installed handler and the TUI's loop handler both end here)."""
+    """Record a stop signal and tell the targets now, in this thread (what the handler's dispatch thread does)."""
     _received.append(signum)
-    count = len(_received)
-    if count >= 3:  # asked three times: the user means it
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-        return
-    for target in _targets.copy():  # a session may unregister meanwhile
-        target(reason_for(_received[0]), count > 1)
+    _notify()
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    deliver(signum)
+    # Runs in the main thread at an arbitrary point: record, wake the dispatch thread, nothing else.
+    _received.append(signum)
+    if len(_received) >= 3:  # asked three times: the user means it
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    if _wake is not None:
+        try:
+            os.write(_wake[1], b"\0")
+        except OSError:
+            pass
+
+
+def _dispatch(read_fd: int) -> None:
+    while True:
+        try:
+            if not os.read(read_fd, 64):
+                return
+        except OSError:
+            return
+        _notify()
+
+
+def _start_dispatch() -> None:
+    global _wake
+    if _wake is not None:
+        return
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)  # the handler never blocks on a full pipe (one byte is enough anyway)
+    _wake = (read_fd, write_fd)
+    threading.Thread(target=_dispatch, args=(read_fd,), name="greentui-stop-signals", daemon=True).start()
 
 
 @contextlib.contextmanager
@@ -74,6 +126,7 @@ def handled() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _start_dispatch()
     previous: dict[int, object] = {}
     for stop_signal in STOP_SIGNALS:
         try:
@@ -92,19 +145,19 @@ def handled() -> Iterator[None]:
 
 @contextlib.contextmanager
 def watching(target: Target) -> Iterator[None]:
-    """Call ``target`` on every stop signal while the block runs (from the main thread, in a signal handler: it
-    must only set flags). A signal received before the block started is passed on at once."""
-    _targets.append(target)
+    """Call ``target`` on every stop signal while the block runs. A signal received before the block started is
+    passed on at once."""
+    add_target(target)
     try:
         if _received:
             target(reason_for(_received[0]), len(_received) > 1)
         yield
     finally:
-        with contextlib.suppress(ValueError):
-            _targets.remove(target)
+        remove_target(target)
 
 
 def reset() -> None:
     """Forget received signals and targets (tests that run several commands in one process)."""
     _received.clear()
     _targets.clear()
+    _notified[0] = 0

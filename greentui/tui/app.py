@@ -66,27 +66,34 @@ class GreentuiApp(App[int]):
 
     # ---- SIGTERM / SIGHUP: stop every running session like Ctrl-C, then exit with 128 + the signal ---------------
     def _watch_stop_signals(self) -> None:
-        import asyncio
-
         from greentui import signals
 
         if signals.received() is not None:  # it came while the app was starting: nothing has run yet
             self.exit(return_code=signals.exit_code(1))
             return
-        loop = asyncio.get_running_loop()
-        for signum in signals.STOP_SIGNALS:
-            try:
-                loop.add_signal_handler(signum, self.stop_for_signal, int(signum))
-            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests), or no such signal
-                continue
+        signals.add_target(self._heard_stop_signal)
+
+    def _heard_stop_signal(self, reason: str, hurry: bool) -> None:
+        """From greentui.signals' dispatch thread (the running sessions are told by their own targets)."""
+        if threading.get_ident() == self._thread_id:
+            self._leave_after_signal()
+            return
+        try:
+            self.call_from_thread(self._leave_after_signal)
+        except RuntimeError:  # the app is already closing
+            pass
 
     def stop_for_signal(self, signum: int) -> None:
-        """Stop the running sessions now (their finished items are kept, they end ``interrupted``) and exit once
-        they have ended."""
+        """What SIGTERM / SIGHUP do (greentui.signals calls back here): the running sessions stop now, their
+        finished items kept, and the app exits once they have ended."""
+        from greentui import signals
+
+        signals.deliver(signum)
+
+    def _leave_after_signal(self) -> None:
         from greentui import signals
         from greentui.tui.screens.live import LiveScreen
 
-        signals.deliver(signum)  # every SessionRun running in a worker thread stops now
         waiting = False
         for screen in self.screen_stack:
             if isinstance(screen, LiveScreen) and not screen.feed_done:
@@ -167,6 +174,9 @@ class GreentuiApp(App[int]):
     def on_unmount(self) -> None:
         # The app is closing: every feed is asked to stop, so no session or replay thread outlives it (a session
         # ends after its item in flight and is saved as interrupted; the interpreter then exits).
+        from greentui import signals
+
+        signals.remove_target(self._heard_stop_signal)
         for feed in self._feeds:
             feed.request_stop()
 

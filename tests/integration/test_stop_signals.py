@@ -58,7 +58,9 @@ class Command:
         children = [c.pid for c in psutil.Process(self.process.pid).children(recursive=True)]
         self.process.send_signal(signum)
         sent = time.monotonic()
-        _, self.stderr = self.process.communicate(timeout=timeout_s)
+        self.process.wait(timeout_s)  # (stdout is the reader thread's; stderr stays short)
+        assert self.process.stderr is not None
+        self.stderr = self.process.stderr.read()
         self._reader.join(10)
         return self.process.returncode, time.monotonic() - sent, children
 
