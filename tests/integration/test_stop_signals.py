@@ -24,7 +24,7 @@ SLOW = "fake:oracle?tps=20&tokens=4"  # about 0.2 s an item
 class Command:
     """``greentui ARGS`` in a subprocess; its output lines are collected as they come."""
 
-    def __init__(self, db: Path, *args: str) -> None:
+    def __init__(self, db: Path, *args: str, new_group: bool = False) -> None:
         self.lines: list[str] = []
         env = os.environ | {"GREENTUI_DB": str(db), "COLUMNS": "200"}
         self.process = subprocess.Popen(
@@ -33,6 +33,7 @@ class Command:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            start_new_session=new_group,  # its own process group, which the test may signal as a whole
         )
         self.stderr = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -111,6 +112,24 @@ def test_a_headless_run_stops_on_the_signal_and_keeps_its_items(tmp_path: Path, 
     assert_gone(children)  # the model workers stopped with it
 
 
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
+def test_a_signal_to_the_whole_process_group_interrupts_rather_than_fails(tmp_path: Path, signum: int) -> None:
+    """A closed terminal sends SIGHUP to every process of its group, a service manager SIGTERM to every process of
+    the service: the model workers are not killed under the session, the session ends interrupted."""
+    db = tmp_path / "g.db"
+    run = Command(db, *run_args(), new_group=True)
+    run.wait(lambda: len(run.items()) >= 2, "2 finished items")
+    children = [c.pid for c in psutil.Process(run.process.pid).children(recursive=True)]
+    os.killpg(run.process.pid, signum)
+    run.process.wait(60)
+    assert run.process.returncode == 128 + signum
+    [(_, (status, reason))] = session_rows(db).items()
+    assert (status, reason) == ("interrupted", f"stopped by {signal.Signals(signum).name}")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM runs WHERE status = 'failed'").fetchone()[0] == 0
+    assert_gone(children)
+
+
 def test_resume_stops_on_sigterm_and_keeps_what_it_added(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
     first = Command(db, *run_args(limit=12))
@@ -146,3 +165,18 @@ def test_a_sweep_stops_on_sigterm(tmp_path: Path) -> None:
     assert ("interrupted", "stopped by SIGTERM") in rows.values()
     assert not any(status == "running" for status, _ in rows.values())
     assert_gone(children)
+
+
+def test_a_sigterm_to_one_worker_alone_still_ends_it_and_says_so(tmp_path: Path) -> None:
+    """Workers wait a moment on SIGTERM for the parent to stop them (a signal to the whole group); sent to one
+    worker alone, it ends that worker, and the session reports the model killed by SIGTERM."""
+    db = tmp_path / "g.db"
+    run = Command(db, *run_args(limit=30))
+    run.wait(lambda: len(run.items()) >= 2, "2 finished items")
+    workers = [c for c in psutil.Process(run.process.pid).children() if "resource_tracker" not in " ".join(c.cmdline())]
+    assert len(workers) == 2
+    workers[0].send_signal(signal.SIGTERM)
+    run.process.wait(120)
+    with sqlite3.connect(db) as conn:
+        [(failure_reason,)] = conn.execute("SELECT failure_reason FROM runs WHERE status = 'failed'").fetchall()
+    assert "killed by SIGTERM" in failure_reason
