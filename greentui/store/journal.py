@@ -203,13 +203,15 @@ def _header(path: Path, line: bytes) -> JournalHeader:
                 f"{path} is a journal of format {data['greentui_journal']!r}; this greentui reads {JOURNAL_FORMAT}"
             )
         created = data.get("pid_started_unix_s")
+        if not all(isinstance(data[k], str) and data[k].isprintable() for k in ("database", "host")):
+            raise ValueError("names with control characters")  # they are printed: never raw escapes
         return JournalHeader(
             database=str(data["database"]),
             host=str(data["host"]),
             pid=int(data["pid"]),
             pid_started_unix_s=None if created is None else float(created),
             created_unix_s=float(data["created_unix_s"]),
-            reason=str(data.get("reason", "")),
+            reason=str(data.get("reason", ""))[:2000],
         )
     except JournalError:
         raise
@@ -221,8 +223,8 @@ def _record(path: Path, number: int, line: bytes) -> tuple[str, Event]:
     try:
         data = json.loads(line)
         session_id = data["session_id"]
-        if not isinstance(session_id, str) or not session_id:
-            raise ValueError("no session id")
+        if not isinstance(session_id, str) or not session_id or not session_id.isprintable() or len(session_id) > 200:
+            raise ValueError("no session id")  # it is printed: never raw escapes
         return session_id, event_from_dict(data["event"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError) as exc:
         raise JournalError(f"{path} line {number}: not a journal record ({type(exc).__name__})") from None

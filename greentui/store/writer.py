@@ -307,12 +307,11 @@ class StoreWriter:
             return
         journal = self._new_journal("waiting for a locked database")
         records = self._journal_records(batch)
+        self._spilled = len(batch.events)  # in the journal now, or in its memory for its next append to write
         try:
             journal.append(records)
         except JournalError:
             log.debug("store writer could not spill to a journal while waiting", exc_info=True)
-            return
-        self._spilled = len(batch.events)
 
     def _enter_journal(self, batch: Batch, error: StoreError) -> None:
         """A write that cannot succeed: from now on, every event goes to the recovery journal."""

@@ -283,6 +283,14 @@ def test_reading_a_journal(tmp_path: Path) -> None:
         read_journal(journal)
     with pytest.raises(JournalError, match="cannot read"):
         read_journal(tmp_path / "missing.jsonl")
+    hostile = json.dumps({"session_id": "\x1b]52;c;aGk=\x07", "event": event.to_dict()})
+    journal.write_text(f"{json.dumps(header)}\n{hostile}\n")
+    with pytest.raises(JournalError, match="line 2") as caught:
+        read_journal(journal)
+    assert "\x1b" not in str(caught.value)
+    journal.write_text(json.dumps({**header, "database": "\x1b[2Jg.db"}) + "\n")
+    with pytest.raises(JournalError, match="not a greentui recovery journal"):
+        read_journal(journal)
 
 
 def test_a_journal_without_its_session_names_the_database_it_came_from(tmp_path: Path) -> None:
