@@ -297,7 +297,7 @@ def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
     sessions left ``running`` by a killed process are marked interrupted, else read-only (a read-only file, or
     another process holding the lock an upgrade would need); they never wait behind a writer."""
     from greentui.services import open_store
-    from greentui.store import StoreBusyError, StoreError, StoreReadOnlyError
+    from greentui.store import StoreBusyError, StoreError, StoreFullError, StoreReadOnlyError
 
     try:
         if not readonly:
@@ -306,7 +306,7 @@ def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
             return store
         try:
             return open_store(_db_path(args))
-        except (StoreReadOnlyError, StoreBusyError):
+        except (StoreReadOnlyError, StoreBusyError, StoreFullError):
             return open_store(_db_path(args), readonly=True)
     except StoreError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None

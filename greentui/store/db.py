@@ -37,6 +37,7 @@ from greentui.store.errors import (
     StoreFullError,
     StoreReadOnlyError,
     StoreVersionError,
+    low_space,
     translate,
 )
 from greentui.store.migrations import SCHEMA_VERSION, check_version, ensure_current, read_identity
@@ -95,8 +96,17 @@ class SessionStore:
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()
         self._check_file()
-        with self._guard("open the database"):
-            self._db = self._open_checked()
+        created = not self.path.exists()
+        try:
+            with self._guard("open the database"):
+                self._db = self._open_checked()
+        except StoreError:
+            if created:  # an empty file this open made (a full disk): leave nothing behind
+                for leftover in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+                    with contextlib.suppress(OSError):
+                        if leftover.exists() and leftover.stat().st_size < 4096:
+                            leftover.unlink()
+            raise
         if not readonly:
             try:
                 # also the first read of real data: a damaged file fails here. Marking stale sessions waits only
@@ -157,9 +167,12 @@ class SessionStore:
             try:
                 identity = read_identity(db)
             except sqlite3.OperationalError:
-                # A WAL database in a folder we cannot write has no -shm file to map: read it as immutable.
+                # A WAL database in a folder we cannot write has no -shm file to map: read it as immutable. So on a
+                # full disk (no room for the -shm), as long as no WAL content would be missed.
                 db.close()
-                if os.access(self.path.parent, os.W_OK):
+                wal = self.path.with_name(self.path.name + "-wal")
+                wal_empty = not wal.exists() or wal.stat().st_size == 0
+                if os.access(self.path.parent, os.W_OK) and not (low_space(self.path) and wal_empty):
                     raise
                 db = self._connect(readonly=True, immutable=True)
                 identity = read_identity(db)

@@ -59,7 +59,7 @@ def translate(error: sqlite3.Error, path: Path | str, doing: str) -> StoreError:
     """
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     lowered = text.lower()
-    if "disk is full" in lowered or ("disk i/o error" in lowered and _low_space(Path(path))):
+    if "disk is full" in lowered or ("disk i/o error" in lowered and low_space(Path(path))):
         return StoreFullError(f"{path}: the disk is full, could not {doing}; what was saved before is kept")
     if "readonly" in lowered or "read-only" in lowered:
         return StoreReadOnlyError(f"{path} is read-only: could not {doing}")
@@ -74,7 +74,7 @@ def translate(error: sqlite3.Error, path: Path | str, doing: str) -> StoreError:
     return StoreError(f"{path}: could not {doing} (SQLite: {text})")
 
 
-def _low_space(path: Path) -> bool:
+def low_space(path: Path) -> bool:
     """True when the disk holding ``path`` is (nearly) full: SQLite reports a full disk while it sets up its
     WAL index as a plain "disk I/O error"."""
     try:
