@@ -272,3 +272,25 @@ def test_a_damaged_database_is_refused_before_anything_loads(
         err = capsys.readouterr().err
         assert code == 1 and "damaged" in err and err.count("\n") == 1, (argv, err)
     assert warmed == []
+
+
+def test_on_a_full_disk_reading_works_and_a_run_is_refused_before_loading(tmp_path: Path, small_disk: Path) -> None:
+    db, state = small_disk / "g.db", tmp_path / "state"
+    store = SessionStore(db)
+    writer = store.writer()
+    for event in LiveSession("s-full", n_items=3).events():
+        writer.handle(event)
+    writer.close()
+    store.close()  # the last connection: the -wal and -shm files are gone, a new open must create them
+    fill(small_disk)
+    listed = greentui("sessions", db=db, state=state)
+    assert listed.returncode == 0 and "s-full" in listed.stdout, listed.stderr
+    assert greentui("export", "s-full", "--format", "csv", db=db, state=state).stdout.count("\n") == 7
+    for target in (db, small_disk / "new.db"):
+        refused = greentui(
+            "run", "--model-a", "fake:a", "--model-b", "fake:b", "--task", "sentiment", "--headless", db=target,
+            state=state,
+        )  # fmt: skip
+        assert refused.returncode == 1 and "disk is full" in refused.stderr and refused.stderr.count("\n") == 1
+        assert "loaded" not in refused.stdout
+    assert not (small_disk / "new.db").exists()  # nothing left behind
