@@ -509,8 +509,11 @@ def cmd_tui(
     app = make_app(store=store, db_path=_db_path(args), start=start, session_config=config)
     app.run()  # SIGTERM / SIGHUP: the app stops its sessions and exits (GreentuiApp.on_mount)
     lines, unsaved = app.session_report()
-    for line in lines:  # the TUI is gone: say where its sessions' results are
-        print(line)
+    try:
+        for line in lines:  # the TUI is gone: say where its sessions' results are
+            print(line)
+    except OSError:  # the terminal hung up (SIGHUP): nobody to tell
+        pass
     if unsaved:
         return EXIT_FAILED
     return signals.exit_code(int(app.return_code or 0))

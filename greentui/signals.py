@@ -36,6 +36,7 @@ _targets: list[Target] = []
 _received: list[int] = []  # every stop signal, in order (appended by the handler: a list append takes no lock)
 _wake: tuple[int, int] | None = None  # the pipe from the handler to the dispatch thread
 _notified = [0]  # how many of _received the targets have heard of
+_installed = [0]  # handled() blocks running now
 
 
 def reason_for(signum: int) -> str:
@@ -56,6 +57,11 @@ def exit_code(default: int) -> int:
     """128 + the first stop signal's number (143 for SIGTERM, 129 for SIGHUP), else ``default``."""
     first = received()
     return default if first is None else 128 + first
+
+
+def installed() -> bool:
+    """True while :func:`handled` has the handler installed (a command's own process, not a test's)."""
+    return _installed[0] > 0
 
 
 def add_target(target: Target) -> None:
@@ -133,9 +139,11 @@ def handled() -> Iterator[None]:
             previous[int(stop_signal)] = signal.signal(stop_signal, _handler)
         except (OSError, ValueError):
             continue
+    _installed[0] += 1
     try:
         yield
     finally:
+        _installed[0] -= 1
         for signum, handler in previous.items():
             try:
                 signal.signal(signum, handler)  # type: ignore[arg-type]

@@ -6,7 +6,9 @@ import time: the CLI opens the store and hands it over.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +19,7 @@ from greentui.errors import one_line
 from greentui.tui.feeds import Feed, SessionFeed
 
 Start = Literal["setup", "live", "demo", "history"]
+SIGNAL_EXIT_GRACE_S = 5.0  # after SIGTERM / SIGHUP, the longest an exit may take once the sessions have ended
 
 
 class GreentuiApp(App[int]):
@@ -50,6 +53,7 @@ class GreentuiApp(App[int]):
         self.start_feed = feed
         self.inline_workers = inline_workers
         self._feeds: list[Feed] = []
+        self._exit_watchdog_started = False
 
     def on_mount(self) -> None:
         self._watch_stop_signals()
@@ -102,6 +106,24 @@ class GreentuiApp(App[int]):
                 waiting = True
         if not waiting:
             self.exit(return_code=signals.exit_code(1))
+
+    def exit(self, result: int | None = None, return_code: int = 0, message: Any | None = None) -> None:
+        """Exit; after SIGTERM / SIGHUP, also make sure the process ends: on a hung-up terminal (SIGHUP) Textual's
+        output thread dies and its shutdown can wait forever. The sessions have ended by now (their results are
+        saved or journaled), so nothing is lost by ending the process after a grace period."""
+        from greentui import signals
+
+        first = signals.received()
+        if first is not None and signals.installed() and not self._exit_watchdog_started:
+            self._exit_watchdog_started = True
+            code = 128 + first
+
+            def watchdog() -> None:
+                time.sleep(SIGNAL_EXIT_GRACE_S)
+                os._exit(code)
+
+            threading.Thread(target=watchdog, name="greentui-exit-watchdog", daemon=True).start()
+        super().exit(result, return_code, message)
 
     def session_report(self) -> tuple[list[str], bool]:
         """Lines for the terminal once the TUI is gone (where each session's results are), and whether any

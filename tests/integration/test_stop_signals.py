@@ -4,6 +4,8 @@ line, exit 143 / 129; for ``run``, ``resume`` and ``sweep`` (the TUI: tests/tui/
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -80,6 +82,15 @@ def db_items(db: Path, session_id: str) -> set[tuple[str, str]]:
         )
 
 
+def finished_items(db: Path) -> int:
+    """Finished items stored so far (0 before the database exists; never creates it)."""
+    try:
+        with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as conn:
+            return int(conn.execute("SELECT count(*) FROM items WHERE ended_mono_s IS NOT NULL").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def assert_gone(pids: list[int]) -> None:
     deadline = time.monotonic() + 10
     while any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids):
@@ -150,14 +161,7 @@ def test_a_sweep_stops_on_sigterm(tmp_path: Path) -> None:
     db = tmp_path / "g.db"
     sweep = Command(db, "sweep", str(write_sweep(tmp_path, tps=10, limit=8)))
 
-    def an_item_stored() -> bool:
-        try:
-            with sqlite3.connect(db) as conn:
-                return bool(conn.execute("SELECT count(*) FROM items WHERE ended_mono_s IS NOT NULL").fetchone()[0])
-        except sqlite3.Error:
-            return False
-
-    sweep.wait(an_item_stored, "a stored item")
+    sweep.wait(lambda: finished_items(db) > 0, "a stored item")
     returncode, _, children = sweep.stop(signal.SIGTERM)
     assert returncode == 143, sweep.stderr
     assert "Traceback" not in sweep.stderr
@@ -180,3 +184,35 @@ def test_a_sigterm_to_one_worker_alone_still_ends_it_and_says_so(tmp_path: Path)
     with sqlite3.connect(db) as conn:
         [(failure_reason,)] = conn.execute("SELECT failure_reason FROM runs WHERE status = 'failed'").fetchall()
     assert "killed by SIGTERM" in failure_reason
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux to give the TUI a real terminal to close")
+def test_closing_the_tuis_terminal_interrupts_its_session_and_ends_the_process(tmp_path: Path) -> None:
+    """A closed terminal: SIGHUP to the whole group, and a terminal that no longer takes output."""
+    db = tmp_path / "g.db"
+    socket_name = f"greentui-test-{os.getpid()}"
+    command = shlex.join(
+        ["env", f"PYTHONPATH={os.environ.get('PYTHONPATH', '')}", f"HOME={tmp_path}",
+         sys.executable, "-m", "greentui", "--db", str(db), *run_args(limit=40)[:-1]]
+    )  # fmt: skip
+    tmux = ["tmux", "-L", socket_name]
+    subprocess.run([*tmux, "new-session", "-d", "-x", "160", "-y", "48", f"exec {command}"], check=True)
+    try:
+        deadline = time.monotonic() + 60
+        while finished_items(db) < 2:
+            assert time.monotonic() < deadline, "the TUI stored no items"
+            time.sleep(0.2)
+        [pid] = [
+            p.pid
+            for p in psutil.process_iter(["cmdline"])
+            if (p.info["cmdline"] or [""])[0] == sys.executable and str(db) in p.info["cmdline"]
+        ]
+        subprocess.run([*tmux, "kill-server"], check=False)
+        deadline = time.monotonic() + 30
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the TUI process is still running after its terminal closed"
+            time.sleep(0.2)
+    finally:
+        subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
+    [(status, reason)] = session_rows(db).values()
+    assert (status, reason) == ("interrupted", "stopped by SIGHUP")
