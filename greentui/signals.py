@@ -78,7 +78,8 @@ def _notify() -> None:
     while _notified[0] < len(_received):
         _notified[0] += 1
         hurry = _notified[0] > 1
-        for target in _targets.copy():  # a session may unregister meanwhile
+        # newest first: a running session hears it before the app that shows it (which waits for it to end)
+        for target in reversed(_targets.copy()):  # (a copy: a session may unregister meanwhile)
             try:
                 target(reason_for(_received[0]), hurry)
             except Exception:  # one broken target must not keep the others from stopping

@@ -102,7 +102,8 @@ class GreentuiApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, LiveScreen) and not screen.feed_done:
                 screen.quit_when_done()
-                screen.feed.request_stop()  # a replay too (a session was already told why, and to stop now)
+                if not screen.feed.live:  # a replay; a session was told by its own target, with the reason
+                    screen.feed.request_stop()
                 waiting = True
         if not waiting:
             self.exit(return_code=signals.exit_code(1))
