@@ -68,6 +68,8 @@ class LocalExecutor:
                     outcome.store_errors,
                 )
             )
+            if outcome.unsaved:  # the database cannot be written: no later session could be saved either
+                return
             if outcome.status == "interrupted":
                 self.stopped = True
                 return

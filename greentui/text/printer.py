@@ -32,7 +32,16 @@ class HeadlessPrinter:
         self._failures_shown: set[str] = set()
 
     def store_error(self, error: Exception) -> None:
-        self.console.print(Text(f"store: {error}", style="bold red"))
+        # soft_wrap: a path is never broken by inserted newlines (the terminal wraps it; it stays copyable)
+        self.console.print(Text(f"store: {error}", style="bold red"), soft_wrap=True)
+
+    def store_status(self, status: Any) -> None:
+        """The store writer's changes of state (a :class:`greentui.store.WriterStatus`): waiting for a locked
+        database and saving again are shown here; a write that cannot succeed comes through :meth:`store_error`."""
+        if status.state == "waiting":
+            self.console.print(Text(f"store: {status.message}", style="yellow"), soft_wrap=True)
+        elif status.state == "saving" and status.message:
+            self.console.print(Text(f"store: {status.message}", style="green"), soft_wrap=True)
 
     def handle(self, event: Event) -> None:
         if isinstance(event, SessionStarted):
@@ -116,12 +125,25 @@ class HeadlessPrinter:
         crosscheck = codecarbon_line(tally.finished.measurements if tally.finished else {})
         if crosscheck:
             self.console.print(Text(crosscheck))
+        unsaved = getattr(outcome, "unsaved", False)
         status_style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
         line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ", (outcome.status, status_style))
+        if unsaved:
+            line.append(" (not all saved in the database)", style="bold red")
         if outcome.reason and outcome.reason not in self._failures_shown:
             line.append(f": {outcome.reason}")
         self.console.print(line)
-        self.console.print(Text(f"saved in {self.db_path}   (greentui show {outcome.session_id})"))
+        self.console.print(Text(saved_line(outcome, self.db_path), style="bold red" if unsaved else ""), soft_wrap=True)
+
+
+def saved_line(outcome: Any, db_path: Path) -> str:
+    """The last line of a session: where its results are (the database, or a recovery journal to recover)."""
+    journal = getattr(outcome, "journal", None)
+    if journal:
+        return f"results not in {db_path} are in {journal}   (greentui recover {journal})"
+    if getattr(outcome, "unsaved", False):
+        return f"some results could not be saved in {db_path} nor in any recovery journal (see the store errors above)"
+    return f"saved in {db_path}   (greentui show {outcome.session_id})"
 
 
 def idle_line(idle: Any) -> str | None:

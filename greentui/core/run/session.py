@@ -126,6 +126,12 @@ class Session(RunControl):
         self._measuring: Measuring | None = None  # the one door to measuring, open while run() runs
         self._served = ServedEnergy({})
 
+    def request_stop(self, reason: str = "", *, now: bool = False) -> None:
+        super().request_stop(reason, now=now)
+        measuring = self._measuring
+        if measuring is not None:  # cuts the idle baseline short
+            measuring.cancel_idle()
+
     # ---- subscribers (called from the session and sampler threads) and control (see RunControl) ------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
         self._handlers.append(handler)
@@ -256,7 +262,7 @@ class Session(RunControl):
                 status = "failed"
                 reason = "; ".join(self._failures[lane.side] for lane in failed)
             else:
-                idle = measuring.idle_baseline(config.idle_s)
+                idle = measuring.idle_baseline(0 if self.stop_requested else config.idle_s)
                 self._emit(
                     IdleMeasured(
                         seconds=idle.seconds,
@@ -271,8 +277,8 @@ class Session(RunControl):
                 )
                 measuring.start_run()
                 status, reason = self._run_items(lanes, items, measuring)
-        except KeyboardInterrupt:
-            status, reason = "interrupted", "stopped with Ctrl-C"
+        except KeyboardInterrupt as exc:  # Ctrl-C, or a stop asked "now" (SIGTERM, SIGHUP: see greentui.signals)
+            status, reason = "interrupted", str(exc) or self.stop_reason or "stopped with Ctrl-C"
         except Exception as exc:  # an unexpected engine error must still close the session cleanly
             status, reason = "failed", f"internal error: {type(exc).__name__}: {exc}"
         finally:
@@ -325,7 +331,7 @@ class Session(RunControl):
         pending = set(lanes)
         while pending:
             if self.stop_requested:
-                raise KeyboardInterrupt
+                raise KeyboardInterrupt(self.stop_reason)
             for side in list(pending):
                 message = lanes[side].worker.poll(0.05)
                 if message is None:
@@ -373,7 +379,7 @@ class Session(RunControl):
         for step in schedule_order(len(items), self.config.schedule):
             self.wait_while_paused()
             if self.stop_requested:
-                return "interrupted", "stopped by the user"
+                return "interrupted", self.stop_reason or "stopped by the user"
             todo = [(side, idx) for side, idx in step if lanes[side].alive and items[idx].id not in self._skip[side]]
             if not todo:
                 continue
@@ -385,7 +391,7 @@ class Session(RunControl):
         if failed:
             return "failed", "; ".join(self._failures[lane.side] for lane in failed)
         if self.stop_requested:
-            return "interrupted", "stopped by the user"
+            return "interrupted", self.stop_reason or "stopped by the user"
         return "completed", ""
 
     def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], measuring: Measuring) -> None:
@@ -413,6 +419,8 @@ class Session(RunControl):
             in_flight[side] = (item, idx, key, started)
         deadline = time.monotonic() + config.item_timeout_s
         while in_flight:
+            if self.stop_now_requested:  # the items in flight are abandoned; the workers stop in run()
+                raise KeyboardInterrupt(self.stop_reason)
             messages = self._next_messages(lanes, list(in_flight))
             if not messages and time.monotonic() > deadline:
                 for side in list(in_flight):
