@@ -375,7 +375,7 @@ def code_pass_at_1(answer: str, reference: str, context: ScoreContext) -> ScoreR
         output_kb=int(options.get("output_kb", 64)),
         file_mb=int(options.get("file_mb", 16)),
     )
-    result = run_python_sandboxed(with_prelude(context.prelude, answer), context.tests, limits)
+    result = run_python_sandboxed(with_prelude(context.prelude, answer), context.tests, limits, prelude=context.prelude)
     return ScoreResult(1.0 if result.passed else 0.0, answer, result.detail)
 
 
