@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from greentui.core.doctor import DoctorReport
+from greentui.core.evaluate.sandbox.isolation import Isolation
 
 
 def render_doctor(report: DoctorReport) -> RenderableType:
@@ -58,14 +59,12 @@ def render_doctor(report: DoctorReport) -> RenderableType:
         lines.append(Text(f"  note: {warning}", style="yellow"))
     lines.append(Text(f"A session here would report: {report.session_line}", style="bold"))
     if report.sandbox is not None:
-        lines.extend(_sandbox_lines(report))
+        lines.extend(sandbox_lines(report.sandbox))
     return Group(*lines)
 
 
-def _sandbox_lines(report: DoctorReport) -> list[RenderableType]:
+def sandbox_lines(sandbox: Isolation) -> list[RenderableType]:
     """The code sandbox: one line, and for a limited one what it cannot stop."""
-    sandbox = report.sandbox
-    assert sandbox is not None
     if sandbox.refusal is not None:
         return [Text(f"Code sandbox: refused: {sandbox.refusal}", style="red")]
     if not sandbox.limited:

@@ -113,6 +113,8 @@ class Solution:
         if name not in self.namespace or name == "__builtins__":
             return "missing"
         value = self.namespace[name]
+        if isinstance(value, ModuleType):  # `import math` in the solution, used by the tests: the judge imports it
+            return {"module": str(getattr(value, "__name__", ""))[:100]}
         if callable(value):
             return "call"
         try:

@@ -221,7 +221,7 @@ def _try(argv: list[str], **kwargs: object) -> tuple[bool, str]:
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"{Path(argv[0]).name}: {exc}"
     said = (done.stderr or done.stdout).strip().splitlines()
-    return done.returncode == 0, (said[0][:160] if said else f"exit status {done.returncode}")
+    return done.returncode == 0, (said[0] if said else f"exit status {done.returncode}")
 
 
 def _version(tool: str) -> str:
@@ -241,7 +241,7 @@ def probe(force: str | None = None) -> Isolation:
     base = Isolation("none", as_root=as_root, seccomp=seccomp_ok, seccomp_note=seccomp_note)
     if force is not None and force not in BACKENDS:
         return replace(base, refusal=f"{BACKEND_ENV}={force} is not one of {', '.join(BACKENDS)}")
-    why: list[str] = []
+    why: list[str] = [f"namespaces not used: {BACKEND_ENV}=none"] if force == "none" else []
     true = shutil.which("true") or "/bin/true"
     for backend in ("bwrap", "unshare"):
         if sys.platform != "linux" or force not in (None, backend):
@@ -255,9 +255,9 @@ def probe(force: str | None = None) -> Isolation:
         ok, said = _try([*namespaces, "--", true])
         if ok:
             return iso
-        why.append(f"{backend}: {said}")
+        why.append(f"{backend}: {said[:160]}")
         if force == backend:
-            return replace(iso, refusal=f"{backend} does not work here ({said})")
+            return replace(iso, refusal=f"{backend} does not work here ({said[:160]})")
     if sys.platform != "linux":
         why.append("namespaces need Linux")
     return replace(base, why_no_namespaces=tuple(why), refusal=_limited_refusal(as_root))
@@ -269,9 +269,12 @@ def _limited_refusal(as_root: bool) -> str | None:
         return "the code sandbox needs Linux or macOS"
     if not as_root:
         return None
-    argv = [interpreter(), "-I", "-S", "-c", "import sys; print(sys.base_prefix)"]
+    # nobody must see the same standard library as we do (a Python whose own prefix it cannot read falls back to
+    # another one, silently)
+    argv = [interpreter(), "-I", "-S", "-c", "import os, sys; print(sys.base_prefix, os.__file__)"]
     ok, said = _try(argv, user=SANDBOX_UID, group=SANDBOX_GID, extra_groups=[], cwd="/")
-    if ok and said == sys.base_prefix:
+    ours_ok, ours = _try(argv, cwd="/")
+    if ok and ours_ok and said == ours:
         return None
     return (
         f"no namespaces here, and user {SANDBOX_UID} (nobody) cannot run {interpreter()}: model code will not run "

@@ -173,6 +173,16 @@ def _is_declaration(node: ast.stmt) -> bool:
     )
 
 
+def _standard_module(name: str) -> ModuleType | None:
+    """The judge's own copy of a standard-library module the solution imported (never anything else)."""
+    if name.split(".")[0] not in getattr(sys, "stdlib_module_names", ()):
+        return None
+    try:
+        return importlib.import_module(name)
+    except Exception:
+        return None
+
+
 def verdict(passed: bool, phase: str, detail: str) -> dict[str, Any]:
     return {"passed": passed, "phase": phase, "detail": detail[:400]}
 
@@ -209,11 +219,15 @@ def judge(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
             where = f" at {info['where']}" if info.get("where") else ""
             what = f"{info.get('type', 'error')}: {info.get('message', '')}".rstrip(": ")[:200]
             return verdict(False, "solution", f"the code failed: {what}{where}")
+        if answer != {"ok": None}:
+            channel.fail("the sandbox answered the load with something else")
         wanted = sorted(loaded_names(tree) - trusted)
-        described = channel.ask({"op": "describe", "names": wanted}).get("ok")
+        described = channel.ask({"op": "describe", "names": wanted})
+        if set(described) != {"ok"} or not isinstance(described["ok"], dict):
+            channel.fail("the sandbox answered the names with something else")
     except SolutionGone:
         return _gone(channel, "before the tests ran")
-    for name, kind in (described if isinstance(described, dict) else {}).items():
+    for name, kind in described["ok"].items():
         if name not in wanted:
             continue
         if kind == "call":
@@ -223,6 +237,10 @@ def judge(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
                 namespace[name] = wire.from_wire(kind["value"])
             except wire.NotPlain:
                 pass
+        elif isinstance(kind, dict) and isinstance(kind.get("module"), str):
+            module = _standard_module(kind["module"])
+            if module is not None:
+                namespace[name] = module
     try:
         exec(code, namespace)
     except BaseException as exc:
