@@ -88,8 +88,9 @@ def _untag(tag: str, body: Any, depth: int) -> Any:
         return float(body)
     if tag == "int":
         text = _expect(body, str)
-        if len(text) > 100_000:
-            raise NotPlain("an integer too long")
+        digits = text[3:] if text.startswith("-0x") else text[2:] if text.startswith("0x") else ""
+        if not digits or len(digits) > 100_000 or digits.strip("0123456789abcdef"):
+            raise NotPlain("malformed int")
         return int(text, 16)
     if tag == "dict":
         pairs = {}
@@ -159,6 +160,8 @@ class LineReader:
         """The next line without its newline; None at end of file; raises :class:`LineTooLong`."""
         while True:
             end = self._buffer.find(b"\n")
+            if end > self.max_bytes:
+                raise LineTooLong(f"a message longer than {self.max_bytes} bytes")
             if end >= 0:
                 line = bytes(self._buffer[:end])
                 del self._buffer[: end + 1]
