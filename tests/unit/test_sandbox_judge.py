@@ -248,3 +248,10 @@ def test_the_verdict_is_not_in_anything_the_solution_can_read(tmp_path: Any) -> 
     assert "NONCE" not in result.output.upper()
     assert json.dumps(TESTS)[1:20] not in result.output and "assert add" not in result.output
     assert os.environ.get("GREENTUI_SANDBOX_NONCE") is None
+
+
+def test_the_detail_escapes_what_the_solution_wrote_into_it() -> None:
+    code = "def add(a, b):\n    raise ValueError('\\x1b[2J\\u202eevil\\x07' + 'x' * 1000)\n"
+    score, detail = _score(code)
+    assert score == 0.0 and detail.startswith("tests failed: ValueError: \\x1b[2J\\u202eevil\\x07xxx")
+    assert detail.isprintable() and len(detail) <= 400

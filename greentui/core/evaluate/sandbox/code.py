@@ -393,7 +393,8 @@ class _Run:
             return f"exited with status {exit_code} before the tests finished"
         if verdict.get("phase") == "setup":
             said = self.output.decode("utf-8", errors="replace").strip().splitlines()
-            return str(verdict.get("detail", "")) + (f" ({said[-1][:200]})" if said else "")
+            last = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in said[-1][:200]) if said else ""
+            return str(verdict.get("detail", "")) + (f" ({last})" if last else "")
         return str(verdict.get("detail", "failed"))
 
     def _process_cap(self, hello: dict[str, Any]) -> str:

@@ -184,7 +184,9 @@ def _standard_module(name: str) -> ModuleType | None:
 
 
 def verdict(passed: bool, phase: str, detail: str) -> dict[str, Any]:
-    return {"passed": passed, "phase": phase, "detail": detail[:400]}
+    """The verdict; the detail quotes the solution's own words, so control and bidi characters are escaped."""
+    printable = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in detail[:400])
+    return {"passed": passed, "phase": phase, "detail": printable}
 
 
 def failure_detail(exc: BaseException, filename: str) -> str:
