@@ -261,7 +261,7 @@ def test_stub_functions_and_loaded_names() -> None:
     )
     assert judge.stub_functions(prelude) == {"entry", "other"}
     assert judge.stub_functions("def (:") == set()
-    tree = judge.ast.parse("def check(c):\n    assert c(1) == len([x for x in y])\ncheck(entry)\n")
+    tree = judge.ast.parse("def check(c):\n    assert c(1) == len([x for x in y]) and __name__\ncheck(entry)\n")
     assert judge.loaded_names(tree) == {"c", "x", "y", "check", "entry"}
 
 

@@ -188,3 +188,32 @@ def test_greentuis_own_memory_stays_small_and_the_query_returns_in_time(sql: str
     measured = json.loads(done.stdout.strip().splitlines()[-1])
     assert measured["wall_s"] < 5.5, measured
     assert measured["rss_mb"] < 300, measured
+
+
+def test_the_query_childs_own_steps_in_process(shop_db: Path) -> None:
+    from greentui.core.evaluate.sandbox import sql_child, wire
+
+    job = {
+        "uri": shop_db.as_uri(),
+        "name": shop_db.name,
+        "sql": "SELECT name, picture FROM product ORDER BY id;",
+        "timeout_s": 5.0,
+        "deadline_monotonic": time.monotonic() + 5.0,
+        "max_rows": 10,
+        "max_bytes": 1000,
+        "max_value_bytes": 100,
+        "memory_bytes": 1 << 28,
+    }
+    answer = sql_child.run(job)
+    assert answer["ok"]["columns"] == ["name", "picture"]
+    assert wire.from_wire(answer["ok"]["rows"]) == [("pen", b"\x00\xff"), ("mug", None), ("lamp", b"")]
+    with pytest.raises(sql_child.QueryFailed, match="more than 1 rows"):
+        sql_child.run(job | {"max_rows": 1})
+    with pytest.raises(sql_child.QueryFailed, match="larger than 40 bytes"):
+        sql_child.run(job | {"max_bytes": 40})
+    with pytest.raises(sql_child.QueryFailed, match="ran past"):
+        sql_child.run(job | {"sql": f"SELECT count(*) FROM {FOREVER}", "deadline_monotonic": time.monotonic() + 0.2})
+    with pytest.raises(sql_child.QueryFailed, match="cannot open"):
+        sql_child.run(job | {"uri": (shop_db.parent / "missing.sqlite").as_uri()})
+    assert sql_child.value_bytes("é" * 10) == 20 and sql_child.value_bytes(b"") == 8 and sql_child.value_bytes(1.5) == 8
+    assert sql_child.sql_message(sqlite3.OperationalError("out of memory")) == "the query ran out of memory"

@@ -143,9 +143,9 @@ class SolutionFunction:
 
 
 def loaded_names(tree: ast.AST) -> set[str]:
-    """Every name the tests read, minus built-ins (those always mean the judge's own)."""
+    """Every name the tests read, minus built-ins and dunder names (those always mean the judge's own)."""
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    return {name for name in names if not hasattr(builtins, name)}
+    return {name for name in names if not hasattr(builtins, name) and not name.startswith("__")}
 
 
 def stub_functions(prelude: str) -> set[str]:
