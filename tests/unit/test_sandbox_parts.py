@@ -497,3 +497,15 @@ def test_the_filter_alone_refuses_each_call_against_this_process() -> None:
     assert refused == dict.fromkeys(refused, "EPERM")
     assert results["kill-self"] == "ok" and results["thread"] == "ok" and results["self-signal-arrived"] is True
     assert got == []
+
+
+def test_the_judge_refuses_a_sandbox_that_is_not_as_planned() -> None:
+    expect = {"seccomp": True, "not_root": True, "no_capabilities": True}
+    good = {"uid": 65534, "seccomp": True, "capabilities": 0}
+    assert judge.unexpected(good, expect) == ""
+    assert judge.unexpected(good | {"seccomp": False}, expect) == "no seccomp filter"
+    assert judge.unexpected(good | {"uid": 0}, expect) == "still root"
+    assert judge.unexpected(good | {"capabilities": 0x80}, expect) == "capabilities left (0x80)"
+    assert judge.unexpected("hello", expect) == "no facts"
+    # run as an ordinary user in a user namespace, uid 0 inside is that user, without capabilities
+    assert judge.unexpected(good | {"uid": 0}, expect | {"not_root": False}) == ""

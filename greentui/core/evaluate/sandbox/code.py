@@ -32,28 +32,14 @@ from greentui.core.evaluate.sandbox import isolation as iso_mod
 from greentui.core.evaluate.sandbox import seccomp_filter
 from greentui.core.evaluate.sandbox.isolation import SANDBOX_DIR, SANDBOX_GID, SANDBOX_UID, Isolation
 from greentui.core.evaluate.sandbox.processes import (
-    close_fds as _close,
-)
-from greentui.core.evaluate.sandbox.processes import (
-    kill_group as _kill_group,
-)
-from greentui.core.evaluate.sandbox.processes import (
-    kill_marked_processes as _kill_marked_processes,
-)
-from greentui.core.evaluate.sandbox.processes import (
-    new_pipe as _pipe,
-)
-from greentui.core.evaluate.sandbox.processes import (
-    read_some as _read,
-)
-from greentui.core.evaluate.sandbox.processes import (
-    signal_name as _signal_name,
-)
-from greentui.core.evaluate.sandbox.processes import (
+    close_fds,
+    kill_group,
+    kill_marked_processes,
+    new_pipe,
+    read_some,
+    signal_name,
     tasks_of_user,
-)
-from greentui.core.evaluate.sandbox.processes import (
-    wait_exit as _wait_exit,
+    wait_exit,
 )
 
 CHILD_PROGRAM = SANDBOX_DIR / "child.py"
@@ -136,32 +122,32 @@ class _Run:
                 scratch = host_scratch = tempfile.mkdtemp(prefix="greentui-sandbox-")
                 if self.iso.as_root:
                     os.chown(scratch, SANDBOX_UID, SANDBOX_GID)
-            out_r, out_w = _pipe(fds)
-            req_r, req_w = _pipe(fds)
-            rep_r, rep_w = _pipe(fds)
-            setup_r, setup_w = _pipe(fds)
-            ver_r, ver_w = _pipe(fds)
+            out_r, out_w = new_pipe(fds)
+            req_r, req_w = new_pipe(fds)
+            rep_r, rep_w = new_pipe(fds)
+            setup_r, setup_w = new_pipe(fds)
+            ver_r, ver_w = new_pipe(fds)
             child = self._spawn_child(scratch, out_w, req_r, rep_w, setup_r)
             procs.append(child)
-            _close(fds, out_w, req_r, rep_w, setup_r)
+            close_fds(fds, out_w, req_r, rep_w, setup_r)
             cfg = self._child_config(scratch, rep_w, child.pid)
             with contextlib.suppress(OSError):
                 os.write(setup_w, json.dumps(cfg).encode())
-            _close(fds, setup_w)
+            close_fds(fds, setup_w)
             judge = self._spawn_judge(req_w, rep_r, ver_w)
             procs.append(judge)
-            _close(fds, req_w, rep_r, ver_w)
+            close_fds(fds, req_w, rep_r, ver_w)
             timed_out, hello_seen = self._supervise(child, judge, out_r, ver_r, started)
             verdict = self._verdict()
             if not timed_out:  # the judge has closed its pipes: a well-behaved solution ends by itself now,
-                _wait_exit(child, 1.0 if verdict.get("phase") == "gone" else 0.5)  # and its status says how
+                wait_exit(child, 1.0 if verdict.get("phase") == "gone" else 0.5)  # and its status says how
         finally:
             for proc in procs:
-                _kill_group(proc)
+                kill_group(proc)
             if not self.iso.namespaces:
-                _kill_marked_processes(self.token)
+                kill_marked_processes(self.token)
             while fds:
-                _close(fds, fds[-1])
+                close_fds(fds, fds[-1])
             if host_scratch:
                 shutil.rmtree(host_scratch, ignore_errors=True)
         wall_s = time.monotonic() - started
@@ -220,13 +206,15 @@ class _Run:
     def _child_config(self, scratch: str, rep_w: int, pid: int) -> dict[str, Any]:
         limits = self.limits
         bpf = None
-        if self.iso.seccomp:
-            with contextlib.suppress(seccomp_filter.SeccompUnavailable, OSError):
-                own_pid = 1 if self.iso.namespaces else pid  # bwrap --as-pid-1 / unshare --fork: pid 1
+        if self.iso.seccomp:  # it compiled when probed; failing now is an error, never a silent "no filter"
+            own_pid = 1 if self.iso.namespaces else pid  # bwrap --as-pid-1 / unshare --fork: pid 1
+            try:
                 compiled = seccomp_filter.compile_filter(
                     own_pid, allow_fork=limits.max_processes > 0, allow_unix_sockets=self.iso.namespaces
                 )
-                bpf = compiled.bpf.hex()
+            except (seccomp_filter.SeccompUnavailable, OSError) as exc:
+                raise OSError(f"the seccomp filter could not be built: {exc}") from None
+            bpf = compiled.bpf.hex()
         target_uid = SANDBOX_UID if self.iso.as_root else os.getuid()
         nproc = None
         if limits.max_processes > 0 or bpf is None:
@@ -271,6 +259,7 @@ class _Run:
                 "prelude": self.prelude,
                 "solution": self.code,
                 "max_reply_bytes": MAX_REPLY_BYTES,
+                "expect": {"seccomp": self.iso.seccomp, "not_root": self.iso.as_root, "no_capabilities": True},
                 "judge_memory_bytes": (max(self.limits.memory_mb, 256) << 20) + (MAX_REPLY_BYTES * 16),
             }
         ).encode()
@@ -297,7 +286,7 @@ class _Run:
                     if fd == stdin_fd:
                         pending = self._feed(sel, judge.stdin, pending)
                         continue
-                    chunk = _read(fd)
+                    chunk = read_some(fd)
                     if chunk is None:
                         continue
                     if not chunk:
@@ -345,7 +334,7 @@ class _Run:
         if out_r not in sel.get_map():
             return
         for _ in range(64):
-            chunk = _read(out_r)
+            chunk = read_some(out_r)
             if not chunk:  # None (nothing more now) or b"" (end)
                 return
             self._capture(chunk)
@@ -385,7 +374,7 @@ class _Run:
             return "passed"
         if verdict.get("phase") == "gone":
             if exit_code is not None and exit_code < 0:
-                name = _signal_name(-exit_code)
+                name = signal_name(-exit_code)
                 hint = {"SIGXCPU": " (CPU-time limit)", "SIGXFSZ": " (file-size limit)"}.get(name, "")
                 if name == "SIGKILL":
                     hint = " (the CPU-time or memory limit)"

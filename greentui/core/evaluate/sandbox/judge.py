@@ -277,9 +277,29 @@ def main(argv: list[str]) -> int:
         why = first.get("setup_failed") or "it exited before saying hello"
         wire.write_all(out, wire.message({"verdict": verdict(False, "setup", f"the sandbox did not start: {why}")}))
         return 0
+    wrong = unexpected(first["hello"], job.get("expect", {}))
+    if wrong:  # before any model code runs: a sandbox that is not what greentui asked for runs nothing
+        wire.write_all(
+            out, wire.message({"verdict": verdict(False, "setup", f"the sandbox is not as planned: {wrong}")})
+        )
+        return 0
     wire.write_all(out, wire.message({"hello": first["hello"]}))
     wire.write_all(out, wire.message({"verdict": judge(job, channel)}))
     return 0
+
+
+def unexpected(hello: Any, expect: dict[str, Any]) -> str:
+    """What in the child's hello differs from what greentui set up ("" when nothing)."""
+    if not isinstance(hello, dict):
+        return "no facts"
+    if expect.get("seccomp") and hello.get("seccomp") is not True:
+        return "no seccomp filter"
+    if expect.get("not_root") and hello.get("uid") in (0, None):
+        return "still root"
+    capabilities = hello.get("capabilities")
+    if expect.get("no_capabilities") and isinstance(capabilities, int) and capabilities != 0:
+        return f"capabilities left ({capabilities:#x})"
+    return ""
 
 
 def _limit_self(job: dict[str, Any]) -> None:
