@@ -126,7 +126,7 @@ FAST = CodeLimits(timeout_s=1.0, memory_mb=256, output_kb=16)
 
 def test_correct_code_passes_and_wrong_code_fails() -> None:
     good = run_python_sandboxed("def add(a, b):\n    return a + b\n", "assert add(2, 3) == 5\n", FAST)
-    assert good.passed and good.exit_code == 0 and good.detail == "passed"
+    assert good.passed and good.detail == "passed"  # the judge decides; the solution is then stopped
     bad = run_python_sandboxed("def add(a, b):\n    return a - b\n", "assert add(2, 3) == 5\n", FAST)
     assert not bad.passed
     assert bad.detail.startswith("tests failed: AssertionError at tests.py:1")

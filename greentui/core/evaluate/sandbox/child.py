@@ -20,31 +20,34 @@ builtins, walking frames, writing to the reply pipe itself) changes nothing but 
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import json
 import os
 import sys
-import traceback
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every sandboxed item
 
 MAX_REQUEST_BYTES = 256 << 20  # requests come from the trusted judge; this only bounds a broken one
 
 
 def _sibling(name: str) -> ModuleType:
-    """A module beside this file: loaded by path when run as a script (``-I`` leaves greentui off sys.path)."""
+    """A module beside this file. Run as a script (``-I`` leaves greentui off sys.path) it is executed from its
+    path, without importlib machinery: the sandbox starts an interpreter per item, and every import costs."""
     if __package__:
-        return importlib.import_module(f"{__package__}.{name}")
+        __import__(f"{__package__}.{name}")
+        return sys.modules[f"{__package__}.{name}"]
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_greentui_sandbox_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = type(sys)(f"_greentui_sandbox_{name}")
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    with open(path, encoding="utf-8") as handle:
+        exec(compile(handle.read(), path, "exec"), module.__dict__)
     return module
 
 
 if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
     from greentui.core.evaluate.sandbox import confine, wire
 else:
     confine = _sibling("confine")
@@ -61,6 +64,8 @@ def read_all(fd: int) -> bytes:
 
 def print_solution_traceback(exc: BaseException) -> None:
     """The traceback from the model's own first frame on (the sandbox's frames are noise to its reader)."""
+    import traceback  # only when something failed: every import delays every item
+
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename != "solution.py":
         tb = tb.tb_next
@@ -75,6 +80,8 @@ def describe_exception(exc: BaseException, filename: str) -> dict[str, Any]:
         text = str(exc)[:500]
     except BaseException:
         text = "<the message could not be read>"
+    import traceback
+
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == filename]
     where = f"{filename}:{frames[-1].lineno}: {(frames[-1].line or '').strip()[:160]}" if frames else ""
     return {"type": name, "builtin": getattr(builtins, name, None) is kind, "message": text, "where": where}
@@ -113,7 +120,7 @@ class Solution:
         if name not in self.namespace or name == "__builtins__":
             return "missing"
         value = self.namespace[name]
-        if isinstance(value, ModuleType):  # `import math` in the solution, used by the tests: the judge imports it
+        if isinstance(value, type(sys)):  # `import math` in the solution, used by the tests: the judge imports it
             return {"module": str(getattr(value, "__name__", ""))[:100]}
         if callable(value):
             return "call"

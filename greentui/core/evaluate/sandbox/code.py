@@ -139,8 +139,8 @@ class _Run:
             close_fds(fds, req_w, rep_r, ver_w)
             timed_out, hello_seen = self._supervise(child, judge, out_r, ver_r, started)
             verdict = self._verdict()
-            if not timed_out:  # the judge has closed its pipes: a well-behaved solution ends by itself now,
-                wait_exit(child, 1.0 if verdict.get("phase") == "gone" else 0.5)  # and its status says how
+            if verdict.get("phase") == "gone" and not timed_out:  # its own exit status says how it stopped
+                wait_exit(child, 1.0)
         finally:
             for proc in procs:
                 kill_group(proc)

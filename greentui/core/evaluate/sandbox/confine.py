@@ -16,7 +16,10 @@ import math
 import os
 import resource
 import signal
-from typing import Any
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every sandboxed item
+if TYPE_CHECKING:
+    from typing import Any
 
 # <sys/mount.h>
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8

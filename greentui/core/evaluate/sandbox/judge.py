@@ -20,30 +20,32 @@ from __future__ import annotations
 
 import ast
 import builtins
-import importlib.util
 import json
-import linecache
 import os
 import sys
-import traceback
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every sandboxed item
 
 
 def _sibling(name: str) -> ModuleType:
-    """A module beside this file: loaded by path when run as a script (``-I`` leaves greentui off sys.path)."""
+    """A module beside this file. Run as a script (``-I`` leaves greentui off sys.path) it is executed from its
+    path, without importlib machinery: the sandbox starts an interpreter per item, and every import costs."""
     if __package__:
-        return importlib.import_module(f"{__package__}.{name}")
+        __import__(f"{__package__}.{name}")
+        return sys.modules[f"{__package__}.{name}"]
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_greentui_sandbox_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = type(sys)(f"_greentui_sandbox_{name}")
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    with open(path, encoding="utf-8") as handle:
+        exec(compile(handle.read(), path, "exec"), module.__dict__)
     return module
 
 
 if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any, NoReturn
+
     from greentui.core.evaluate.sandbox import wire
 else:
     wire = _sibling("wire")
@@ -178,9 +180,25 @@ def _standard_module(name: str) -> ModuleType | None:
     if name.split(".")[0] not in getattr(sys, "stdlib_module_names", ()):
         return None
     try:
-        return importlib.import_module(name)
+        __import__(name)
     except Exception:
         return None
+    return sys.modules.get(name)
+
+
+_SOURCES: dict[str, str] = {}  # file name -> source, for the lines failure details quote
+
+
+def _frames_in(exc: BaseException | None, filename: str) -> list[Any]:
+    """The traceback frames of ``exc`` in ``filename`` (traceback and linecache load only when something failed)."""
+    if exc is None:
+        return []
+    import linecache
+    import traceback
+
+    for name, source in _SOURCES.items():
+        linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    return [fr for fr in traceback.extract_tb(exc.__traceback__) if fr.filename == filename]
 
 
 def verdict(passed: bool, phase: str, detail: str) -> dict[str, Any]:
@@ -192,7 +210,7 @@ def verdict(passed: bool, phase: str, detail: str) -> dict[str, Any]:
 def failure_detail(exc: BaseException, filename: str) -> str:
     """``Type: message at file:line: source``, as the old in-sandbox runner reported it."""
     what = f"{type(exc).__name__}: {exc}".rstrip(": ")[:200]
-    frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if fr.filename == filename]
+    frames = _frames_in(exc, filename)
     where = f" at {filename}:{frames[-1].lineno}: {(frames[-1].line or '').strip()}" if frames else ""
     return what + where
 
@@ -200,7 +218,7 @@ def failure_detail(exc: BaseException, filename: str) -> str:
 def judge(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
     """Load the solution, run the tests against it, return the verdict (never raises for the solution's doing)."""
     tests, prelude = str(job["tests"]), job.get("prelude")
-    linecache.cache["tests.py"] = (len(tests), None, tests.splitlines(True), "tests.py")  # for failure lines
+    _SOURCES["tests.py"] = tests
     try:
         tree = ast.parse(tests, "tests.py")
         code = compile(tree, "tests.py", "exec")
@@ -256,7 +274,7 @@ def judge(job: dict[str, Any], channel: Channel) -> dict[str, Any]:
 
 def _gone(channel: Channel, when: str, exc: BaseException | None = None) -> dict[str, Any]:
     """The verdict when the channel failed: the child went away, or answered with something that is not data."""
-    frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if fr.filename == "tests.py"] if exc else []
+    frames = _frames_in(exc, "tests.py")
     where = f" at tests.py:{frames[-1].lineno}: {(frames[-1].line or '').strip()}" if frames else ""
     if channel.problem == "gone":
         return verdict(False, "gone", f"the code stopped {when}{where}")

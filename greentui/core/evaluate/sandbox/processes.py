@@ -41,16 +41,38 @@ def wait_exit(proc: subprocess.Popen[bytes], seconds: float) -> None:
         time.sleep(0.01)
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the process group while its leader is unreaped (so the id cannot have been reused), then reap."""
+def kill_group(proc: subprocess.Popen[bytes], settle_s: float = 2.0) -> None:
+    """Kill the process group while its leader is unreaped (so the id cannot have been reused), reap the leader,
+    and wait (up to ``settle_s``) until no member is left: the processes of a pid namespace die after its init,
+    a moment after the leader, and a caller must find them gone."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
+    end = time.monotonic() + settle_s
+    while group_members(proc.pid) and time.monotonic() < end:
+        time.sleep(0.005)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes in process group ``pgid``, from /proc (empty where there is none)."""
+    members = []
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] not in (b"Z", b"X"):
+                members.append(int(name))
+    return members
 
 
 def has_exited(proc: subprocess.Popen[bytes]) -> bool:

@@ -9,7 +9,6 @@ one line on stdout: ``{"ok": {"columns": [...], "rows": WIRE}}`` or ``{"error": 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -18,24 +17,29 @@ import signal
 import sqlite3
 import sys
 import time
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every sandboxed item
 
 
 def _sibling(name: str) -> ModuleType:
-    """A module beside this file: loaded by path when run as a script (``-I`` leaves greentui off sys.path)."""
+    """A module beside this file. Run as a script (``-I`` leaves greentui off sys.path) it is executed from its
+    path, without importlib machinery: the sandbox starts an interpreter per item, and every import costs."""
     if __package__:
-        return importlib.import_module(f"{__package__}.{name}")
+        __import__(f"{__package__}.{name}")
+        return sys.modules[f"{__package__}.{name}"]
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_greentui_sandbox_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = type(sys)(f"_greentui_sandbox_{name}")
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    with open(path, encoding="utf-8") as handle:
+        exec(compile(handle.read(), path, "exec"), module.__dict__)
     return module
 
 
 if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
     from greentui.core.evaluate.sandbox import wire
 else:
     wire = _sibling("wire")

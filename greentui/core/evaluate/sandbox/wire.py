@@ -20,7 +20,10 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every sandboxed item
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_DEPTH = 100  # nesting of containers; deeper (or self-containing) values are refused
 _SMALL_INT = 1 << 63
