@@ -281,3 +281,19 @@ def test_no_sandbox_folder_is_left_behind(tmp_path: Path, monkeypatch: pytest.Mo
     run_python_sandboxed("print('hi')", "assert True", FAST)
     run_python_sandboxed("while True: pass", "", CodeLimits(timeout_s=0.3))
     assert [p for p in os.listdir(tmp_path) if p.startswith("greentui-sandbox-")] == []
+
+
+@pytest.mark.timeout(60)
+def test_the_wall_clock_limit_counts_from_a_ready_sandbox_and_holds() -> None:
+    result = run_python_sandboxed("while True:\n    pass\n", "", CodeLimits(timeout_s=2.0, cpu_s=30))
+    assert result.timed_out and result.detail == "killed at the 2 s wall-clock limit"
+    # the limit plus the sandbox's own start (two interpreters; slower on a busy machine), never much more
+    assert 2.0 <= result.wall_s < 2.0 + 5.0
+
+
+@pytest.mark.timeout(60)
+def test_the_cpu_limit_kills_a_busy_loop_before_a_long_wall_clock_limit() -> None:
+    result = run_python_sandboxed("while True:\n    pass\n", "", CodeLimits(timeout_s=30.0, cpu_s=1))
+    assert not result.passed and not result.timed_out
+    assert result.detail == "stopped at the 1 s CPU-time limit", result.detail
+    assert result.wall_s < 30.0

@@ -22,6 +22,7 @@ import os
 import secrets
 import selectors
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,7 @@ from typing import Any
 
 from greentui.core.evaluate.sandbox import isolation as iso_mod
 from greentui.core.evaluate.sandbox import seccomp_filter
+from greentui.core.evaluate.sandbox.confine import CPU_LIMIT_EXIT
 from greentui.core.evaluate.sandbox.isolation import SANDBOX_DIR, SANDBOX_GID, SANDBOX_UID, Isolation
 from greentui.core.evaluate.sandbox.processes import (
     close_fds,
@@ -222,7 +224,7 @@ class _Run:
         return {
             "reply_fd": rep_w,
             "scratch": scratch,
-            "cpu_s": max(1, round(limits.cpu_s if limits.cpu_s is not None else limits.timeout_s)),
+            "cpu_s": self._cpu_s(),
             "memory_bytes": limits.memory_mb << 20,
             "file_bytes": limits.file_mb << 20,
             "nproc": nproc,
@@ -232,6 +234,10 @@ class _Run:
             "mounts_by": self.iso.backend,
             "seccomp_bpf": bpf,
         }
+
+    def _cpu_s(self) -> int:
+        cpu_s = self.limits.cpu_s if self.limits.cpu_s is not None else self.limits.timeout_s
+        return max(1, round(cpu_s))
 
     def _spawn_judge(self, req_w: int, rep_r: int, ver_w: int) -> subprocess.Popen[bytes]:
         fds = {"request_fd": req_w, "reply_fd": rep_r, "verdict_fd": ver_w}
@@ -373,11 +379,11 @@ class _Run:
         if verdict.get("passed") is True:
             return "passed"
         if verdict.get("phase") == "gone":
+            if exit_code in (CPU_LIMIT_EXIT, -signal.SIGXCPU):
+                return f"stopped at the {self._cpu_s()} s CPU-time limit"
             if exit_code is not None and exit_code < 0:
                 name = signal_name(-exit_code)
-                hint = {"SIGXCPU": " (CPU-time limit)", "SIGXFSZ": " (file-size limit)"}.get(name, "")
-                if name == "SIGKILL":
-                    hint = " (the CPU-time or memory limit)"
+                hint = {"SIGXFSZ": " (file-size limit)", "SIGKILL": " (the CPU-time or memory limit)"}.get(name, "")
                 return f"killed by {name}{hint}"
             return f"exited with status {exit_code} before the tests finished"
         if verdict.get("phase") == "setup":

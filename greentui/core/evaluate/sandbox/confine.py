@@ -206,8 +206,20 @@ def set_limit(name: str, soft: int, hard: int | None = None) -> None:
         raise ConfineError(f"cannot set {name}: {exc}") from None
 
 
+CPU_LIMIT_EXIT = 152  # the status with which the child ends at its CPU-time limit (128 + SIGXCPU)
+
+
+def _out_of_cpu(_signum: int, _frame: object) -> None:
+    os._exit(CPU_LIMIT_EXIT)
+
+
 def set_limits(cfg: dict[str, Any]) -> None:
-    """CPU seconds from now (the set-up's own time is not the model's), memory, file size, files, cores, tasks."""
+    """CPU seconds from now (the set-up's own time is not the model's), memory, file size, files, cores, tasks.
+
+    At the soft CPU limit the child ends with :data:`CPU_LIMIT_EXIT` (as a pid namespace's first process it
+    would otherwise ignore SIGXCPU); at the hard limit a second later the kernel kills it whatever it did.
+    """
+    signal.signal(signal.SIGXCPU, _out_of_cpu)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s = math.ceil(usage.ru_utime + usage.ru_stime + float(cfg["cpu_s"]))
     set_limit("RLIMIT_CPU", cpu_s, cpu_s + 1)  # SIGXCPU first, SIGKILL a second later
