@@ -23,7 +23,7 @@ import shutil
 import site
 import subprocess
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from greentui.core.evaluate.sandbox import seccomp_filter
@@ -76,7 +76,6 @@ class Isolation:
     why_no_namespaces: tuple[str, ...] = ()  # per mechanism tried
     refusal: str | None = None  # set when model code cannot run safely here at all
     user_namespace: bool = False
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def namespaces(self) -> bool:
@@ -93,22 +92,26 @@ class Isolation:
 
     def cannot_stop(self) -> tuple[str, ...]:
         """What model code can still do here, in plain words (empty when fully isolated)."""
-        gaps: list[str] = []
-        if not self.namespaces:
-            who = "any user" if self.as_root else "your user"
-            gaps += [
-                f"reading files {who} may read",
-                f"writing where {who} may write (for example /tmp; each file capped by RLIMIT_FSIZE)",
-                "seeing other processes and their command lines",
-            ]
-            if not self.seccomp:
-                gaps.append("connecting to the network")
+        if self.namespaces:
+            if self.seccomp:
+                return ()
+            return (  # walled in, but with every kernel interface of an unprivileged process
+                "creating processes inside its namespaces (only RLIMIT_NPROC caps them)",
+                "using kernel interfaces the filter refuses (io_uring, bpf, new user namespaces)",
+            )
+        who = "any user" if self.as_root else "your user"
+        gaps = [
+            f"reading files {who} may read",
+            f"writing where {who} may write (for example /tmp; each file capped by RLIMIT_FSIZE)",
+            "seeing other processes and their command lines",
+        ]
         if not self.seccomp:
             gaps += [
+                "connecting to the network",
                 "signalling or tracing other processes of the same user",
-                "creating processes (only RLIMIT_NPROC caps them)" if not self.namespaces else "",
+                "creating processes (only RLIMIT_NPROC caps them)",
             ]
-        return tuple(gap for gap in gaps if gap)
+        return tuple(gaps)
 
     def describe(self, *, gaps: bool = True) -> str:
         """One line: "isolated: ...", "limited (why): ...; cannot stop: ..." (without the gaps when ``gaps`` is
