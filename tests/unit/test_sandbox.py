@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.evaluate.sandbox import CodeLimits, SqlError, run_python_sandboxed, run_readonly_query
+from greentui.core.evaluate.sandbox import CodeLimits, SqlError, isolation, run_python_sandboxed, run_readonly_query
 
 # ---------------------------------------------------------------------------------------------------------------
 # SQL
@@ -190,6 +190,9 @@ def test_home_and_tmpdir_are_a_fresh_private_folder_that_is_gone_afterwards() ->
 
 def test_writes_outside_the_scratch_folder_fail_and_files_inside_are_size_capped(tmp_path: Path) -> None:
     # Replaces the old test that pinned the insecure behaviour (writes elsewhere succeeded, only capped in size).
+    here = isolation.current()
+    if not here.namespaces and not here.as_root:
+        pytest.skip(f"documented as not stopped here (the code runs as this user): {here.describe()}")
     outside = tmp_path / "note.txt"
     code = (
         f"try:\n    open({str(outside)!r}, 'w').write('hello')\nexcept OSError as exc:\n    print('refused', exc)\n"

@@ -385,7 +385,7 @@ def test_unshares_command_line() -> None:
         (Isolation("bwrap", tool_version="bubblewrap 0.8.0", as_root=True, seccomp=True, seccomp_note="lib"), "isolated: user 65534", 0),
         (Isolation("unshare", tool_version="unshare 2.38", seccomp=False, seccomp_note="no lib"), "limited (no lib): your user", 2),
         (Isolation("none", as_root=True, seccomp=True, why_no_namespaces=("bwrap: x", "unshare: y")), "limited (bwrap: x; unshare: y)", 3),
-        (Isolation("none", seccomp=False, why_no_namespaces=("z",)), "limited (z): your user", 6),
+        (Isolation("none", seccomp=False, why_no_namespaces=("z",)), "limited (z): your user", 7),
         (Isolation("none", refusal="nope"), "refused: nope", -1),
     ],
     ids=["isolated", "no-seccomp", "no-namespaces", "neither", "refused"],

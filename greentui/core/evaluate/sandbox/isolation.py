@@ -105,6 +105,8 @@ class Isolation:
             f"writing where {who} may write (for example /tmp; each file capped by RLIMIT_FSIZE)",
             "seeing other processes and their command lines",
         ]
+        if not self.as_root:  # same user, no Yama: /proc/<pid>/mem of a dumpable process is open to it
+            gaps.append("reading your other processes' memory and environment through /proc")
         if not self.seccomp:
             gaps += [
                 "connecting to the network",
