@@ -50,14 +50,20 @@ HOSTILE: dict[str, tuple[str, str]] = {
     "ten-megabyte-random-rows": (f"SELECT randomblob(10000000) FROM {numbers(300)}", "too big"),
     "many-one-megabyte-rows": (f"SELECT randomblob(999999) FROM {numbers(300)}", "larger than 8 MB"),
     "many-half-megabyte-text-rows": (f"SELECT printf('%.*c', 500000, 'x') FROM {numbers(100)}", "larger than 8 MB"),
-    "one-giant-printf": ("SELECT printf('%.*c', 2000000000, 'x')", "too big|ran past"),
+    "one-giant-printf": ("SELECT printf('%.*c', 2000000000, 'x')", "too big|ran past|memory"),
     "giant-replace": ("SELECT replace(hex(zeroblob(400000)), '0', '0000000000')", "too big"),
-    "group-concat-bomb": (f"SELECT group_concat(hex(randomblob(1000))) FROM {numbers(10**6)}", "too big|ran past"),
+    "group-concat-bomb": (
+        f"SELECT group_concat(hex(randomblob(1000))) FROM {numbers(10**6)}",
+        "too big|ran past|memory",
+    ),
     "doubling-string": (
         "WITH RECURSIVE s(v) AS (SELECT 'x' UNION ALL SELECT v || v FROM s) SELECT length(v) FROM s",
         "too big",
     ),
-    "json-array-bomb": (f"SELECT json_group_array(hex(randomblob(500))) FROM {numbers(10**6)}", "too big|ran past"),
+    "json-array-bomb": (
+        f"SELECT json_group_array(hex(randomblob(500))) FROM {numbers(10**6)}",
+        "too big|ran past|memory",
+    ),
     "hex-of-random": ("SELECT hex(randomblob(600000))", "too big"),
     "too-many-rows": (f"SELECT x FROM {numbers(200_000)}", "more than 100000 rows"),
     "wide-rows": (f"SELECT {', '.join(['hex(randomblob(4000))'] * 200)} FROM {numbers(100)}", "larger than 8 MB"),
