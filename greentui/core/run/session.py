@@ -232,6 +232,10 @@ class Session(RunControl):
             fingerprint_key=fingerprint_key(fingerprint),
             served_energy=served.settings(),
         )
+        if task.scorer == "code_pass_at_1":  # how model code is confined here ("isolated: ..." / "limited ...")
+            from greentui.core.evaluate.sandbox.isolation import current as sandbox_isolation
+
+            settings["sandbox"] = sandbox_isolation().describe()
         self._emit(
             SessionStarted(
                 session_id=self.session_id,
