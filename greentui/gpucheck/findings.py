@@ -75,6 +75,10 @@ def energy_findings(energy: Mapping[str, Any], rate_hz: float) -> list[Finding]:
 
 
 def counter_findings(period: Mapping[str, Any]) -> list[Finding]:
+    if period.get("error"):  # the energy phase failed as a whole: energy_findings reports it once
+        return []
+    if period.get("reads") and period.get("failed_reads") == period.get("reads"):
+        return [_finding("info", "counter period", "no energy counter on this board: greentui integrates power")]
     if period.get("changes", 0) < 2:
         return [
             _finding(

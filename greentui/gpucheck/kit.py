@@ -84,6 +84,7 @@ def plan_races(options: KitOptions, *, on_gpu: bool, nf4: bool) -> list[RacePlan
             options.items,
             options.max_new_tokens,
             task=options.task,
+            power_source="nvml",
         )
         for m in options.gpu_models
     ]
@@ -96,6 +97,7 @@ def plan_races(options: KitOptions, *, on_gpu: bool, nf4: bool) -> list[RacePlan
                 options.items,
                 options.max_new_tokens,
                 task=options.task,
+                power_source="nvml",
             )
             for m in reversed(options.gpu_models)
         ]

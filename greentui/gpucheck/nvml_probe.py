@@ -158,6 +158,7 @@ class CounterPeriod:
     reads: int
     seconds: float
     read_us: float  # mean time of one read
+    failed_reads: int  # reads that returned nothing (all of them: the board has no counter)
     changes: int
     min_gap_s: float | None  # the smallest gap between two consecutive changes: the update period, or less
     median_gap_s: float | None
@@ -169,6 +170,7 @@ class CounterPeriod:
             "reads": self.reads,
             "seconds": round(self.seconds, 4),
             "read_us": round(self.read_us, 2),
+            "failed_reads": self.failed_reads,
             "changes": self.changes,
             "min_gap_s": self.min_gap_s,
             "median_gap_s": self.median_gap_s,
@@ -193,7 +195,7 @@ def observe_counter_period(
     """
     started = clock()
     now = started
-    done = 0
+    done = failed = 0
     previous: float | None = None
     change_times: list[float] = []
     while (done < reads or now - started < min_seconds) and now - started < max_seconds:
@@ -201,6 +203,7 @@ def observe_counter_period(
         now = clock()
         done += 1
         if value is None:
+            failed += 1
             continue
         if previous is not None and value != previous:
             change_times.append(now)
@@ -211,6 +214,7 @@ def observe_counter_period(
         reads=done,
         seconds=seconds,
         read_us=seconds / done * 1e6 if done else 0.0,
+        failed_reads=failed,
         changes=len(change_times),
         min_gap_s=round(min(gaps), 6) if gaps else None,
         median_gap_s=round(statistics.median(gaps), 6) if gaps else None,

@@ -47,6 +47,9 @@ class RacePlan:
     task: str = "arithmetic"
     idle_s: float = 2.0
     sample_hz: float = 20.0
+    # "nvml" on a GPU: the items' energy is then the GPU's alone, comparable with the GPU's own counter ("auto"
+    # would add RAPL's CPU package energy where the machine exposes it)
+    power_source: str = "auto"
 
     def config(self) -> SessionConfig:
         return SessionConfig(
@@ -56,6 +59,7 @@ class RacePlan:
             limit=self.items,
             idle_s=self.idle_s,
             sample_hz=self.sample_hz,
+            power_source=self.power_source,
             grid_intensity=GRID_G_PER_KWH,
             max_new_tokens=self.max_new_tokens,
             fixed_length=True,

@@ -79,8 +79,16 @@ def test_a_counter_that_never_moves_is_a_bug_and_failed_reads_count(fake_nvml: F
     clock = FakeClock(tick_s=0.01)
     values = iter([None, 5.0] + [5.0] * 2000)
     period = observe_counter_period(lambda: next(values), reads=100, min_seconds=0.5, max_seconds=5.0, clock=clock)
-    assert period.changes == 0 and period.min_gap_s is None and period.reads == 100
+    assert period.changes == 0 and period.min_gap_s is None and period.reads == 100 and period.failed_reads == 1
     assert counter_findings(period.to_dict())[0]["level"] == "bug"
+
+
+def test_a_board_without_counter_is_noted_not_blamed(fake_nvml: FakeNvml) -> None:
+    fake_nvml.gpus[0].energy_mj = None  # pre-Volta
+    period = observe_counter_period(lambda: counter_j(0), reads=50, min_seconds=0.0, clock=FakeClock(tick_s=0.001))
+    assert period.failed_reads == period.reads == 50 and period.changes == 0
+    (finding,) = counter_findings(period.to_dict())
+    assert finding["level"] == "info" and "no energy counter" in finding["detail"]
 
 
 def test_counter_period_stops_at_its_time_limit() -> None:

@@ -126,6 +126,7 @@ def test_plans_on_gpu_with_and_without_bitsandbytes_and_on_cpu() -> None:
         ("random:llama3.2-1b@fp16,cuda", "random:llama3.2-1b@bf16,cuda"),
     ]
     assert all(p.items == 20 and p.max_new_tokens == 48 and p.config().fixed_length for p in gpu)
+    assert all(p.config().power_source == "nvml" for p in gpu)  # the GPU's energy alone, as its counter sees it
     with_nf4 = plan_races(options, on_gpu=True, nf4=True)
     assert [p.model_b for p in with_nf4[2:]] == ["random:llama3.2-1b@nf4,cuda", "random:smollm2-135m@nf4,cuda"]
     (cpu,) = plan_races(options, on_gpu=False, nf4=False)
@@ -135,6 +136,7 @@ def test_plans_on_gpu_with_and_without_bitsandbytes_and_on_cpu() -> None:
         2,
         4,
     )
+    assert cpu.power_source == "auto"
     for plan in [*with_nf4, cpu]:  # every spec the kit writes parses
         ModelSpec.parse(plan.model_a)
         ModelSpec.parse(plan.model_b)
