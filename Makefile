@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # of CUDA packages); a machine with nvidia-smi gets the normal (CUDA) build.
 TORCH := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo torch==2.13.0)
 
-.PHONY: demo demo-headless test check install clean bench
+.PHONY: demo demo-headless test check install clean bench gpu-kit gpu-kit-check
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,18 @@ check: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# gpu_check.py needs a GPU to mean anything (and its CPU race alone takes minutes here): see docs/GPU.md
 bench: $(STAMP)
-	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+	for b in benchmarks/*.py; do [ $$b = benchmarks/gpu_check.py ] || $(PY) $$b || exit 1; done
+
+# The GPU truth kit (docs/GPU.md): a wheelhouse of greentui's dependencies that a torch machine lacks, plus
+# greentui's own wheel, for an offline GPU machine; and the proof that it installs and runs in a bare venv here.
+GPU_KIT := .gpu-kit
+gpu-kit:
+	$(PYTHON) benchmarks/gpukit/build_wheelhouse.py --out $(GPU_KIT)/wheelhouse
+
+gpu-kit-check: gpu-kit
+	$(PYTHON) benchmarks/gpukit/check_bare.py --wheelhouse $(GPU_KIT)/wheelhouse --work $(GPU_KIT)/bare
 
 clean:
 	rm -rf $(VENV) .cache
