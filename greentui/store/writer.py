@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlite_utils import Database
 
 from greentui.core.records import (
     Event,
@@ -38,6 +37,7 @@ from greentui.core.records import (
     SessionFinished,
     SessionStarted,
 )
+from greentui.store.connection import Database
 from greentui.store.errors import StoreError, translate
 
 log = logging.getLogger(__name__)
