@@ -1,6 +1,9 @@
 """The listing commands' output: ``sessions``, ``show``, ``export``, ``tasks`` and ``models``, printed with rich.
 
-Model output and names are wrapped in :class:`rich.text.Text` (never parsed as markup).
+Model output and names are wrapped in :class:`rich.text.Text` (never parsed as markup), their control and bidi
+characters shown as visible escapes. On a terminal the tables fit its width; piped or redirected they take their
+natural width (greentui.text.console), so a script or a pager gets whole words. ``--json`` output is built in
+greentui.text.listing_json.
 """
 
 from __future__ import annotations
@@ -13,17 +16,24 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.core.run.tally import Tally
 from greentui.format import est, fmt_joules
-from greentui.text.printer import codecarbon_line, summary_table
+from greentui.text.console import print_natural, script_console
+from greentui.untrusted import escape_controls
+
+
+def _cell(value: object) -> Text:
+    """Untrusted text as a table cell: never markup, no byte a terminal acts on, one line."""
+    return Text(escape_controls(str(value), keep=""))
 
 
 def _when(unix_s: float | None) -> str:
     return dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M") if unix_s else "—"
 
 
-def print_sessions(rows: list[Any], db_path: Path) -> None:
-    console = Console(highlight=False)
+def print_sessions(rows: list[Any], db_path: Path, *, matching: int | None = None) -> None:
+    """The sessions as a table; ``matching`` (how many the filters keep in all) adds a line when some are not
+    listed."""
+    console = script_console()
     if not rows:
         console.print(Text(f"no sessions in {db_path}"))
         return
@@ -36,7 +46,7 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
         energy = f"{fmt_joules(row.a.energy_j)} · {fmt_joules(row.b.energy_j)}{mark}"
         table.add_row(
             *[
-                Text(str(v))
+                _cell(v)
                 for v in (
                     row.id,
                     _when(row.started_unix_s),
@@ -50,40 +60,59 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
                 )
             ]
         )
-    console.print(table)
+    print_natural(console, table)
+    if matching is not None and matching > len(rows):
+        console.print(Text(f"{len(rows):,} of {matching:,} matching sessions shown (--limit N shows more)"))
+
+
+def session_verdict(store: Any, stored: Any) -> tuple[Any | None, Any, str | None]:
+    """(the verdict, the replayed tally, where the verdict came from) for a stored session: the saved verdict
+    ("stored"), else one computed from its finished items ("items"), else None (no finished item)."""
+    from greentui.core.run.tally import Tally, verdict_from_tally
+    from greentui.core.verdict.compute import Verdict
+
+    tally = Tally()
+    for event in store.replay(stored.session.id):
+        tally.apply(event)
+    if stored.verdict:
+        return Verdict.from_dict(stored.verdict), tally, "stored"
+    if any(lane.items for lane in tally.sides.values()):
+        return verdict_from_tally(tally), tally, "items"
+    return None, tally, None
+
+
+def session_json(store: Any, session_id: str) -> str:
+    """`greentui show --json` (keys in docs/JSON_OUTPUT.md)."""
+    from greentui.text.listing_json import show_json
+
+    stored = store.load_session(session_id)
+    verdict, _, source = session_verdict(store, stored)
+    return show_json(stored, verdict.to_dict() if verdict is not None else None, source)
 
 
 def print_session(store: Any, session_id: str) -> None:
     """`greentui show`: the session header, the per-model table from its replayed events, and the verdict."""
-    from greentui.core.run.tally import verdict_from_tally
-    from greentui.core.verdict.compute import Verdict
+    from greentui.text.printer import codecarbon_line, summary_table
     from greentui.text.report import render_verdict
 
-    console = Console(highlight=False)
+    console = script_console()
     stored = store.load_session(session_id)
-    tally = Tally()
-    for event in store.replay(stored.session.id):
-        tally.apply(event)
     session = stored.session
     console.print(
         Text.assemble(
             ("session ", "bold"),
             (session.id, "bold"),
             f" · {session.status}",
-            f" ({session.status_reason})" if session.status_reason else "",
+            f" ({escape_controls(session.status_reason)})" if session.status_reason else "",
             f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
             f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
         )
     )
-    verdict = (
-        Verdict.from_dict(stored.verdict)
-        if stored.verdict
-        else (verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
-    )
+    verdict, tally, _ = session_verdict(store, stored)
     if verdict is not None:
-        console.print(render_verdict(verdict))
+        print_natural(console, render_verdict(verdict))
     else:
-        console.print(summary_table(tally))
+        print_natural(console, summary_table(tally))
         console.print(Text("no finished items, so no verdict"))
     crosscheck = codecarbon_line(session.measurements)
     if crosscheck:
@@ -110,7 +139,7 @@ def export_session(store: Any, session_id: str, fmt: str) -> str:
 def print_tasks() -> None:
     from greentui.core.evaluate.tasks import builtin_tasks, unavailable_builtin_tasks
 
-    console = Console(highlight=False)
+    console = script_console()
     table = Table(title="built-in tasks (add your own: --task path/to/folder)", title_justify="left")
     for column in ("id", "category", "items", "metric", "baseline s0"):
         table.add_column(column, no_wrap=True)
@@ -118,7 +147,7 @@ def print_tasks() -> None:
     for task in builtin_tasks():
         table.add_row(
             *[
-                Text(v)
+                _cell(v)
                 for v in (
                     task.id,
                     task.category,
@@ -130,21 +159,21 @@ def print_tasks() -> None:
             ]
         )
     for task_id, reason in unavailable_builtin_tasks().items():
-        table.add_row(*[Text(v) for v in (task_id, "", "not installed", "", "", reason)])
-    console.print(table)
+        table.add_row(*[_cell(v) for v in (task_id, "", "not installed", "", "", reason)])
+    print_natural(console, table)
 
 
 def print_models() -> None:
     from greentui.core.models.resolve import catalog_rows
 
-    console = Console(highlight=False)
+    console = script_console()
     table = Table(title="model catalog (any Hugging Face id, folder or .gguf file also works)", title_justify="left")
     for column in ("spec", "model", "size", "here"):
         table.add_column(column, no_wrap=True)
     table.add_column("notes", ratio=1)
     for row in catalog_rows():
-        table.add_row(*[Text(str(v)) for v in (row.spec, row.model, row.size, row.status, row.note)])
-    console.print(table)
+        table.add_row(*[_cell(v) for v in (row.spec, row.model, row.size, row.status, row.note)])
+    print_natural(console, table)
     print_served_models(console)
 
 
@@ -157,5 +186,5 @@ def print_served_models(console: Console) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("notes", ratio=1)
     for row in served_rows():
-        table.add_row(*[Text(str(v)) for v in (row.spec, row.status, row.note)])
-    console.print(table)
+        table.add_row(*[_cell(v) for v in (row.spec, row.status, row.note)])
+    print_natural(console, table)
