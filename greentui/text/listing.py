@@ -131,6 +131,12 @@ def export_session(store: Any, session_id: str, fmt: str) -> str:
         return export_csv(store, session_id)
     if fmt == "json":
         return export_json(store, session_id)
+    if fmt == "html":
+        from greentui.text.html import session_html
+
+        stored = store.load_session(session_id)
+        verdict, _, _ = session_verdict(store, stored)
+        return session_html(stored, store.samples(stored.session.id), verdict)
     stored = store.load_session(session_id)
     verdict = Verdict.from_dict(stored.verdict) if stored.verdict else None
     return session_markdown(stored.session_dict(), stored.runs_dicts(), stored.items_summary(), verdict)
