@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import IO
 
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 
 NATURAL_WIDTH = 4096  # wider than any row greentui prints; tables and panels still take only what they need
@@ -29,6 +29,10 @@ def print_natural(console: Console, renderable: RenderableType) -> None:
     """Print ``renderable`` at the terminal's width on a terminal, else at the widest width it needs."""
     if console.is_terminal:
         console.print(renderable)
+        return
+    if isinstance(renderable, Group):  # each part at its own width: a panel is not as wide as the longest line
+        for part in renderable.renderables:
+            print_natural(console, part)
         return
     needed = Measurement.get(console, console.options, renderable).maximum
     console.print(renderable, width=max(needed, 1), soft_wrap=False)
