@@ -82,9 +82,10 @@ def _recorded(key: str, *sources: Mapping[str, Any] | None) -> list[str]:
 
 
 def provenance_lines(stored: Any, verdict: Verdict | None) -> list[str]:
-    """Where the figures come from: power sources and sampling, grid intensity, idle baseline, task version,
-    hardware, cross-checks, and any provenance the session recorded (``settings``/``measurements``/verdict
-    ``"provenance"``)."""
+    """Where the figures come from: power sources, method and sampling, grid intensity, idle baseline, task
+    version, where each model's weights came from, hardware, cross-checks, and any provenance the session recorded
+    (``settings``/``measurements``/verdict ``"provenance"``). Fields a newer greentui stores (a run's
+    ``provenance``, the session's ``measurement_method``) are read when present."""
     session = stored.session
     measurements, settings = session.measurements or {}, session.settings or {}
     lines = [
@@ -92,23 +93,26 @@ def provenance_lines(stored: Any, verdict: Verdict | None) -> list[str]:
         + (f"; {', '.join(session.power_sources)}" if session.power_sources else "")
         + ")"
     ]
-    if measurements.get("sample_rate_hz"):
-        lines[-1] += f", sampled at {float(measurements['sample_rate_hz']):.1f} Hz"
-    lines.append(f"Grid: {session.grid_g_per_kwh:g} g CO2e/kWh ({session.grid_source}), PUE {session.pue:g}")
-    idle = session.idle
-    lines.append(
-        f"Idle baseline: {idle.power_w:.2f} W over {idle.seconds:.1f} s ({idle.quality}, {idle.source})"
-        if idle is not None and idle.seconds > 0
-        else "Idle baseline: not measured (dynamic energy unavailable)"
-    )
+    rate = measurements.get("sample_rate_hz") or getattr(session, "sampling_rate_hz", None)
+    if rate:
+        lines[-1] += f", sampled at {float(rate):.1f} Hz"
+    method = getattr(session, "measurement_method", None)
+    if method:
+        lines.append(f"Measurement method: {method}")
+    grid = session.grid
+    lines.append(f"Grid: {grid.g_per_kwh:g} g CO2e/kWh ({grid.source}), PUE {grid.pue:g}")
+    lines.append(_idle_line(session.idle))
     task = f"Task: {session.task_name} ({session.task_id})"
     if session.task_version:
         task += f", version {session.task_version[:12]}"
+    seed = settings.get("seed")
     lines.append(
-        task
-        + f", schedule {session.schedule}"
-        + (f", seed {settings['seed']}" if settings.get("seed") is not None else ", greedy decoding")
+        task + f", schedule {session.schedule}" + (f", seed {seed}" if seed is not None else ", greedy decoding")
     )
+    for side, run in sorted(stored.runs.items()):
+        weights = getattr(run, "provenance", None) or (getattr(verdict.side(side), "provenance", "") if verdict else "")
+        if weights:
+            lines.append(f"Model {side} ({run.display_name or run.spec}): {weights}")
     hardware = {k: v for k, v in (session.fingerprint or {}).items() if isinstance(v, str | int | float) and v != ""}
     if hardware:
         lines.append("Hardware: " + ", ".join(f"{k} {v}" for k, v in list(hardware.items())[:8]))
@@ -122,21 +126,40 @@ def provenance_lines(stored: Any, verdict: Verdict | None) -> list[str]:
     return lines
 
 
-def contention_lines(stored: Any, items: Sequence[ItemScored]) -> list[str]:
-    """How much other work shared the machine: what the session recorded (``"contention"``), and the item
-    windows flagged as contended; says so plainly when nothing was recorded."""
+def _idle_line(idle: Any) -> str:
+    if idle is None or not idle.seconds:
+        return "Idle baseline: not measured (dynamic energy unavailable)"
+    line = f"Idle baseline: {idle.power_w:.2f} W over {idle.seconds:.1f} s ({idle.quality}, {idle.source})"
+    share = getattr(idle, "contention_share", None)
+    if share is not None:
+        line += f"; {100 * share:.0f} % of CPU time went to other programs"
+    if getattr(idle, "contended", False):
+        line += " (machine busy: not used, so dynamic energy is not available)"
+    return line
+
+
+def contention_lines(stored: Any, items: Sequence[ItemScored], verdict: Verdict | None = None) -> list[str]:
+    """How much other work shared the machine: the verdict's contention note, the session's count of contended
+    windows, the items flagged contended, and anything recorded under ``"contention"``; says so plainly when the
+    session recorded nothing (an older greentui) and when it recorded a quiet machine."""
     session = stored.session
     raw_verdict = stored.verdict if isinstance(stored.verdict, Mapping) else None
     lines = _recorded("contention", session.measurements, session.settings, raw_verdict)
-    flagged = [i for i in items if getattr(i, "contended", None)]
-    if flagged:
-        lines.append(f"{len(flagged)} of {len(items)} item windows were contended (other processes used the device)")
-    if not lines:
-        lines.append(
-            "Not recorded for this session: the energy of each window is that of the whole device, so other "
-            "programs' work during the run would be counted in it."
-        )
-    return lines
+    note = getattr(verdict, "contention_note", None)
+    if note:
+        lines.insert(0, note)
+    flagged = sum(1 for i in items if getattr(i, "contended", False))
+    counted = getattr(session, "contended_windows", None)
+    if flagged and not note:
+        lines.append(f"{flagged} of {len(items)} item windows were contended (other programs used the machine)")
+    if lines:
+        return lines
+    if counted is not None or any(hasattr(i, "contended") for i in items):
+        return [f"None of the {len(items)} item windows was contended: other programs stayed under the threshold."]
+    return [
+        "Not recorded for this session: the energy of each window is that of the whole device, so other "
+        "programs' work during the run would be counted in it."
+    ]
 
 
 # ---- the page --------------------------------------------------------------------------------------------------
@@ -211,7 +234,8 @@ def _mark(item: ItemScored | None) -> str:
     joules = (
         "" if item.joules is None else f" · {item.joules:.3g} J{' est.' if item.energy_quality == 'estimated' else ''}"
     )
-    return f'<span class="{cls}">{sign}</span> {item.score:.2f}{joules} · {item.tokens_out} tokens'
+    busy = " · machine busy" if getattr(item, "contended", False) else ""
+    return f'<span class="{cls}">{sign}</span> {item.score:.2f}{joules} · {item.tokens_out} tokens{busy}'
 
 
 def _items_table(items: Sequence[ItemScored]) -> str:
@@ -268,6 +292,8 @@ def session_html(stored: Any, samples: Any, verdict: Verdict | None, *, generate
     ]
     if verdict is not None:
         note = f'<p class="estimated">{svg_text(verdict.energy_note)}</p>' if verdict.energy_note else ""
+        busy = getattr(verdict, "contention_note", None)
+        note += f'<p class="estimated">{svg_text(busy)}</p>' if busy else ""
         out.append(
             f'<section class="verdict"><p class="sentence">{svg_text(verdict.sentence)}</p>'
             f"<p>{svg_text(verdict.pareto)}</p>{note}</section>"
@@ -298,7 +324,7 @@ def session_html(stored: Any, samples: Any, verdict: Verdict | None, *, generate
         out.append(f"<section><h2>At scale</h2>{_ul(scale_lines(verdict))}</section>")
     out.append(
         f"<section><h2>Provenance</h2>{_ul(provenance_lines(stored, verdict))}"
-        f"<h3>Contention</h3>{_ul(contention_lines(stored, items))}</section>"
+        f"<h3>Contention</h3>{_ul(contention_lines(stored, items, verdict))}</section>"
     )
     if items:
         out.append(f"<section><h2>Items</h2>{_items_table(items)}</section>")

@@ -3,8 +3,10 @@ lines a session records, and a session with no verdict."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from greentui.core.records import ItemScored, PowerSample
 from greentui.store import SessionStore
@@ -99,3 +101,41 @@ def test_a_session_without_items_still_makes_a_page(tmp_path: Path) -> None:
     page = session_html(store.load_session("s-empty"), store.samples("s-empty"), None, generated_unix_s=0.0)
     assert "No verdict: no item finished on both sides." in page and "<svg" in page
     assert "Not recorded for this session" in page and "1970-01-01 00:00 UTC" in page
+
+
+def _with(record: object, **extra: object) -> SimpleNamespace:
+    """A stored record with the fields a newer greentui adds (provenance, contention), as after that merge."""
+    fields = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+    return SimpleNamespace(**(fields | extra))
+
+
+def test_provenance_and_contention_fields_of_newer_sessions_are_read(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "g.db")
+    writer = store.writer()
+    for event in LiveSession("s-new", n_items=4).events():
+        writer.handle(event)
+    writer.close()
+    stored = store.load_session("s-new")
+    assert stored.session.idle is not None
+    newer = SimpleNamespace(
+        session=_with(
+            stored.session,
+            contended_windows=3,
+            measurement_method="NVML energy counter",
+            idle=_with(stored.session.idle, contention_share=0.31, contended=True),
+        ),
+        runs={side: _with(run, provenance=f"from Q4_1 GGUF ({side})") for side, run in stored.runs.items()},
+        verdict=None,
+    )
+    lines = provenance_lines(newer, None)
+    assert "Measurement method: NVML energy counter" in lines
+    assert any(line.startswith("Model A (") and line.endswith("from Q4_1 GGUF (A)") for line in lines)
+    assert any("31 % of CPU time went to other programs" in line and "machine busy" in line for line in lines)
+    items = [_with(i, contended=i.index < 2) for i in stored.items]
+    assert contention_lines(newer, items) == ["4 of 8 item windows were contended (other programs used the machine)"]
+    note = SimpleNamespace(contention_note="Machine busy: 4 of 8 windows contended (31 % of CPU to others)")
+    assert contention_lines(newer, items, note)[0].startswith("Machine busy")  # type: ignore[arg-type]
+    quiet = [_with(i, contended=False) for i in stored.items]
+    assert contention_lines(newer, quiet) == [
+        "None of the 8 item windows was contended: other programs stayed under the threshold."
+    ]
