@@ -46,11 +46,26 @@ def _nice_step(span: float, ticks: int = 5) -> float:
     return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
 
 
-def _tick_label_s(seconds: float, step: float) -> str:
-    if step >= 60 and seconds >= 60:
-        minutes = seconds / 60
-        return f"{minutes:g} min" if minutes < 120 else f"{minutes / 60:g} h"
-    return f"{seconds:g} s"
+# Round steps for a time axis, in seconds: whole seconds, then whole minutes, then whole hours.
+_TIME_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def _time_step(duration_s: float, ticks: int = 8) -> float:
+    """The smallest round step that puts at most about ``ticks`` ticks on ``duration_s`` (sub-second: decimal)."""
+    raw = duration_s / ticks
+    if raw < 1:
+        return _nice_step(duration_s, ticks)
+    return float(next((step for step in _TIME_STEPS if step >= raw), math.ceil(raw / 86400) * 86400))
+
+
+def _time_label(seconds: float, step: float) -> str:
+    """``30 s``, ``4 min``, ``2 h`` or ``1 h 30 min``: the unit of the step, whole numbers where the step is."""
+    if step < 60:
+        return f"{seconds:g} s"
+    minutes = round(seconds / 60)
+    if step < 3600 or minutes % 60:
+        return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // 60} h"
 
 
 def trace_bins(
@@ -92,15 +107,17 @@ def power_trace_svg(
     idle_power_w: float | None = None,
     estimated: bool = False,
     width: int = 960,
-    height: int = 280,
+    plot_height: int = 210,
 ) -> str:
     """The session's power over time as an SVG element (``<svg>...</svg>``), or a short note when no sample
-    carries a power value."""
+    carries a power value. The legend sits under the time axis, on as many rows as the labels need."""
     bins, duration = trace_bins(samples, items, origin_mono_s=origin_mono_s)
     if not bins:
         return '<p class="note">No power samples were stored for this session, so there is no trace to draw.</p>'
-    left, right, top, bottom = 56, 16, 34, 36
-    plot_w, plot_h = width - left - right, height - top - bottom
+    left, right, top = 56, 16, 26
+    plot_w, plot_h = width - left - right, plot_height
+    legend, legend_rows = _legend(labels, idle_power_w, {b.activity for b in bins}, left, top + plot_h + 44, plot_w)
+    height = top + plot_h + 44 + 22 * legend_rows
     y_max = max(max(b.power_w for b in bins), idle_power_w or 0.0) * 1.08 or 1.0
     y_step = _nice_step(y_max)
     y_max = math.ceil(y_max / y_step) * y_step
@@ -113,30 +130,28 @@ def power_trace_svg(
 
     parts = [
         f'<svg class="trace" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="power over time, coloured by the model at work" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-label="power over time, coloured by the model at work" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{left - 44}" y="{top - 10}" class="axis">power (W{", estimated" if estimated else ""})</text>',
     ]
     for item in items:  # each item's energy window, in its model's tint
         x0, x1 = x(item.started_mono_s - origin_mono_s), x(item.ended_mono_s - origin_mono_s)
         parts.append(
             f'<rect x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1.0):.1f}" height="{plot_h}" '
-            f'fill="{TINTS[item.side]}"/>'
+            f'fill="{TINTS[item.side]}" stroke="#ffffff" stroke-width="1"/>'
         )
     tick = 0.0
     while tick <= y_max + 1e-9:  # horizontal grid and power labels
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}"/>')
         parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" class="tick">{tick:g}</text>')
         tick += y_step
-    t_step = _nice_step(duration, 8)
+    t_step = _time_step(duration)
     t = 0.0
     while t <= duration + 1e-9:
         parts.append(
             f'<text x="{x(t):.1f}" y="{top + plot_h + 16}" text-anchor="middle" class="tick">'
-            f"{_tick_label_s(t, t_step)}</text>"
+            f"{_time_label(t, t_step)}</text>"
         )
         t += t_step
-    parts.append(
-        f'<text x="{left - 44}" y="{top - 12}" class="axis">power (W{", estimated" if estimated else ""})</text>'
-    )
     if idle_power_w is not None:
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y(idle_power_w):.1f}" y2="{y(idle_power_w):.1f}" '
@@ -150,7 +165,7 @@ def power_trace_svg(
     parts.append(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="{MUTED}" stroke-width="1"/>'
     )
-    parts.append(_legend(labels, idle_power_w, {b.activity for b in bins}, left + plot_w, top - 12))
+    parts.append(legend)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -171,33 +186,41 @@ def _runs(bins: Sequence[TraceBin], x: Callable[[float], float], y: Callable[[fl
 
 
 def _legend(
-    labels: Mapping[Side, str], idle_power_w: float | None, activities: set[str], right_x: float, y: float
-) -> str:
-    """Right-aligned legend: each model (its tint and colour), both at once and between items when the trace has
-    them, and the idle baseline."""
-    lines = [("both", "both at once", "")] if "both" in activities else []
-    if "idle" in activities:
-        lines.append(("idle", "no item running", ""))
-    if idle_power_w is not None:
-        lines.append(("idle", f"idle baseline {idle_power_w:.1f} W", ' stroke-dasharray="6 4"'))
-    parts, cursor = [], right_x
-    for key, text, dash in reversed(lines):
-        cursor -= 7 * len(text) + 42
-        parts.append(
-            f'<line x1="{cursor:.0f}" x2="{cursor + 22:.0f}" y1="{y - 4}" y2="{y - 4}" stroke="{COLOURS[key]}" '
-            f'stroke-width="2.5"{dash}/><text x="{cursor + 28:.0f}" y="{y}" class="legend">{svg_text(text)}</text>'
-        )
-    sides: tuple[Side, ...] = ("B", "A")
+    labels: Mapping[Side, str], idle_power_w: float | None, activities: set[str], left: float, y: float, width: float
+) -> tuple[str, int]:
+    """(the legend, its number of rows): each model (its tint and colour), both at once and between items when the
+    trace has them, and the idle baseline; left-aligned from ``left``, a new row when one is full."""
+    sides: tuple[Side, ...] = ("A", "B")
+    # (swatch fill or None for a line, stroke colour, dash, text)
+    entries: list[tuple[str | None, str, str, str]] = []
     for side in sides:
         text = labels.get(side, side)
-        shown = text if len(text) <= 40 else text[:39] + "…"
-        cursor -= 7 * len(shown) + 42
-        parts.append(
-            f'<rect x="{cursor:.0f}" y="{y - 10}" width="22" height="12" fill="{TINTS[side]}" '
-            f'stroke="{COLOURS[side]}" stroke-width="3"/>'
-            f'<text x="{cursor + 28:.0f}" y="{y}" class="legend">{svg_text(shown)}</text>'
-        )
-    return "".join(parts)
+        entries.append((TINTS[side], COLOURS[side], "", text if len(text) <= 60 else text[:59] + "…"))
+    if "both" in activities:
+        entries.append((None, COLOURS["both"], "", "both at once"))
+    if "idle" in activities:
+        entries.append((None, COLOURS["idle"], "", "no item running"))
+    if idle_power_w is not None:
+        entries.append((None, COLOURS["idle"], ' stroke-dasharray="6 4"', f"idle baseline {idle_power_w:.1f} W"))
+    parts, cursor, row = [], left, 0
+    for fill, colour, dash, text in entries:
+        entry_w = 7 * len(text) + 48  # about 7 px a character at the legend's 12 px
+        if cursor > left and cursor + entry_w > left + width:
+            cursor, row = left, row + 1
+        base = y + 22 * row
+        if fill is not None:
+            parts.append(
+                f'<rect x="{cursor:.0f}" y="{base - 10:.0f}" width="22" height="12" fill="{fill}" '
+                f'stroke="{colour}" stroke-width="3"/>'
+            )
+        else:
+            parts.append(
+                f'<line x1="{cursor:.0f}" x2="{cursor + 22:.0f}" y1="{base - 4:.0f}" y2="{base - 4:.0f}" '
+                f'stroke="{colour}" stroke-width="2.5"{dash}/>'
+            )
+        parts.append(f'<text x="{cursor + 28:.0f}" y="{base:.0f}" class="legend">{svg_text(text)}</text>')
+        cursor += entry_w
+    return "".join(parts), row + 1
 
 
 @dataclass(frozen=True)
