@@ -21,7 +21,7 @@ from typing import Any
 
 from greentui import __version__
 from greentui.core.records import ItemScored, Side
-from greentui.core.verdict.compute import Verdict, cegi_lines, model_label, scale_lines
+from greentui.core.verdict.compute import Verdict, cegi_lines, format_joules, model_label, scale_lines
 from greentui.text.html_chart import COLOURS, Interval, interval_svg, power_trace_svg, svg_text
 from greentui.text.report import comparison_rows
 
@@ -113,9 +113,11 @@ def provenance_lines(stored: Any, verdict: Verdict | None) -> list[str]:
         weights = getattr(run, "provenance", None) or (getattr(verdict.side(side), "provenance", "") if verdict else "")
         if weights:
             lines.append(f"Model {side} ({run.display_name or run.spec}): {weights}")
-    hardware = {k: v for k, v in (session.fingerprint or {}).items() if isinstance(v, str | int | float) and v != ""}
+    hardware = [
+        _fact(k, v) for k, v in (session.fingerprint or {}).items() if isinstance(v, str | int | float) and v != ""
+    ]
     if hardware:
-        lines.append("Hardware: " + ", ".join(f"{k} {v}" for k, v in list(hardware.items())[:8]))
+        lines.append("Hardware: " + ", ".join(hardware[:8]))
     from greentui.text.printer import codecarbon_line
 
     crosscheck = codecarbon_line(measurements)
@@ -124,6 +126,13 @@ def provenance_lines(stored: Any, verdict: Verdict | None) -> list[str]:
     raw_verdict = stored.verdict if isinstance(stored.verdict, Mapping) else None
     lines += _recorded("provenance", measurements, settings, raw_verdict)
     return lines
+
+
+def _fact(name: str, value: object) -> str:
+    """One fingerprint entry in words: ``memory 25.3 GB``, ``cpu model Intel(R) Xeon(R)``."""
+    if name.endswith("_bytes") and isinstance(value, int | float):
+        return f"{name[: -len('_bytes')].replace('_', ' ')} {value / 1e9:.1f} GB"
+    return f"{name.replace('_', ' ')} {value}"
 
 
 def _idle_line(idle: Any) -> str:
@@ -222,6 +231,7 @@ def _interval_charts(verdict: Verdict) -> str:
                 low=0.0,
                 high=top,
                 reference=1.0,
+                digits=2,
             )
         )
     return "\n".join(p for p in parts if p)
@@ -231,9 +241,8 @@ def _mark(item: ItemScored | None) -> str:
     if item is None:
         return '<span class="note">not run</span>'
     cls, sign = ("ok", "✓") if item.correct else (("part", "~") if item.score > 0 else ("no", "✗"))
-    joules = (
-        "" if item.joules is None else f" · {item.joules:.3g} J{' est.' if item.energy_quality == 'estimated' else ''}"
-    )
+    estimated = " est." if item.energy_quality == "estimated" else ""
+    joules = "" if item.joules is None else f" · {format_joules(item.joules)}{estimated}"
     busy = " · machine busy" if getattr(item, "contended", False) else ""
     return f'<span class="{cls}">{sign}</span> {item.score:.2f}{joules} · {item.tokens_out} tokens{busy}'
 

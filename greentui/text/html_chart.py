@@ -242,10 +242,12 @@ def interval_svg(
     high: float,
     reference: float | None = None,
     unit: str = "",
+    digits: int = 1,
     width: int = 960,
 ) -> str:
     """A small forest plot: each row a dot at its value and a bar over its interval, on one axis from ``low`` to
-    ``high``; ``reference`` (0 for a difference, 1 for a ratio) is drawn as a dashed line."""
+    ``high``; ``reference`` (0 for a difference, 1 for a ratio) is drawn as a dashed line; the figures are written
+    beside the plot with ``digits`` decimals."""
     shown = [r for r in rows if r.value is not None]
     if not shown:
         return ""
@@ -287,8 +289,8 @@ def interval_svg(
                 f'stroke="{row.colour}" stroke-width="6" stroke-linecap="round" opacity="0.45"/>'
             )
         parts.append(f'<circle cx="{x(row.value):.1f}" cy="{cy:.1f}" r="6.5" fill="{row.colour}"/>')
-        figures = f"{row.value:.3g}{unit}" + (
-            f"  ({row.lo:.3g} to {row.hi:.3g})" if row.lo is not None and row.hi is not None else ""
+        figures = f"{row.value:.{digits}f}{unit}" + (
+            f"  ({row.lo:.{digits}f} to {row.hi:.{digits}f})" if row.lo is not None and row.hi is not None else ""
         )
         parts.append(f'<text x="{left + plot_w + 16}" y="{cy + 4:.1f}" class="row">{figures}</text>')
     parts.append("</svg>")
