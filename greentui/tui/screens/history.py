@@ -16,7 +16,8 @@ from greentui.tui.replay import FoldedSession, fold_session
 from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
 
 REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
-PAGE_ROWS = 100  # sessions read per query: a few screens; the next page loads as the cursor or the view nears it
+PAGE_ROWS = 60  # sessions read per query: more than a tall screen shows (each row costs ~2 ms to add); the next
+# page loads as the cursor or the view nears the last loaded row
 
 
 class HistoryScreen(Screen[None]):
