@@ -103,6 +103,7 @@ class HistoryScreen(Screen[None]):
             else:
                 if not needle.strip() or not self.more:
                     self.matching = self.total if not needle.strip() else len(self.summaries)
+                    self.more = len(self.summaries) < self.matching
                 else:  # counting the matches reads every session (~0.1 s at 10,000): not while the user types
                     self.matching = None
                     self._count(needle)
@@ -124,10 +125,11 @@ class HistoryScreen(Screen[None]):
         except Exception as exc:
             self.notify(one_line(exc), title="cannot read more sessions", severity="error", timeout=10)
             return
-        self.more = len(page) == PAGE_ROWS
         loaded = {s.id for s in self.summaries}
-        page = [s for s in page if s.id not in loaded]  # a session stored meanwhile shifts the pages by one
-        self.summaries = [*self.summaries, *page]
+        fresh = [s for s in page if s.id not in loaded]  # a session stored meanwhile shifts the pages by one
+        self.summaries = [*self.summaries, *fresh]
+        self.more = len(page) == PAGE_ROWS and (self.matching is None or len(self.summaries) < self.matching)
+        page = fresh
         self.query_one(SessionsTable).append(page, marked=self.marked)
         self._show_status()
 
@@ -141,6 +143,7 @@ class HistoryScreen(Screen[None]):
     def _counted(self, needle: str, found: int) -> None:
         if self.is_mounted and needle == self.query_one("#history-filter", Input).value:
             self.matching = found
+            self.more = self.more and len(self.summaries) < found
             self._show_status()
 
     @on(SessionsTable.NearEnd)
