@@ -129,8 +129,7 @@ class HistoryScreen(Screen[None]):
         fresh = [s for s in page if s.id not in loaded]  # a session stored meanwhile shifts the pages by one
         self.summaries = [*self.summaries, *fresh]
         self.more = len(page) == PAGE_ROWS and (self.matching is None or len(self.summaries) < self.matching)
-        page = fresh
-        self.query_one(SessionsTable).append(page, marked=self.marked)
+        self.query_one(SessionsTable).append(fresh, marked=self.marked)
         self._show_status()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="history-count", description="count")
