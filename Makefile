@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # of CUDA packages); a machine with nvidia-smi gets the normal (CUDA) build.
 TORCH := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo torch==2.13.0)
 
-.PHONY: demo demo-headless test check install clean bench gpu-kit gpu-kit-check
+.PHONY: demo demo-headless test check install clean bench browser gpu-kit gpu-kit-check
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,16 @@ demo: $(STAMP)
 demo-headless: $(STAMP)
 	$(VENV)/bin/greentui demo --headless
 
-test: $(STAMP) check
+test: $(STAMP) check browser
 	$(PY) -m pytest -q
+
+# The HTML report's tests render it in a real headless browser: Debian's chromium, installed here when it is
+# missing and we are root with apt; otherwise those tests are skipped and say why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-headless-shell >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "chromium is not installed (needs root and apt): the browser tests of the HTML report will be skipped"; fi
 
 # The checks CI runs before the tests; each fails on any finding.
 check: $(STAMP)

@@ -19,6 +19,7 @@ DEMO_TASK = "dialogue-summary"  # measured: the one built-in task where fp32 and
 DEMO_LIMIT = 20
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+JSON_HELP = "print JSON for scripts instead of a table (keys: docs/JSON_OUTPUT.md)"
 
 EXIT_STATUS_HELP = """exit status:
   0    done (a session completed, a listing printed)
@@ -212,13 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
     sessions.add_argument("--since", metavar="YYYY-MM-DD")
     sessions.add_argument("--until", metavar="YYYY-MM-DD")
     sessions.add_argument("--limit", type=_COUNT, default=50, metavar="N", help="at most N sessions (default 50)")
+    sessions.add_argument("--json", action="store_true", help=JSON_HELP)
 
     show = sub.add_parser("show", help="a session's summary and verdict")
     show.add_argument("session_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help=JSON_HELP)
 
     export = sub.add_parser("export", help="export a session")
     export.add_argument("session_id", metavar="ID")
-    export.add_argument("--format", choices=("csv", "json", "md"), default="md")
+    export.add_argument(
+        "--format",
+        choices=("csv", "json", "md", "html"),
+        default="md",
+        help="md (default), csv (items, for spreadsheets), json (everything, re-importable), html (one "
+        "self-contained page: verdict, CEGI, power trace, per-model figures)",
+    )
     export.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here instead of stdout")
 
     delete = sub.add_parser("delete", help="delete a session")
@@ -228,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="which power sources work here, and why not")
     doctor.add_argument("--country", metavar="ISO3")
 
-    sub.add_parser("tasks", help="list the built-in tasks")
-    sub.add_parser("models", help="list the model catalog and what is available here")
+    sub.add_parser("tasks", help="list the built-in tasks").add_argument("--json", action="store_true", help=JSON_HELP)
+    models = sub.add_parser("models", help="list the model catalog and what is available here")
+    models.add_argument("--json", action="store_true", help=JSON_HELP)
     sub.add_parser("history", help="open the TUI on the history screen")
     from greentui.sweeps.commands import add_parsers as add_sweep_parsers
 
@@ -298,18 +308,23 @@ def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
     not refused: the writer waits for it). ``readonly=True`` (commands that read): read-write when possible, so
     sessions left ``running`` by a killed process are marked interrupted, else read-only (a read-only file, or
     another process holding the lock an upgrade would need); they never wait behind a writer."""
-    from greentui.services import open_store
-    from greentui.store import StoreBusyError, StoreError, StoreFullError, StoreReadOnlyError
+    from greentui.store import (  # not services: it imports the engine
+        SessionStore,
+        StoreBusyError,
+        StoreError,
+        StoreFullError,
+        StoreReadOnlyError,
+    )
 
     try:
         if not readonly:
-            store = open_store(_db_path(args))
+            store = SessionStore(_db_path(args))
             store.check_writable()
             return store
         try:
-            return open_store(_db_path(args))
+            return SessionStore(_db_path(args))
         except (StoreReadOnlyError, StoreBusyError, StoreFullError):
-            return open_store(_db_path(args), readonly=True)
+            return SessionStore(_db_path(args), readonly=True)
     except StoreError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
@@ -411,10 +426,21 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     store = _open_store(args, readonly=True)
     since = _parse_date(args.since, "--since")
     until = _parse_date(args.until, "--until", end_of_day=True)
-    rows = store.list_sessions(
-        task=args.task, model=args.model, status=args.status, since_unix_s=since, until_unix_s=until, limit=args.limit
-    )
-    print_sessions(rows, _db_path(args))
+    where = {
+        "task": args.task,
+        "model": args.model,
+        "status": args.status,
+        "since_unix_s": since,
+        "until_unix_s": until,
+    }
+    rows = store.list_sessions(**where, limit=args.limit)
+    matching = store.count_sessions(**where) if len(rows) == args.limit else len(rows)
+    if args.json:
+        from greentui.text.listing_json import sessions_json
+
+        sys.stdout.write(sessions_json(rows, matching=matching, db_path=_db_path(args), limit=args.limit))
+    else:
+        print_sessions(rows, _db_path(args), matching=matching)
     return EXIT_OK
 
 
@@ -433,10 +459,13 @@ def _parse_date(text: str | None, flag: str, *, end_of_day: bool = False) -> flo
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from greentui.text.listing import print_session
+    from greentui.text.listing import print_session, session_json
 
     store = _open_store(args, readonly=True)
-    print_session(store, args.session_id)
+    if args.json:
+        sys.stdout.write(session_json(store, args.session_id))
+    else:
+        print_session(store, args.session_id)
     return EXIT_OK
 
 
@@ -484,6 +513,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    if args.json:
+        from greentui.text.listing_json import tasks_json
+
+        sys.stdout.write(tasks_json())
+        return EXIT_OK
     from greentui.text.listing import print_tasks
 
     print_tasks()
@@ -491,6 +525,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    if args.json:
+        from greentui.text.listing_json import models_json
+
+        sys.stdout.write(models_json())
+        return EXIT_OK
     from greentui.text.listing import print_models
 
     print_models()

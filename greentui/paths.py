@@ -35,3 +35,17 @@ def state_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    """What greentui saves for the user besides the database: ``$GREENTUI_DATA_DIR`` or the user data dir
+    (``~/.local/share/greentui``)."""
+    override = os.environ.get("GREENTUI_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def screenshots_dir() -> Path:
+    """Where the TUI's screenshots go (ctrl+p "Screenshot"): ``screenshots/`` in :func:`data_dir`."""
+    return data_dir() / "screenshots"

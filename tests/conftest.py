@@ -24,3 +24,4 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("GREENTUI_DB", str(home / "greentui.db"))
     monkeypatch.setenv("GREENTUI_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("GREENTUI_STATE_DIR", str(home / "state"))  # recovery journals
+    monkeypatch.setenv("GREENTUI_DATA_DIR", str(home / "data"))

@@ -129,7 +129,7 @@ def _side(side: str, events: Sequence[Event]) -> dict[str, Any]:
     items = [e for e in events if isinstance(e, ItemScored) and e.side == side]
     failure = next((e.reason for e in events if isinstance(e, RunFailed) and e.side == side), None)
     joules = [e.joules for e in items if e.joules is not None]
-    tokens = sum(e.tokens_out for e in items if e.joules is not None)
+    tokens = sum(e.tokens_out or 0 for e in items if e.joules is not None)
     total = sum(joules) if joules else None
     return {
         "model": None

@@ -1,4 +1,4 @@
-"""greentui's session store: SQLite through sqlite-utils, WAL, versioned schema, one batching writer thread.
+"""greentui's session store: SQLite (standard library sqlite3), WAL, versioned schema, one batching writer thread.
 
 Imports only :mod:`greentui.core.records` from the rest of greentui.
 """

@@ -1,4 +1,4 @@
-"""SessionStore: greentui's SQLite database (sqlite-utils, WAL, versioned schema, one writer thread).
+"""SessionStore: greentui's SQLite database (sqlite3, WAL, versioned schema, one writer thread).
 
 Opening checks the file before anything is written: a text file, another program's SQLite database, a
 damaged file or one from a newer greentui is refused with a one-line :class:`StoreError` and left exactly
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlite_utils import Database
 
 from greentui import paths
 from greentui.core.records import SIDES, Event, ItemScored, PowerSample, Side
+from greentui.store.connection import Database
 from greentui.store.errors import (
     AmbiguousSessionIdError,
     NotAGreentuiDatabaseError,
@@ -40,6 +40,7 @@ from greentui.store.errors import (
     low_space,
     translate,
 )
+from greentui.store.listing import STATUSES, SessionFilter, count_sql, list_sql
 from greentui.store.migrations import SCHEMA_VERSION, check_version, ensure_current, read_identity
 from greentui.store.rows import (
     ResumeInfo,
@@ -58,7 +59,6 @@ from greentui.store.rows import (
 from greentui.store.writer import StoreWriter, WriterStatus
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-STATUSES = ("running", "completed", "interrupted", "failed")
 _PAGE_ROWS = 4096  # samples fetched per query while replaying
 STALE_WAIT_S = 0.5  # how long opening waits for another process's lock to mark stale sessions (then skips it)
 WRITER_BUSY_TIMEOUT_S = 1.0  # the writer's connection: a lock shows as "waiting" after this, then is retried
@@ -150,7 +150,7 @@ class SessionStore:
         timeout_s = self.busy_timeout_s if busy_timeout_s is None else busy_timeout_s
         conn = sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
         try:
-            db = Database(conn, execute_plugins=False)
+            db = Database(conn)
             db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000):d}")
             db.execute("PRAGMA foreign_keys = ON")
             if not readonly:
@@ -484,51 +484,33 @@ class SessionStore:
         until_unix_s: float | None = None,
         limit: int | None = None,
         sweep: str | None = None,
+        *,
+        search: str = "",
+        order_by: str = "date",
+        descending: bool = True,
+        offset: int = 0,
     ) -> list[SessionSummary]:
         """Sessions, newest first, with per-side progress, accuracy, energy and the verdict sentence.
 
-        ``task`` matches the task id or name exactly; ``model`` is a case-insensitive substring of either
-        model spec; ``since``/``until`` bound the start time; ``sweep`` keeps the sessions of that sweep.
+        The filters are :class:`~greentui.store.listing.SessionFilter`'s (``search`` is the history's search box);
+        ``order_by`` is one of :data:`~greentui.store.listing.SORT_SQL`; ``limit``/``offset`` give one page.
+        Everything runs in SQLite, so a page costs the same with ten or ten thousand stored sessions.
         """
-        where: list[str] = []
-        params: list[object] = []
-        if task is not None:
-            where.append("(s.task_id = ? OR s.task_name = ?)")
-            params += [task, task]
-        if model is not None:
-            pattern = "%" + model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append("(s.model_a LIKE ? ESCAPE '\\' OR s.model_b LIKE ? ESCAPE '\\')")
-            params += [pattern, pattern]
-        if status is not None:
-            if status not in STATUSES:
-                raise StoreError(f"unknown session status {status!r} (expected one of {', '.join(STATUSES)})")
-            where.append("s.status = ?")
-            params.append(status)
-        if sweep is not None:
-            where.append("s.sweep_id = ?")
-            params.append(sweep)
-        if since_unix_s is not None:
-            where.append("s.started_unix_s >= ?")
-            params.append(since_unix_s)
-        if until_unix_s is not None:
-            where.append("s.started_unix_s < ?")
-            params.append(until_unix_s)
-        side_cols = ", ".join(
-            f"{x}.{c} AS {x}_{c}"
-            for x in ("a", "b")
-            for c in ("status", "items_done", "correct", "score_sum", "energy_j", "failure", "provenance")
-        )
-        sql = (
-            "SELECT s.id, s.status, s.status_reason, s.task_id, s.task_name, s.task_version, s.n_items, s.schedule, "
-            f"s.model_a, s.model_b, s.power_quality, s.started_unix_s, s.ended_unix_s, s.sweep_id, {side_cols}, "
-            "(SELECT v.sentence FROM verdicts AS v WHERE v.session_id = s.id ORDER BY v.id DESC LIMIT 1) AS sentence "
-            "FROM sessions AS s "
-            "LEFT JOIN runs AS a ON a.session_id = s.id AND a.side = 'A' "
-            "LEFT JOIN runs AS b ON b.session_id = s.id AND b.side = 'B' "
-            + (("WHERE " + " AND ".join(where) + " ") if where else "")
-            + "ORDER BY s.started_unix_s DESC, s.id"
-            + (" LIMIT ?" if limit is not None else "")
-        )
-        if limit is not None:
-            params.append(int(limit))
+        where = SessionFilter(task, model, status, since_unix_s, until_unix_s, sweep, search)
+        sql, params = list_sql(where, order_by=order_by, descending=descending, limit=limit, offset=offset)
         return [summary_from_row(row) for row in self._query(sql, params)]
+
+    def count_sessions(
+        self,
+        task: str | None = None,
+        model: str | None = None,
+        status: str | None = None,
+        since_unix_s: float | None = None,
+        until_unix_s: float | None = None,
+        sweep: str | None = None,
+        *,
+        search: str = "",
+    ) -> int:
+        """How many sessions :meth:`list_sessions` would list with the same filters and no limit."""
+        sql, params = count_sql(SessionFilter(task, model, status, since_unix_s, until_unix_s, sweep, search))
+        return int(self._query(sql, params)[0]["n"])

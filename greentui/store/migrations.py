@@ -21,8 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
-from sqlite_utils import Database
-
+from greentui.store.connection import Database
 from greentui.store.errors import StoreVersionError
 
 SCHEMA_VERSION = 3

@@ -17,8 +17,7 @@ from greentui.store.batch import Batch
 from greentui.store.journal import JournalError, JournalHeader, iter_sessions, read_journal
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
-
+    from greentui.store.connection import Database
     from greentui.store.db import SessionStore
 
 

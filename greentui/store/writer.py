@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sqlite_utils import Database
-
 from greentui.core.records import Event, IdleMeasured, ModelLoaded, SessionStarted
 from greentui.store.batch import FLUSH_KINDS, MAX_ORPHANS, NOT_STORED, Batch, process_identity
+from greentui.store.connection import Database
 from greentui.store.errors import StoreBusyError, StoreError, translate
 from greentui.store.journal import JournalError, RecoveryJournal
 

@@ -1,29 +1,42 @@
 """The listing commands' output: ``sessions``, ``show``, ``export``, ``tasks`` and ``models``, printed with rich.
 
-Model output and names are wrapped in :class:`rich.text.Text` (never parsed as markup).
+Model output and names are wrapped in :class:`rich.text.Text` (never parsed as markup), their control and bidi
+characters shown as visible escapes. On a terminal the tables fit its width; piped or redirected they take their
+natural width (greentui.text.console), so a script or a pager gets whole words. ``--json`` output is built in
+greentui.text.listing_json.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.core.run.tally import Tally
 from greentui.format import est, fmt_joules
-from greentui.text.printer import codecarbon_line, idle_line, summary_table
+from greentui.text.console import print_natural, script_console
+from greentui.untrusted import escape_controls
+
+if TYPE_CHECKING:  # the listing itself must start without the engine (and numpy): see test_import_hygiene
+    from greentui.core.run.tally import Tally
+
+
+def _cell(value: object) -> Text:
+    """Untrusted text as a table cell: never markup, no byte a terminal acts on, one line."""
+    return Text(escape_controls(str(value), keep=""))
 
 
 def _when(unix_s: float | None) -> str:
     return dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M") if unix_s else "—"
 
 
-def print_sessions(rows: list[Any], db_path: Path) -> None:
-    console = Console(highlight=False)
+def print_sessions(rows: list[Any], db_path: Path, *, matching: int | None = None) -> None:
+    """The sessions as a table; ``matching`` (how many the filters keep in all) adds a line when some are not
+    listed."""
+    console = script_console()
     if not rows:
         console.print(Text(f"no sessions in {db_path}"))
         return
@@ -36,7 +49,7 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
         energy = f"{fmt_joules(row.a.energy_j)} · {fmt_joules(row.b.energy_j)}{mark}"
         table.add_row(
             *[
-                Text(str(v))
+                _cell(v)
                 for v in (
                     row.id,
                     _when(row.started_unix_s),
@@ -50,30 +63,59 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
                 )
             ]
         )
-    console.print(table)
+    print_natural(console, table)
+    if matching is not None and matching > len(rows):
+        console.print(Text(f"{len(rows):,} of {matching:,} matching sessions shown (--limit N shows more)"))
+
+
+def stored_verdict(store: Any, stored: Any) -> tuple[Any | None, Tally, str | None]:
+    """(the verdict, the replayed tally, where the verdict came from) for a stored session: the saved verdict
+    ("stored"), else one computed from its finished items ("items": none was saved, or it was saved by an older
+    release in another format), else None (no finished item)."""
+    from greentui.core.run.tally import Tally, session_verdict
+    from greentui.core.verdict.compute import Verdict, VerdictError
+
+    tally = Tally()
+    for event in store.replay(stored.session.id):
+        tally.apply(event)
+    verdict = session_verdict(stored.verdict, tally)
+    if verdict is None:
+        return None, tally, None
+    try:
+        source = "stored" if stored.verdict and Verdict.from_dict(stored.verdict) is not None else "items"
+    except VerdictError:
+        source = "items"
+    return verdict, tally, source
+
+
+def session_json(store: Any, session_id: str) -> str:
+    """`greentui show --json` (keys in docs/JSON_OUTPUT.md)."""
+    from greentui.text.listing_json import show_json
+
+    stored = store.load_session(session_id)
+    verdict, _, source = stored_verdict(store, stored)
+    return show_json(stored, verdict.to_dict() if verdict is not None else None, source)
 
 
 def print_session(store: Any, session_id: str) -> None:
     """`greentui show`: the session header, the per-model table from its replayed events, and the verdict."""
-    from greentui.core.run.tally import session_verdict
+    from greentui.text.printer import codecarbon_line, idle_line, summary_table
     from greentui.text.report import render_verdict
 
-    console = Console(highlight=False)
+    console = script_console()
     stored = store.load_session(session_id)
-    tally = Tally()
-    for event in store.replay(stored.session.id):
-        tally.apply(event)
     session = stored.session
     console.print(
         Text.assemble(
             ("session ", "bold"),
             (session.id, "bold"),
             f" · {session.status}",
-            f" ({session.status_reason})" if session.status_reason else "",
+            f" ({escape_controls(session.status_reason)})" if session.status_reason else "",
             f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
             f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
         )
     )
+    verdict, tally, _ = stored_verdict(store, stored)
     for side, lane in tally.sides.items():
         console.print(Text(f"  {side} {lane.spec}" + (f" · {lane.label}" if lane.loaded is not None else "")))
     for line in _session_facts(session, tally):
@@ -84,11 +126,10 @@ def print_session(store: Any, session_id: str) -> None:
     busy = tally.busy_line()
     if busy:
         console.print(Text(f"  {busy}", style="bold yellow"))
-    verdict = session_verdict(stored.verdict, tally)
     if verdict is not None:
-        console.print(render_verdict(verdict))
+        print_natural(console, render_verdict(verdict))
     else:
-        console.print(summary_table(tally))
+        print_natural(console, summary_table(tally))
         console.print(Text("no finished items, so no verdict"))
     crosscheck = codecarbon_line(session.measurements)
     if crosscheck:
@@ -116,7 +157,6 @@ def _session_facts(session: Any, tally: Tally) -> list[str]:
 
 
 def export_session(store: Any, session_id: str, fmt: str) -> str:
-    from greentui.core.run.tally import session_verdict
     from greentui.store.export import export_csv, export_json
     from greentui.text.report import session_markdown
 
@@ -124,18 +164,21 @@ def export_session(store: Any, session_id: str, fmt: str) -> str:
         return export_csv(store, session_id)
     if fmt == "json":
         return export_json(store, session_id)
+    if fmt == "html":
+        from greentui.text.html import session_html
+
+        stored = store.load_session(session_id)
+        verdict, _, _ = stored_verdict(store, stored)
+        return session_html(stored, store.samples(stored.session.id), verdict)
     stored = store.load_session(session_id)
-    tally = Tally()
-    for event in store.replay(stored.session.id):
-        tally.apply(event)
-    verdict = session_verdict(stored.verdict, tally)
+    verdict, _, _ = stored_verdict(store, stored)
     return session_markdown(stored.session_dict(), stored.runs_dicts(), stored.items_summary(), verdict)
 
 
 def print_tasks() -> None:
     from greentui.core.evaluate.tasks import builtin_tasks, unavailable_builtin_tasks
 
-    console = Console(highlight=False)
+    console = script_console()
     table = Table(title="built-in tasks (add your own: --task path/to/folder)", title_justify="left")
     for column in ("id", "category", "items", "metric", "baseline s0"):
         table.add_column(column, no_wrap=True)
@@ -143,7 +186,7 @@ def print_tasks() -> None:
     for task in builtin_tasks():
         table.add_row(
             *[
-                Text(v)
+                _cell(v)
                 for v in (
                     task.id,
                     task.category,
@@ -155,21 +198,21 @@ def print_tasks() -> None:
             ]
         )
     for task_id, reason in unavailable_builtin_tasks().items():
-        table.add_row(*[Text(v) for v in (task_id, "", "not installed", "", "", reason)])
-    console.print(table)
+        table.add_row(*[_cell(v) for v in (task_id, "", "not installed", "", "", reason)])
+    print_natural(console, table)
 
 
 def print_models() -> None:
     from greentui.core.models.resolve import catalog_rows
 
-    console = Console(highlight=False)
+    console = script_console()
     table = Table(title="model catalog (any Hugging Face id, folder or .gguf file also works)", title_justify="left")
     for column in ("spec", "model", "size", "here"):
         table.add_column(column, no_wrap=True)
     table.add_column("notes", ratio=1)
     for row in catalog_rows():
-        table.add_row(*[Text(str(v)) for v in (row.spec, row.model, row.size, row.status, row.note)])
-    console.print(table)
+        table.add_row(*[_cell(v) for v in (row.spec, row.model, row.size, row.status, row.note)])
+    print_natural(console, table)
     print_served_models(console)
 
 
@@ -182,5 +225,5 @@ def print_served_models(console: Console) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("notes", ratio=1)
     for row in served_rows():
-        table.add_row(*[Text(str(v)) for v in (row.spec, row.status, row.note)])
-    console.print(table)
+        table.add_row(*[_cell(v) for v in (row.spec, row.status, row.note)])
+    print_natural(console, table)

@@ -2,10 +2,15 @@
 
 Everything here prints with rich; model output and names are wrapped in :class:`rich.text.Text` (never parsed as
 markup). Figures derived from an estimated power source carry "estimated".
+
+A line is made of fields ("12.3 tok/s", "running 81.1% (73.0–86.8)") and never breaks inside one: piped or
+redirected, each line stays whole (a log keeps one item per line); on a narrow terminal a line breaks only
+between fields (:func:`fields_line`), so a figure and its interval always stay together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,27 @@ from greentui.core.records import Event, IdleMeasured, ItemScored, ModelLoaded, 
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.text import TOKENS_FROM_MODEL
 from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
+from greentui.text.console import print_natural, script_console
+
+
+def fields_line(fields: Sequence[Text | str], width: int | None, *, separator: str = "  ", indent: int = 6) -> Text:
+    """``fields`` joined by ``separator``; when ``width`` is given and the line would be wider, it breaks between
+    fields (continuation lines indented by ``indent``), never inside one. Print the result with ``soft_wrap=True``
+    so that rich does not wrap it again."""
+    line = Text()
+    used = 0
+    for n, field in enumerate(fields):
+        part = field if isinstance(field, Text) else Text(field)
+        if n:
+            if width is not None and used + len(separator) + part.cell_len > width and used > indent:
+                line.append("\n" + " " * indent)
+                used = indent
+            else:
+                line.append(separator)
+                used += len(separator)
+        line.append_text(part)
+        used += part.cell_len
+    return line
 
 
 class HeadlessPrinter:
@@ -25,7 +51,7 @@ class HeadlessPrinter:
     def __init__(self, *, db_path: Path, tally: Tally, console: Console | None = None) -> None:
         """``tally`` is the session's one tally (``SessionRun.tally``), already fed by the time an event reaches
         :meth:`handle`: the printer reads it and never folds events itself."""
-        self.console = console or Console(highlight=False)
+        self.console = console or script_console()
         self.db_path = db_path
         self.tally = tally
         self._last_stage: dict[str, str] = {}
@@ -45,15 +71,20 @@ class HeadlessPrinter:
 
     def handle(self, event: Event) -> None:
         if isinstance(event, SessionStarted):
-            self.console.print(
-                Text.assemble(
-                    ("greentui ", "bold green"),
-                    f"session {event.session_id} · task {event.task_id} "
-                    f"({event.n_items} items each) · schedule {event.schedule}\n",
-                    f"  A {event.model_a}   B {event.model_b}\n",
-                    f"  power: {event.power_note}\n",
-                    f"  grid: {event.grid.g_per_kwh:.0f} g CO2e/kWh ({event.grid.source}), PUE {event.grid.pue:g}",
-                )
+            head = Text.assemble(("greentui ", "bold green"), f"session {event.session_id}")
+            self._print_fields(
+                [head, f"task {event.task_id} ({event.n_items} items each)", f"schedule {event.schedule}"],
+                separator=" · ",
+            )
+            self._print_fields([Text(f"  A {event.model_a}"), Text(f"B {event.model_b}")], separator="   ")
+            self.console.print(Text(f"  power: {event.power_note}"))  # prose: wraps between words
+            self._print_fields(
+                [
+                    f"  grid: {event.grid.g_per_kwh:.0f} g CO2e/kWh",
+                    f"({event.grid.source}),",
+                    f"PUE {event.grid.pue:g}",
+                ],
+                separator=" ",
             )
             for warning in event.settings.get("grid_warnings", []):
                 self.console.print(Text(f"  warning: {warning}", style="yellow"))
@@ -98,16 +129,17 @@ class HeadlessPrinter:
         else:
             energy = f"{fmt_num(item.joules_per_token, 3):>6} J/token{est(item.energy_quality)}"
         counted = "" if item.tokens_counted_by in TOKENS_FROM_MODEL else f" (tokens {item.tokens_counted_by})"
-        self.console.print(
-            Text.assemble(
-                f"  {item.side} {item.item_id:<12} ",
-                mark,
-                f" {item.score:4.2f}  ",
-                f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s{counted}  ",
-                f"{energy}  ",
-                f"running {fmt_score(score)} ({lane.items_done} done)",
-            )
-        )
+        fields: list[Text | str] = [
+            Text.assemble(f"  {item.side} {item.item_id:<12} ", mark, f" {item.score:4.2f}"),
+            f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s{counted}",
+            energy,
+            f"running {fmt_score(score)} ({lane.items_done} done)",
+        ]
+        self._print_fields(fields)
+
+    def _print_fields(self, fields: Sequence[Text | str], *, separator: str = "  ") -> None:
+        width = self.console.width if self.console.is_terminal else None
+        self.console.print(fields_line(fields, width, separator=separator), soft_wrap=True)
 
     def finish(self, tally: Tally, outcome: Any) -> None:
         """The final per-model table, the verdict, and where the session was saved."""
@@ -116,9 +148,9 @@ class HeadlessPrinter:
         if outcome.verdict is not None:
             # the verdict holds the per-model table and the busy line: accuracy, energy in J and Wh, J/token, speed
             self.console.print()
-            self.console.print(render_verdict(outcome.verdict))
+            print_natural(self.console, render_verdict(outcome.verdict))
         elif tally.items_done:
-            self.console.print(summary_table(tally))
+            print_natural(self.console, summary_table(tally))
             busy = tally.busy_line()
             if busy:
                 self.console.print(Text(busy, style="bold yellow"))

@@ -233,6 +233,24 @@ class GreentuiApp(App[int]):
                 return
         self.push_screen(HistoryScreen())
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Save an SVG of the screen (the command palette's "Screenshot"), by default in greentui's data folder,
+        created when missing (Textual's default, ~/Downloads, may not exist); Textual's notification then names
+        the file."""
+        if path is None:
+            from greentui import paths
+
+            folder = paths.screenshots_dir()
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.notify(f"cannot create {folder}: {exc.strerror}", title="Screenshot", severity="error")
+                return None
+            path = str(folder)
+        return super().deliver_screenshot(filename, path, time_format)
+
     def action_help(self) -> None:
         from greentui.tui.screens.help import HelpScreen
 

@@ -44,3 +44,21 @@ def test_help_loads_neither_torch_nor_transformers_nor_textual() -> None:
     )
     for name in HEAVY:
         assert name not in loaded, f"`greentui --help` imported {name}"
+
+
+def test_sessions_listing_imports_neither_pandas_nor_numpy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`greentui sessions` opens the store and prints a table: sqlite-utils (which imports pandas and numpy when
+    they are installed) and the verdict statistics (numpy) stay out, so the listing starts in a blink."""
+    from greentui.store import SessionStore
+    from tests.helpers.many_sessions import fill_many
+
+    db = tmp_path / "listed.db"
+    fill_many(SessionStore(db), 5)
+    for argv in (["sessions"], ["sessions", "--json"]):
+        loaded = _loaded_after(
+            f"import contextlib, io, os\nos.environ['GREENTUI_DB'] = {str(db)!r}\nfrom greentui.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()) as out:\n    assert main({argv!r}) == 0\n"
+            "assert 'base-sentiment' in out.getvalue()"
+        )
+        for name in ("pandas", "numpy", "sqlite_utils", "torch", "textual"):
+            assert name not in loaded, f"`greentui {' '.join(argv)}` imported {name}"

@@ -1,4 +1,4 @@
-"""Export a stored session to a markdown, CSV or JSON file in the current folder, and say where it went."""
+"""Export a stored session to a markdown, HTML, CSV or JSON file in the current folder, and say where it went."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-FORMATS = (("md", "markdown report"), ("csv", "CSV, one row per item"), ("json", "JSON, everything stored"))
+FORMATS = (
+    ("md", "markdown report"),
+    ("html", "HTML page to share: verdict, power trace, figures, outputs"),
+    ("csv", "CSV, one row per item"),
+    ("json", "JSON, everything stored"),
+)
 
 
 def export_to_file(store: object, session_id: str, fmt: str, folder: Path) -> Path:

@@ -17,10 +17,15 @@ from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
 
 REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
+PAGE_ROWS = 60  # sessions read per query: more than a tall screen shows (each row costs ~2 ms to add); the next
+# page loads as the cursor or the view nears the last loaded row
 
 
 class HistoryScreen(Screen[None]):
-    """A sortable, filterable table of sessions. Enter opens the verdict with the session's power chart."""
+    """A sortable, filterable table of sessions. Enter opens the verdict with the session's power chart.
+
+    The store filters, sorts and pages (``list_sessions`` / ``count_sessions``): the screen holds the pages read so
+    far (``summaries``, also ``shown``) and opens as fast with ten thousand sessions as with ten."""
 
     BINDINGS = [
         Binding("enter", "open", "open"),
@@ -40,8 +45,10 @@ class HistoryScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.summaries: list[Any] = []
-        self.shown: list[Any] = []
+        self.summaries: list[Any] = []  # the pages loaded so far, in the table's order
+        self.matching: int | None = 0  # sessions the filter keeps (all pages); None while a worker counts them
+        self.more = False  # the last page read was full: there may be more
+        self.total = 0  # sessions in the store
         self.sort_key = "date"
         self.reverse = True
         self.marked: list[str] = []
@@ -67,34 +74,92 @@ class HistoryScreen(Screen[None]):
     def store(self) -> Any | None:
         return getattr(self.app, "store", None)
 
+    @property
+    def shown(self) -> list[Any]:
+        """The sessions in the table (the filter's pages loaded so far)."""
+        return self.summaries
+
+    def _page(self, offset: int) -> list[Any]:
+        assert self.store is not None
+        needle = self.query_one("#history-filter", Input).value
+        return list(
+            self.store.list_sessions(
+                search=needle, order_by=self.sort_key, descending=self.reverse, limit=PAGE_ROWS, offset=offset
+            )
+        )
+
     def reload(self) -> None:
-        """Read the session list again (after a run, a delete, or coming back to this screen)."""
+        """Read the first page again (after a run, a delete, a new filter or sort, or coming back here)."""
+        self.summaries, self.matching, self.total, self.more = [], 0, 0, False
         if self.store is None:
-            self.summaries = []
             self._status("no session store is open")
         else:
             try:
-                self.summaries = self.store.list_sessions()
+                needle = self.query_one("#history-filter", Input).value
+                self.total = self.store.count_sessions()
+                self.summaries = self._page(0)
+                self.more = len(self.summaries) == PAGE_ROWS
+                self.marked = [m for m in self.marked if self.store.has_session(m)]
             except Exception as exc:  # a locked or damaged database: say it, keep the screen
                 self.notify(one_line(exc), title="cannot read the sessions", severity="error", timeout=10)
-                self.summaries = []
-        self.marked = [m for m in self.marked if any(s.id == m for s in self.summaries)]
-        self._render_rows()
-
-    def _render_rows(self) -> None:
-        needle = self.query_one("#history-filter", Input).value.strip()
-        self.shown = self.query_one(SessionsTable).show(
-            self.summaries, needle=needle, sort_key=self.sort_key, reverse=self.reverse, marked=self.marked
+            else:
+                if not needle.strip() or not self.more:
+                    self.matching = self.total if not needle.strip() else len(self.summaries)
+                    self.more = len(self.summaries) < self.matching
+                else:  # counting the matches reads every session (~0.1 s at 10,000): not while the user types
+                    self.matching = None
+                    self._count(needle)
+        self.query_one(SessionsTable).show(
+            self.summaries, sort_key=self.sort_key, reverse=self.reverse, marked=self.marked
         )
+        self._show_status()
+        if not self.summaries:
+            self.query_one("#history-preview", Static).update(
+                "no sessions yet: press n to set one up" if not self.total else "no session matches the filter"
+            )
+
+    def load_more(self) -> None:
+        """Append the next page of the same filter and sort, if the table does not hold them all yet."""
+        if self.store is None or not self.more:
+            return
+        try:
+            page = self._page(len(self.summaries))
+        except Exception as exc:
+            self.notify(one_line(exc), title="cannot read more sessions", severity="error", timeout=10)
+            return
+        loaded = {s.id for s in self.summaries}
+        fresh = [s for s in page if s.id not in loaded]  # a session stored meanwhile shifts the pages by one
+        self.summaries = [*self.summaries, *fresh]
+        self.more = len(page) == PAGE_ROWS and (self.matching is None or len(self.summaries) < self.matching)
+        self.query_one(SessionsTable).append(fresh, marked=self.marked)
+        self._show_status()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-count", description="count")
+    def _count(self, needle: str) -> None:
+        """Count the sessions the search keeps, off the UI thread; the status line shows it when it is done."""
+        assert self.store is not None
+        found = self.store.count_sessions(search=needle)
+        self.app.call_from_thread(self._counted, needle, found)
+
+    def _counted(self, needle: str, found: int) -> None:
+        if self.is_mounted and needle == self.query_one("#history-filter", Input).value:
+            self.matching = found
+            self.more = self.more and len(self.summaries) < found
+            self._show_status()
+
+    @on(SessionsTable.NearEnd)
+    def _near_end(self, event: SessionsTable.NearEnd) -> None:
+        if event.rows == len(self.summaries):  # not when the cursor already read the next page
+            self.load_more()
+
+    def _show_status(self) -> None:
         mark_note = f" · marked for comparison: {len(self.marked)}/2" if self.marked else ""
+        matching = f"{len(self.summaries):,}+ (counting)" if self.matching is None else f"{self.matching:,}"
+        loaded = f" ({len(self.summaries):,} loaded, more as you scroll)" if self.more else ""
         self._status(
-            f"{len(self.shown)} of {len(self.summaries)} sessions · sorted by {self.sort_key}"
+            f"{matching} of {self.total:,} sessions{loaded} · sorted by {self.sort_key}"
             f"{' (descending)' if self.reverse else ''}{mark_note} · enter opens the verdict"
         )
-        if not self.shown:
-            self.query_one("#history-preview", Static).update(
-                "no sessions yet: press n to set one up" if not self.summaries else "no session matches the filter"
-            )
 
     def _status(self, text: str) -> None:
         self.query_one("#history-status", Static).update(text)
@@ -108,7 +173,7 @@ class HistoryScreen(Screen[None]):
     # ---- filter and sort ---------------------------------------------------------------------------------
     @on(Input.Changed, "#history-filter")
     def _filter_changed(self) -> None:
-        self._render_rows()
+        self.reload()
 
     @on(Input.Submitted, "#history-filter")
     def _filter_done(self) -> None:
@@ -119,7 +184,9 @@ class HistoryScreen(Screen[None]):
 
     def action_sweep(self) -> None:
         """Show the sessions of the next sweep (by name), then of the one after, then every session again."""
-        names = sorted({s.sweep_id for s in self.summaries if getattr(s, "sweep_id", None)})
+        from greentui.store.sweeps import sweep_names
+
+        names = sweep_names(self.store) if self.store is not None else []
         box = self.query_one("#history-filter", Input)
         if not names:
             self.notify("no session here belongs to a sweep (greentui sweep FILE runs one)", timeout=4)
@@ -137,16 +204,18 @@ class HistoryScreen(Screen[None]):
 
     def action_sort(self) -> None:
         self.sort_key = SORTABLE[(SORTABLE.index(self.sort_key) + 1) % len(SORTABLE)]
-        self._render_rows()
+        self.reload()
 
     def action_reverse(self) -> None:
         self.reverse = not self.reverse
-        self._render_rows()
+        self.reload()
 
     @on(DataTable.RowHighlighted)
     def _preview(self, event: DataTable.RowHighlighted) -> None:
         summary = next((s for s in self.summaries if s.id == event.row_key.value), None)
         self.query_one("#history-preview", Static).update(summary_text(summary) if summary else "")
+        if event.cursor_row >= len(self.summaries) - 10:  # the cursor nears the last loaded row
+            self.load_more()
 
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:
@@ -154,7 +223,7 @@ class HistoryScreen(Screen[None]):
         if key in SORTABLE:
             self.reverse = not self.reverse if key == self.sort_key else False
             self.sort_key = key
-            self._render_rows()
+            self.reload()
 
     # ---- open, replay, compare -----------------------------------------------------------------------------
     @on(DataTable.RowSelected)
@@ -220,15 +289,18 @@ class HistoryScreen(Screen[None]):
         session_id = self._current()
         if session_id is None:
             return
+        table = self.query_one(SessionsTable)
         if session_id in self.marked:
             self.marked.remove(session_id)
         else:
             self.marked.append(session_id)
-        self._render_rows()
+        table.set_marked(session_id, session_id in self.marked)
         if len(self.marked) == 2:
             pair, self.marked = list(self.marked), []
-            self._render_rows()
+            for marked in pair:
+                table.set_marked(marked, False)
             self.fold(pair, purpose="compare")
+        self._show_status()
 
     # ---- export, resume, delete, new ---------------------------------------------------------------------
     def action_export(self) -> None:

@@ -1,31 +1,35 @@
-"""SessionsTable: the stored sessions, filtered by a text and sorted by any column, with marks for comparing."""
+"""SessionsTable: a page of stored sessions at a time, filtered and sorted by the store, with marks for comparing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual.message import Message
 from textual.widgets import DataTable
 
 from greentui.tui import formatting as fmt
 from greentui.tui.safe_text import literal_text
 from greentui.tui.session_state import short_state, state_message
 
-# (key, heading, sort key); the state and the energy (with its est. mark) come before the long model specs, so
-# they show whole on an 80-column terminal, where the table scrolls sideways
-COLUMNS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
-    ("mark", " ", lambda s: 0),
-    ("date", "date", lambda s: s.started_unix_s),
-    ("task", "task", lambda s: s.task_id),
-    ("status", "status", lambda s: s.status),
-    ("items", "items A/B", lambda s: s.a.items_done + s.b.items_done),
-    ("energy", "energy A+B", lambda s: total_energy_j(s) or 0.0),
-    ("model_a", "model A", lambda s: s.model_a),
-    ("model_b", "model B", lambda s: s.model_b),
-    ("verdict", "verdict", lambda s: s.verdict_sentence or ""),
+# (key, heading); the store sorts by each key but the mark (greentui.store.listing.SORT_SQL). The state and the
+# energy (with its est. mark) come before the long model specs, so they show whole on an 80-column terminal,
+# where the table scrolls sideways
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("mark", " "),
+    ("date", "date"),
+    ("task", "task"),
+    ("status", "status"),
+    ("items", "items A/B"),
+    ("energy", "energy A+B"),
+    ("model_a", "model A"),
+    ("model_b", "model B"),
+    ("verdict", "verdict"),
 )
-SORTABLE = tuple(key for key, _, _ in COLUMNS if key != "mark")
+SORTABLE = tuple(key for key, _ in COLUMNS if key != "mark")
+SWEEP_PREFIX = "sweep:"
 
 
 def total_energy_j(summary: Any) -> float | None:
@@ -33,61 +37,58 @@ def total_energy_j(summary: Any) -> float | None:
     return sum(values) if values else None
 
 
-SWEEP_PREFIX = "sweep:"
-
-
-def matches(summary: Any, needle: str) -> bool:
-    """Case-insensitive substring match over id, task, models, status, sweep and verdict; a ``sweep:NAME`` word
-    keeps only the sessions of that sweep (exactly)."""
-    words = needle.split()
-    sweeps = [w[len(SWEEP_PREFIX) :] for w in words if w.lower().startswith(SWEEP_PREFIX)]
-    if sweeps and getattr(summary, "sweep_id", None) not in sweeps:
-        return False
-    needle = " ".join(w for w in words if not w.lower().startswith(SWEEP_PREFIX))
-    if not needle:
-        return True
-    haystack = " ".join(
-        str(v)
-        for v in (
-            summary.id,
-            summary.task_id,
-            summary.task_name,
-            summary.model_a,
-            summary.model_b,
-            summary.status,
-            getattr(summary, "sweep_id", None) or "",
-            summary.verdict_sentence or "",
-        )
-    )
-    return needle.lower() in haystack.lower()
-
-
 class SessionsTable(DataTable[Text]):
-    """Rows keyed by session id; :meth:`show` re-renders from summaries, filter, sort and marks."""
+    """Rows keyed by session id, one page of the store's list at a time: :meth:`show` replaces the rows with the
+    first page of a filter and sort (done by the store), :meth:`append` adds the next page. Scrolling near the
+    last loaded row posts :class:`NearEnd`, so the screen can read the next page before it is needed."""
+
+    @dataclass
+    class NearEnd(Message):
+        """The view came within a screen of the last loaded row (``rows`` were loaded then)."""
+
+        table: SessionsTable
+        rows: int
+
+    _asked_at_rows = -1  # row count when NearEnd was last posted: one request per page
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for key, heading, _ in COLUMNS:
+        for key, heading in COLUMNS:
             self.add_column(heading, key=key)
 
-    def show(
-        self, summaries: Sequence[Any], *, needle: str, sort_key: str, reverse: bool, marked: Sequence[str]
-    ) -> list[Any]:
-        """Replace the rows; keeps the cursor on the same session where it is still listed. Returns the rows."""
+    def show(self, rows: Sequence[Any], *, sort_key: str, reverse: bool, marked: Sequence[str]) -> None:
+        """Replace the rows (already filtered and sorted); keeps the cursor on the same session where it is still
+        listed."""
         current = self.current_id()
-        rows = [s for s in summaries if matches(s, needle)]
-        key_fn = next(fn for key, _, fn in COLUMNS if key == sort_key)
-        rows.sort(key=key_fn, reverse=reverse)
         self.clear()
-        for key, heading, _ in COLUMNS:
+        self._asked_at_rows = -1
+        for key, heading in COLUMNS:
             arrow = (" ▼" if reverse else " ▲") if key == sort_key else ""
             self.columns[key].label = Text(heading + arrow)  # type: ignore[index]
+        self.append(rows, marked=marked)
+        if current is not None and current in self.rows:
+            self.move_cursor(row=self.get_row_index(current))
+
+    def append(self, rows: Sequence[Any], *, marked: Sequence[str]) -> None:
+        """Add rows after the loaded ones (the next page)."""
         for summary in rows:
             self.add_row(*self._cells(summary, summary.id in marked), key=summary.id)
-        if current is not None and current in {s.id for s in rows}:
-            self.move_cursor(row=self.get_row_index(current))
-        return rows
+
+    def set_marked(self, session_id: str, marked: bool) -> None:
+        """Show or clear the comparison mark of one loaded session."""
+        if session_id in self.rows:
+            self.update_cell(session_id, "mark", Text("●" if marked else " ", style="bold"))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if (
+            self.row_count
+            and self.max_scroll_y - new_value <= self.size.height
+            and self._asked_at_rows != self.row_count
+        ):
+            self._asked_at_rows = self.row_count
+            self.post_message(self.NearEnd(self, self.row_count))
 
     def current_id(self) -> str | None:
         if self.row_count == 0:
