@@ -168,6 +168,10 @@ class ModelLoaded(Event):
     peak_rss_bytes: int | None
     peak_cuda_bytes: int | None
     t_mono_s: float
+    # The spec names a PEFT adapter; ``base_spec`` is the spec without it (fine-tune mode: B = A + an adapter).
+    # Carried here so no consumer parses spec text; defaults for events built before these fields existed.
+    has_adapter: bool = False
+    base_spec: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import bisect
 import statistics
 from dataclasses import dataclass, field
+from functools import partial
 
 from greentui.core.figures import SideFigures
-from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
     Event,
@@ -260,6 +260,22 @@ class Tally:
 
 def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
     """The verdict of what the tally has seen so far (a finished session, or the part of it that finished)."""
+    return _verdict_call(tally)(seed=seed)
+
+
+def is_fine_tune(loaded_a: ModelLoaded | None, loaded_b: ModelLoaded | None) -> bool:
+    """Fine-tune mode (DESIGN section 4): model B is model A plus a PEFT adapter (both must have loaded)."""
+    return (
+        loaded_a is not None
+        and loaded_b is not None
+        and not loaded_a.has_adapter
+        and loaded_b.has_adapter
+        and loaded_b.base_spec == loaded_a.spec
+    )
+
+
+def _verdict_call(tally: Tally) -> partial[Verdict]:
+    """``compute_verdict`` bound to a copy of what it reads from the tally (the items as tuples)."""
     if tally.started is None:
         raise ValueError("no session has started")
     settings = tally.started.settings
@@ -267,7 +283,6 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
     inputs = []
     for lane in tally.sides.values():
         loaded = lane.loaded
-        spec = _parsed(lane.spec)
         inputs.append(
             SideInput(
                 side=lane.side,
@@ -276,13 +291,12 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
                 # 0 = unknown (not loaded, or a served model with no count): the CEGI says "no parameters"
                 params_total=(loaded.params_total or 0) if loaded else 0,
                 params_trainable=(loaded.params_trainable or 0) if loaded else 0,
-                has_adapter=spec is not None and spec.adapter is not None,
+                has_adapter=loaded is not None and loaded.has_adapter,
                 quant=loaded.quant if loaded else "",
                 items=tuple(lane.items),
                 failed_reason=lane.failed_reason,
             )
         )
-    fine_tune = _is_fine_tune(tally.sides["A"].spec, tally.sides["B"].spec)
     idle = tally.idle
     quality: Quality = (
         "estimated"
@@ -290,7 +304,8 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
         or tally.started.power_quality == "estimated"
         else "measured"
     )
-    return compute_verdict(
+    return partial(
+        compute_verdict,
         inputs[0],
         inputs[1],
         task_name=task.get("name", tally.started.task_name),
@@ -301,22 +316,8 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
         idle_power_w=idle.power_w if idle and idle.seconds > 0 else None,
         energy_quality=quality,
         energy_source=tally.started.power_note,
-        fine_tune=fine_tune,
+        fine_tune=is_fine_tune(tally.sides["A"].loaded, tally.sides["B"].loaded),
         requests_per_day=float(settings.get("requests_per_day") or 1e6),
         training_emissions_g=settings.get("training_emissions_g"),
         amortize_answers=settings.get("amortize_answers"),
-        seed=seed,
     )
-
-
-def _parsed(text: str) -> ModelSpec | None:
-    try:
-        return ModelSpec.parse(text)
-    except SpecError:
-        return None
-
-
-def _is_fine_tune(spec_a: str, spec_b: str) -> bool:
-    """Fine-tune mode (DESIGN section 4): model B is model A plus a PEFT adapter."""
-    a, b = _parsed(spec_a), _parsed(spec_b)
-    return a is not None and b is not None and a.adapter is None and b.adapter is not None and b.base() == a
