@@ -2,14 +2,19 @@
 
 The headless printer, the live screen and the history replay all feed events into a :class:`Tally` and read the
 same numbers from it; the figures themselves are defined once, in :mod:`greentui.core.figures`, which the verdict
-uses too. Pure bookkeeping: no threads, no I/O. Every update costs the same at item 800 as at item 5 (running sums,
-no resampling: the verdict's bootstrap runs once, at the end).
+uses too. Pure bookkeeping, no I/O. Every update costs the same at item 800 as at item 5 (running sums, no
+resampling: the verdict's bootstrap runs once, at the end).
+
+A session's one tally is fed on the session thread and the sampler thread and read by the live view on the UI
+thread: :meth:`Tally.apply` holds :attr:`Tally.lock`, and a reader that needs several figures from one moment takes
+it too (briefly: every update is O(1), so neither side waits long on the other).
 """
 
 from __future__ import annotations
 
 import bisect
 import statistics
+import threading
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -132,6 +137,8 @@ class Tally:
     active_side: Side | None = None
     latest_power: dict[str, PowerSample] = field(default_factory=dict)
     continuous: bool = False
+    # held by apply() and by readers that need one consistent moment (the live view, the verdict's inputs)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def grid(self) -> GridIntensity | None:
@@ -207,6 +214,11 @@ class Tally:
         return max(left_s.values()) if parallel else sum(left_s.values())
 
     def apply(self, event: Event) -> None:
+        """Fold one event in (thread-safe: the session and the sampler thread both call it)."""
+        with self.lock:
+            self._apply(event)
+
+    def _apply(self, event: Event) -> None:
         if isinstance(event, PowerSampled):
             self.latest_power[event.sample.device] = event.sample
         elif isinstance(event, TokenEvent):
@@ -259,8 +271,13 @@ class Tally:
 
 
 def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
-    """The verdict of what the tally has seen so far (a finished session, or the part of it that finished)."""
-    return _verdict_call(tally)(seed=seed)
+    """The verdict of what the tally has seen so far (a finished session, or the part of it that finished).
+
+    The inputs are copied under the tally's lock; the bootstrap runs after, so a running session is not held up.
+    """
+    with tally.lock:
+        judge = _verdict_call(tally)
+    return judge(seed=seed)
 
 
 def is_fine_tune(loaded_a: ModelLoaded | None, loaded_b: ModelLoaded | None) -> bool:
