@@ -80,7 +80,10 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
         "--model-a",
         required=models_required,
         metavar="SPEC",
-        help="model A, e.g. smollm2-135m@fp32, Qwen/Qwen2.5-0.5B-Instruct@nf4, ./folder, file.gguf",
+        help="model A, e.g. smollm2-135m@fp32, Qwen/Qwen2.5-0.5B-Instruct@nf4, ./folder, file.gguf; or a served "
+        "model: openai:http://HOST:PORT/v1?model=NAME[&key_env=VAR&params=1.5B&pid=N&tokenizer=PATH&timeout=S], "
+        "ollama:NAME, vllm:NAME, llama-server:NAME, lmstudio:NAME, tgi:NAME, transformers:NAME "
+        "(docs/SERVED_MODELS.md)",
     )
     p.add_argument("--model-b", required=models_required, metavar="SPEC", help="model B (same forms)")
     p.add_argument(
@@ -195,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="finish an interrupted session (same models, same task version)", **exits)
     resume.add_argument("session_id", metavar="ID")
 
+    recover = sub.add_parser(
+        "recover",
+        help="bring a recovery journal's results into the database (after a disk full, read-only or locked database)",
+        **exits,
+    )
+    recover.add_argument("journal", type=Path, metavar="FILE", help="the journal file the failed session named")
+
     sessions = sub.add_parser("sessions", help="list stored sessions")
     sessions.add_argument("--task")
     sessions.add_argument("--model", help="sessions where either model's spec contains this text")
@@ -281,42 +291,67 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 
 def _open_store(args: argparse.Namespace, *, readonly: bool = False) -> Any:
-    """Open the session store. Reading commands still open it for writing when they can, so that sessions
-    left ``running`` by a killed process are marked interrupted; on a read-only file they just read."""
+    """Open the session store.
+
+    ``readonly=False`` (commands that write): it must open read-write and take a real write now, so a read-only,
+    full or damaged database is refused in one line before any model loads (a lock held by another process is
+    not refused: the writer waits for it). ``readonly=True`` (commands that read): read-write when possible, so
+    sessions left ``running`` by a killed process are marked interrupted, else read-only (a read-only file, or
+    another process holding the lock an upgrade would need); they never wait behind a writer."""
     from greentui.services import open_store
-    from greentui.store import StoreError, StoreReadOnlyError
+    from greentui.store import StoreBusyError, StoreError, StoreFullError, StoreReadOnlyError
 
     try:
+        if not readonly:
+            store = open_store(_db_path(args))
+            store.check_writable()
+            return store
         try:
             return open_store(_db_path(args))
-        except StoreReadOnlyError:
-            if not readonly:
-                raise
+        except (StoreReadOnlyError, StoreBusyError, StoreFullError):
             return open_store(_db_path(args), readonly=True)
     except StoreError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
 
 
-def cmd_run(args: argparse.Namespace, config: Any, *, session_id: str | None = None, skip_items: Any = None) -> int:
+def cmd_run(
+    args: argparse.Namespace,
+    config: Any,
+    *,
+    store: Any = None,
+    session_id: str | None = None,
+    skip_items: Any = None,
+) -> int:
+    from greentui import signals
     from greentui.services import SessionError, SessionRun
     from greentui.text.printer import HeadlessPrinter
 
-    store = _open_store(args)
+    store = store if store is not None else _open_store(args)
     run = SessionRun(
-        config, store, session_id=session_id, skip_items=skip_items, on_store_error=lambda e: printer.store_error(e)
+        config,
+        store,
+        session_id=session_id,
+        skip_items=skip_items,
+        on_store_error=lambda e: printer.store_error(e),
+        on_store_status=lambda status: printer.store_status(status),
     )
     printer = HeadlessPrinter(db_path=_db_path(args), tally=run.tally)
     try:
         run.prepare()
     except SessionError as exc:
+        run.close()
         raise CliError(str(exc)) from None
     run.subscribe(printer.handle)
     try:
-        outcome = run.run()
+        outcome = run.run()  # SIGTERM / SIGHUP stop it like Ctrl-C (main() installs the handler)
     except SessionError as exc:  # found before the session started (e.g. an unreadable power trace)
         raise CliError(str(exc)) from None
     printer.finish(run.tally, outcome)
-    return {"completed": EXIT_OK, "interrupted": EXIT_INTERRUPTED}.get(outcome.status, EXIT_FAILED)
+    if outcome.unsaved:  # results are in a recovery journal (or nowhere): never a plain success
+        return EXIT_FAILED
+    if outcome.status == "interrupted":
+        return signals.exit_code(EXIT_INTERRUPTED)
+    return {"completed": EXIT_OK}.get(outcome.status, EXIT_FAILED)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -324,7 +359,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from greentui.services import resume_config
     from greentui.store import StoreError
 
-    store = _open_store(args)
+    store = _open_store(args)  # refused here, before any model loads, when it cannot be written
     try:
         session_id, config, done = resume_config(store, args.session_id)
         stored = store.get_session(session_id)
@@ -344,7 +379,30 @@ def cmd_resume(args: argparse.Namespace) -> int:
             f"cannot resume {session_id}: task {task.id!r} changed since the session started "
             f"(version {stored.task_version[:12]} then, {task.version[:12]} now)"
         )
-    return cmd_run(args, config, session_id=session_id, skip_items=done)
+    return cmd_run(args, config, store=store, session_id=session_id, skip_items=done)
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Bring a recovery journal's results into the database (``--db`` or the default one)."""
+    from greentui.services import recover
+    from greentui.store import JournalError, StoreError
+
+    store = _open_store(args)
+    try:
+        report = recover(store, args.journal)
+    except JournalError as exc:  # not a journal, a damaged line, or the wrong database: the input is wrong
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except StoreError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    if report.truncated:
+        print(f"{args.journal}: its last line was cut short (the process ended while writing it): skipped")
+    for recovered in report.sessions:
+        print(
+            f"session {recovered.session_id}: {recovered.items_added} finished items added "
+            f"({recovered.items_in_journal} in the journal, the others were already there), {recovered.status}"
+        )
+    print(f"recovered {args.journal} into {_db_path(args)} (recovering it again adds nothing)")
+    return EXIT_OK
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -440,16 +498,27 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(
-    args: argparse.Namespace, *, start: Literal["setup", "live", "demo", "history"] = "setup", config: Any = None
+    args: argparse.Namespace,
+    *,
+    start: Literal["setup", "live", "demo", "history"] = "setup",
+    config: Any = None,
+    store: Any = None,
 ) -> int:
+    from greentui import signals
     from greentui.tui.app import make_app
 
-    store = _open_store(args)
+    store = store if store is not None else _open_store(args, readonly=start == "history")
     app = make_app(store=store, db_path=_db_path(args), start=start, session_config=config)
-    app.run()
-    for session_id in app.live_session_ids:  # the TUI is gone: say where its sessions are
-        print(f"session {session_id} saved in {_db_path(args)}   (greentui show {session_id})")
-    return int(app.return_code or 0)
+    app.run()  # SIGTERM / SIGHUP: the app stops its sessions and exits (GreentuiApp.on_mount)
+    lines, unsaved = app.session_report()
+    try:
+        for line in lines:  # the TUI is gone: say where its sessions' results are
+            print(line)
+    except OSError:  # the terminal hung up (SIGHUP): nobody to tell
+        pass
+    if unsaved:
+        return EXIT_FAILED
+    return signals.exit_code(int(app.return_code or 0))
 
 
 def _prewarm(specs: list[str]) -> None:
@@ -463,17 +532,19 @@ def _prewarm(specs: list[str]) -> None:
 
 def dispatch(args: argparse.Namespace) -> int:
     command = args.command
+    # The store opens (and takes a write) before any worker imports torch: a database that cannot be written is
+    # refused before anything loads.
     if command is None:
+        store = _open_store(args)
         _prewarm(["setup-a", "setup-b"])  # the setup screen: the models are not chosen yet, the libraries are known
-        return cmd_tui(args)
-    if command == "run":
-        config = _config_from_args(args)
+        return cmd_tui(args, store=store)
+    if command in ("run", "demo"):
+        config = _config_from_args(args) if command == "run" else _demo_config(args)
+        store = _open_store(args)
         _prewarm([config.model_a, config.model_b])
-        return cmd_run(args, config) if args.headless else cmd_tui(args, start="live", config=config)
-    if command == "demo":
-        config = _demo_config(args)
-        _prewarm([config.model_a, config.model_b])
-        return cmd_run(args, config) if args.headless else cmd_tui(args, start="live", config=config)
+        if args.headless:
+            return cmd_run(args, config, store=store)
+        return cmd_tui(args, start="live", config=config, store=store)
     if command == "history":
         return cmd_tui(args, start="history")
     if command in ("sweep", "sweeps"):
@@ -485,6 +556,7 @@ def dispatch(args: argparse.Namespace) -> int:
             raise CliError(str(exc), exc.code) from None
     handlers = {
         "resume": cmd_resume,
+        "recover": cmd_recover,
         "sessions": cmd_sessions,
         "show": cmd_show,
         "export": cmd_export,
@@ -496,17 +568,27 @@ def dispatch(args: argparse.Namespace) -> int:
     return handlers[command](args)
 
 
+SESSION_COMMANDS = (None, "run", "demo", "resume", "history", "sweep")  # SIGTERM / SIGHUP stop their sessions
+
+
 def main(argv: list[str] | None = None) -> int:
+    import contextlib
+
+    from greentui import signals
+
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        code = dispatch(args)
+        with signals.handled() if args.command in SESSION_COMMANDS else contextlib.nullcontext():
+            code = dispatch(args)
     except CliError as exc:
         print(f"greentui: {exc}", file=sys.stderr)
         code = exc.code
-    except KeyboardInterrupt:
-        print("greentui: interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP before a session started (greentui.signals)
+        from greentui import signals
+
+        print(f"greentui: {exc or 'interrupted'}", file=sys.stderr)
+        code = signals.exit_code(EXIT_INTERRUPTED)
     except Exception as exc:  # the last line of defence: one line, never a traceback
         from greentui.errors import debugging, one_line
 

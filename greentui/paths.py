@@ -27,3 +27,11 @@ def config_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def state_dir() -> Path:
+    """Recovery journals and other state worth keeping: ``$GREENTUI_STATE_DIR`` or the user state dir."""
+    override = os.environ.get("GREENTUI_STATE_DIR")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_state_dir(APP_NAME))

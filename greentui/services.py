@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from greentui import signals
 from greentui.core.records import Event, SessionStatus, Side
 from greentui.core.run.session import Session, SessionConfig, SessionError
 from greentui.core.run.tally import Tally, verdict_from_tally
 from greentui.core.verdict.compute import Verdict
 from greentui.store.errors import StoreError
+
+SIGNAL_CLOSE_WAIT_S = 10.0  # after SIGTERM/SIGHUP, how long a locked database is waited for before journaling
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,10 @@ class SessionOutcome:
     reason: str
     verdict: Verdict | None  # computed once, as the session ended; None when neither side finished an item
     store_errors: tuple[str, ...] = ()
+    # results the database did not take: in this recovery journal (``greentui recover``), or only in memory when
+    # ``unsaved`` is True and ``journal`` is None. Never report such a session as simply completed.
+    journal: str | None = None
+    unsaved: bool = False
 
 
 class SessionRun:
@@ -44,15 +51,17 @@ class SessionRun:
         skip_items: dict[Side, set[str]] | None = None,
         inline_workers: bool = False,
         on_store_error: Callable[[Exception], None] | None = None,
+        on_store_status: Callable[[Any], None] | None = None,
     ) -> None:
         self.store = store
         self.session = Session(config, session_id=session_id, skip_items=skip_items, inline_workers=inline_workers)
         self.tally = Tally()
         self._store_errors: list[str] = []
         self._on_store_error = on_store_error
+        self._on_store_status = on_store_status
         if skip_items and any(skip_items.values()):
             self._seed_tally(session_id or self.session.session_id)
-        self._writer = store.writer(on_error=self._store_error)
+        self._writer = store.writer(on_error=self._store_error, on_status=self._store_status)
         self.session.subscribe(self._writer.handle)
         self.session.subscribe(self.tally.apply)
 
@@ -69,11 +78,38 @@ class SessionRun:
     def session_id(self) -> str:
         return self.session.session_id
 
+    @property
+    def store_status(self) -> Any:
+        """The store writer's :class:`~greentui.store.WriterStatus` (``waiting`` while the database is locked)."""
+        return self._writer.status
+
     def _store_error(self, error: Exception) -> None:
-        """The store writer's one report of a failure (disk full, read-only file...); finished items stay saved."""
+        """The store writer's one report of a write that cannot succeed (disk full, read-only, damaged file): the
+        results not saved are in a recovery journal, and the session stops after its item in flight."""
         self._store_errors.append(str(error))
+        journal = self._writer.journal_path
+        where = "results kept in a recovery journal" if journal else "results kept in memory only"
+        self.session.request_stop(f"stopped: {_store_problem(error)} ({where})")
         if self._on_store_error is not None:
             self._on_store_error(error)
+
+    def _store_status(self, status: Any) -> None:
+        if self._on_store_status is not None:
+            self._on_store_status(status)
+
+    def _stop_for_signal(self, reason: str, hurry: bool) -> None:
+        """SIGTERM / SIGHUP (greentui.signals): stop now, like Ctrl-C; wait for a locked database only briefly."""
+        self._writer.close_wait_s = min(self._writer.close_wait_s, SIGNAL_CLOSE_WAIT_S)
+        if hurry or self.session.status is not None:  # asked twice, or the session already ended
+            self._writer.stop_waiting()
+        self.session.request_stop(reason, now=True)
+
+    def _close_writer(self) -> None:
+        try:
+            self._writer.close()
+        except KeyboardInterrupt:  # Ctrl-C while a locked database is waited for: journal what it holds
+            self._writer.stop_waiting()
+            self._writer.close()
 
     def subscribe(self, handler: Callable[[Event], None]) -> None:
         self.session.subscribe(handler)
@@ -87,19 +123,33 @@ class SessionRun:
         self._writer.close()
 
     def run(self) -> SessionOutcome:
-        try:
-            status = self.session.run()
-        finally:
+        """Run the session to its end; SIGTERM and SIGHUP stop it as Ctrl-C does (see greentui.signals)."""
+        first = signals.received()
+        if first is not None:  # a stop signal came before the session started: start nothing
             self._writer.close()
+            raise KeyboardInterrupt(signals.reason_for(first))
+        with signals.watching(self._stop_for_signal):
+            try:
+                status = self.session.run()
+            finally:
+                self._close_writer()
+        writer = self._writer
+        unsaved = writer.status.state in ("journal", "lost") or writer.dropped_events > 0
         verdict = None
         if any(lane.items for lane in self.tally.sides.values()):
             verdict = verdict_from_tally(self.tally)
-            try:
-                self.store.save_verdict(self.session_id, verdict.to_dict(), verdict.sentence)
-            except StoreError as exc:  # one line from the store; the verdict is still shown
-                self._store_error(exc)
+            if not unsaved:  # else the session row is not all there: `greentui recover` saves the verdict
+                try:
+                    self.store.save_verdict(self.session_id, verdict.to_dict(), verdict.sentence)
+                except StoreError as exc:  # one line from the store; the verdict is still shown
+                    self._store_errors.append(str(exc))
+                    if self._on_store_error is not None:
+                        self._on_store_error(exc)
         reason = self.tally.finished.reason if self.tally.finished else ""
-        return SessionOutcome(self.session_id, status, reason, verdict, tuple(self._store_errors))
+        journal = str(writer.journal_path) if writer.journal_path is not None else None
+        return SessionOutcome(
+            self.session_id, status, reason, verdict, tuple(self._store_errors), journal=journal, unsaved=unsaved
+        )
 
 
 def open_store(db_path: Path | None = None, *, readonly: bool = False) -> Any:
@@ -110,6 +160,38 @@ def open_store(db_path: Path | None = None, *, readonly: bool = False) -> Any:
     return SessionStore(db_path or paths.db_path(), readonly=readonly)
 
 
+def recover(store: Any, path: Path) -> Any:
+    """Bring a recovery journal into ``store`` (store.recover_journal) and save the verdict of every session it
+    added items to; returns the :class:`~greentui.store.RecoveryReport`."""
+    from greentui.store import recover_journal
+
+    report = recover_journal(store, path)
+    for recovered in report.sessions:
+        if recovered.items_added and recovered.status != "running":
+            tally = Tally()
+            for event in store.replay(recovered.session_id):
+                tally.apply(event)
+            if any(lane.items for lane in tally.sides.values()):
+                verdict = verdict_from_tally(tally)
+                store.save_verdict(recovered.session_id, verdict.to_dict(), verdict.sentence)
+    return report
+
+
+def _store_problem(error: Exception) -> str:
+    """A store error in a few words, for the session's status reason."""
+    from greentui.store import StoreBusyError, StoreCorruptError, StoreFullError, StoreReadOnlyError
+
+    if isinstance(error, StoreFullError):
+        return "the disk is full"
+    if isinstance(error, StoreReadOnlyError):
+        return "the database is read-only"
+    if isinstance(error, StoreCorruptError):
+        return "the database is damaged"
+    if isinstance(error, StoreBusyError):
+        return "the database stayed locked by another process"
+    return "the database could not be written"
+
+
 def resume_config(store: Any, session_id: str) -> tuple[str, SessionConfig, dict[Side, set[str]]]:
     """The full id, the stored configuration and the finished items of an interrupted session."""
     info = store.resume_info(session_id)
@@ -117,4 +199,4 @@ def resume_config(store: Any, session_id: str) -> tuple[str, SessionConfig, dict
     return info.session_id, config, {side: set(keys) for side, keys in info.done.items()}
 
 
-__all__ = ["SessionError", "SessionOutcome", "SessionRun", "open_store", "resume_config"]
+__all__ = ["SessionError", "SessionOutcome", "SessionRun", "open_store", "recover", "resume_config"]

@@ -23,3 +23,4 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     home = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("GREENTUI_DB", str(home / "greentui.db"))
     monkeypatch.setenv("GREENTUI_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("GREENTUI_STATE_DIR", str(home / "state"))  # recovery journals

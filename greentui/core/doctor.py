@@ -1,8 +1,9 @@
 """``greentui doctor``: which power sources work on this machine, why the others do not, and how well they sample.
 
 :func:`collect` probes NVML, RAPL and the CPU estimate independently, samples every available one together at
-20 Hz for about a second (as a session would), and looks up the grid carbon intensity. ``greentui.text.doctor``
-renders the report for the CLI; this module only collects facts.
+20 Hz for about a second (as a session would), looks up the grid carbon intensity, and asks which code sandbox
+works here (isolated, limited, or refused, and what a limited one cannot stop). ``greentui.text.doctor`` renders
+the report for the CLI; this module only collects facts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greentui.core.evaluate.sandbox.isolation import Isolation
+from greentui.core.evaluate.sandbox.isolation import current as sandbox_isolation
 from greentui.core.measure.carbon import grid_intensity
 from greentui.core.measure.power import describe_sources, probe_source, select_power_sources
 from greentui.core.measure.power.base import PowerSource, SourceStatus
@@ -45,6 +48,7 @@ class DoctorReport:
     sample_seconds: float
     target_rate_hz: float
     platform: str = field(default_factory=platform.platform)
+    sandbox: Isolation | None = None  # how model code (code tasks) is confined here
 
 
 def collect(
@@ -112,6 +116,7 @@ def collect(
         grid_warnings=tuple(warnings),
         sample_seconds=sample_seconds,
         target_rate_hz=rate_hz,
+        sandbox=sandbox_isolation(),
     )
 
 

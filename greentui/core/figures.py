@@ -57,7 +57,9 @@ class SideFigures:
     n: int = 0
     score_sum: float = 0.0
     correct: int = 0  # items that scored 1 (binary sense, kept for continuous metrics too)
-    tokens_out: int = 0  # over every item with a token count
+    tokens_out: int = 0  # over every item with a token count (a served model may report none)
+    token_items: int = 0  # items with a token count
+    token_seconds: float = 0.0  # their generation time
     seconds: float = 0.0
     # the items with an energy figure, and what they produced
     energy_items: int = 0
@@ -82,6 +84,8 @@ class SideFigures:
         tokens = item.tokens_out
         if tokens is not None:
             self.tokens_out += tokens
+            self.token_items += 1
+            self.token_seconds += item.seconds
         self.seconds += item.seconds
         if item.joules is not None:
             self.energy_items += 1
@@ -132,9 +136,14 @@ class SideFigures:
         return self.joules / correct if correct > 0 else None
 
     @property
+    def tokens_known(self) -> int | None:
+        """New tokens of the items whose count is known; None while none is (a server that reports no usage)."""
+        return self.tokens_out if self.token_items else None
+
+    @property
     def tokens_per_s(self) -> float | None:
-        """End-to-end tokens per second over the finished items (generated tokens / generation time)."""
-        return self.tokens_out / self.seconds if self.seconds > 0 else None
+        """End-to-end tokens per second over the finished items with a token count (their tokens / their time)."""
+        return self.tokens_out / self.token_seconds if self.token_seconds > 0 else None
 
     def mean_interval(self, z: float = Z95) -> tuple[float, float] | None:
         """Normal-approximation interval of the mean score (the live view's, for continuous metrics), in [0, 1].

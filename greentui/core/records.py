@@ -22,6 +22,11 @@ Schedule = Literal["alternate", "sequential", "parallel"]
 
 SIDES: tuple[Side, Side] = ("A", "B")
 
+# A measurement window is "contended" when more than this share of the machine's CPU time went to processes
+# outside the session (or another process had work on the models' GPU): its energy then includes their work.
+# A quarter: one busy core of a 4-core machine; ordinary background work (an editor, a browser tab) stays below.
+CONTENDED_CPU_SHARE = 0.25
+
 
 def is_correct(score: float) -> bool:
     """A binary item is correct when it scored 1 (the one definition; see :mod:`greentui.core.figures`)."""
@@ -168,15 +173,33 @@ class ModelLoaded(Event):
     peak_rss_bytes: int | None
     peak_cuda_bytes: int | None
     t_mono_s: float
+    # where the weights came from and what was done to them: "from Q4_1 GGUF, dequantized to fp32, then
+    # bitsandbytes nf4" ("" when not known: sessions stored before greentui recorded it)
+    provenance: str = ""
     # The spec names a PEFT adapter; ``base_spec`` is the spec without it (fine-tune mode: B = A + an adapter).
     # Carried here so no consumer parses spec text; defaults for events built before these fields existed.
     has_adapter: bool = False
     base_spec: str = ""
 
+    @property
+    def label(self) -> str:
+        """``SmolLM2-135M-Instruct · from Q4_1 GGUF, dequantized to fp32``: the name with the weights' origin."""
+        return model_label_with_provenance(self.display_name or self.spec, self.provenance)
+
+
+def model_label_with_provenance(name: str, provenance: str) -> str:
+    """A model's name followed by where its weights came from, when that is known."""
+    return f"{name} · {provenance}" if provenance else name
+
 
 @dataclass(frozen=True, slots=True)
 class IdleMeasured(Event):
-    """The idle baseline sampled before the first item (seconds == 0 means it was skipped)."""
+    """The idle baseline sampled before the first item (seconds == 0 means it was skipped).
+
+    ``contention_share``: the share of the machine's CPU time that went to other programs during the baseline;
+    ``contended``: above CONTENDED_CPU_SHARE (or another process had work on the models' GPU), so the baseline
+    is not "idle" and dynamic energy is not computed from it.
+    """
 
     kind: ClassVar[str] = "idle_measured"
     seconds: float
@@ -185,6 +208,8 @@ class IdleMeasured(Event):
     quality: Quality
     source: str
     t_mono_s: float
+    contention_share: float | None = None
+    contended: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +285,8 @@ class ItemScored(TokenSpeeds, Event):
     answer: str | None  # what the task's extraction rule took out of the output
     reference: str
     score: float  # in [0, 1]
-    tokens_in: int
-    tokens_out: int
+    tokens_in: int | None  # None: a served model whose server reported no usage (and no tokenizer here)
+    tokens_out: int | None
     ttft_s: float | None
     seconds: float
     joules: float | None
@@ -273,6 +298,18 @@ class ItemScored(TokenSpeeds, Event):
     last_token_mono_s: float | None
     ended_mono_s: float
     stop_reason: str = "eos"  # eos / stop-string / max-tokens
+    # What the energy figure rests on (None / "" in sessions stored before greentui recorded it):
+    measurement_method: str | None = None  # "counter" (hardware counter delta) | "integrated" (power samples) | "none"
+    energy_scope: str | None = None  # "device" (whole device) | "process tree" (this model's processes) | "machine"
+    joules_machine: float | None = None  # the whole machine's estimate over the window, when joules is per process
+    contention_share: float | None = None  # share of the machine's CPU time that went to other programs
+    contended: bool = False  # above CONTENDED_CPU_SHARE, or another process had work on the models' GPU
+    gpu_other_processes: int | None = None  # processes outside the session with work on the GPU (None: no NVML)
+    gpu_temperature_c: float | None = None  # hottest GPU reading inside the window, where NVML reports it
+    score_detail: str = ""  # the scorer's one line: why this item scored what it did
+    # where the token counts came from: "generated ids" (in process); for a served model "reported by the server",
+    # "counted by greentui" (its tokenizer, found locally) or "not reported" (then tokens_in/out are None)
+    tokens_counted_by: str = "generated ids"
 
     @property
     def correct(self) -> bool:
@@ -280,7 +317,7 @@ class ItemScored(TokenSpeeds, Event):
 
     @property
     def joules_per_token(self) -> float | None:
-        if self.joules is None or self.tokens_out <= 0:
+        if self.joules is None or not self.tokens_out:
             return None
         return self.joules / self.tokens_out
 

@@ -17,7 +17,9 @@ from greentui.store.errors import (
     StoreReadOnlyError,
     StoreVersionError,
 )
+from greentui.store.journal import JournalError
 from greentui.store.migrations import SCHEMA_VERSION
+from greentui.store.recover import RecoveryReport, recover_journal
 from greentui.store.rows import (
     ResumeInfo,
     RunRecord,
@@ -26,12 +28,14 @@ from greentui.store.rows import (
     SideSummary,
     StoredSession,
 )
-from greentui.store.writer import StoreWriter
+from greentui.store.writer import StoreWriter, WriterStatus
 
 __all__ = [
     "SCHEMA_VERSION",
     "AmbiguousSessionIdError",
+    "JournalError",
     "NotAGreentuiDatabaseError",
+    "RecoveryReport",
     "ResumeInfo",
     "RunRecord",
     "SessionNotFoundError",
@@ -47,5 +51,7 @@ __all__ = [
     "StoreVersionError",
     "StoreWriter",
     "StoredSession",
+    "WriterStatus",
     "default_db_path",
+    "recover_journal",
 ]

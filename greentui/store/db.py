@@ -32,9 +32,12 @@ from greentui.store.errors import (
     AmbiguousSessionIdError,
     NotAGreentuiDatabaseError,
     SessionNotFoundError,
+    StoreBusyError,
     StoreError,
+    StoreFullError,
     StoreReadOnlyError,
     StoreVersionError,
+    low_space,
     translate,
 )
 from greentui.store.migrations import SCHEMA_VERSION, check_version, ensure_current, read_identity
@@ -52,11 +55,13 @@ from greentui.store.rows import (
     session_from_row,
     summary_from_row,
 )
-from greentui.store.writer import StoreWriter
+from greentui.store.writer import StoreWriter, WriterStatus
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 STATUSES = ("running", "completed", "interrupted", "failed")
 _PAGE_ROWS = 4096  # samples fetched per query while replaying
+STALE_WAIT_S = 0.5  # how long opening waits for another process's lock to mark stale sessions (then skips it)
+WRITER_BUSY_TIMEOUT_S = 1.0  # the writer's connection: a lock shows as "waiting" after this, then is retried
 
 
 def default_db_path() -> Path:
@@ -91,11 +96,22 @@ class SessionStore:
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()
         self._check_file()
-        with self._guard("open the database"):
-            self._db = self._open_checked()
+        created = not self.path.exists()
+        try:
+            with self._guard("open the database"):
+                self._db = self._open_checked()
+        except StoreError:
+            if created:  # an empty file this open made (a full disk): leave nothing behind
+                for leftover in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+                    with contextlib.suppress(OSError):
+                        if leftover.exists() and leftover.stat().st_size < 4096:
+                            leftover.unlink()
+            raise
         if not readonly:
             try:
-                self.recover_stale()  # also the first read of real data: a damaged file fails here
+                # also the first read of real data: a damaged file fails here. Marking stale sessions waits only
+                # a moment for another process's write lock: a reading command must not stall behind a writer.
+                self.recover_stale(wait_s=STALE_WAIT_S)
             except BaseException:
                 self._db.close()
                 raise
@@ -128,13 +144,14 @@ class SessionStore:
                 f"{path} is read-only (no write permission on the file or its folder); open it read-only to browse it"
             )
 
-    def _connect(self, *, readonly: bool, immutable: bool = False) -> Database:
+    def _connect(self, *, readonly: bool, immutable: bool = False, busy_timeout_s: float | None = None) -> Database:
         mode = "ro" if readonly else "rwc"
         uri = f"{self.path.resolve().as_uri()}?mode={mode}" + ("&immutable=1" if immutable else "")
-        conn = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout_s, check_same_thread=False)
+        timeout_s = self.busy_timeout_s if busy_timeout_s is None else busy_timeout_s
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
         try:
             db = Database(conn, execute_plugins=False)
-            db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000):d}")
+            db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000):d}")
             db.execute("PRAGMA foreign_keys = ON")
             if not readonly:
                 # WAL + NORMAL: a commit survives the process being killed; only an OS crash may lose the last ones.
@@ -150,9 +167,12 @@ class SessionStore:
             try:
                 identity = read_identity(db)
             except sqlite3.OperationalError:
-                # A WAL database in a folder we cannot write has no -shm file to map: read it as immutable.
+                # A WAL database in a folder we cannot write has no -shm file to map: read it as immutable. So on a
+                # full disk (no room for the -shm), as long as no WAL content would be missed.
                 db.close()
-                if os.access(self.path.parent, os.W_OK):
+                wal = self.path.with_name(self.path.name + "-wal")
+                wal_empty = not wal.exists() or wal.stat().st_size == 0
+                if os.access(self.path.parent, os.W_OK) and not (low_space(self.path) and wal_empty):
                     raise
                 db = self._connect(readonly=True, immutable=True)
                 identity = read_identity(db)
@@ -194,9 +214,25 @@ class SessionStore:
         check_version(identity, self.path)
 
     def _connect_writer(self) -> Database:
-        """A fresh read-write connection for the writer thread (raises StoreError)."""
+        """A fresh read-write connection for the writer thread (raises StoreError), with a short busy timeout:
+        the writer itself retries a locked database and says that it waits."""
         with self._guard("open the database for writing"):
-            return self._connect(readonly=False)
+            return self._connect(readonly=False, busy_timeout_s=min(self.busy_timeout_s, WRITER_BUSY_TIMEOUT_S))
+
+    def check_writable(self) -> None:
+        """Raise the StoreError a session's first commit would meet (read-only, full, damaged), before any model
+        loads: a real commit that changes nothing (the schema version set to itself still writes a page). A
+        database locked by another process passes: the writer waits for it."""
+        if self.readonly:
+            raise StoreReadOnlyError(f"{self.path} was opened read-only: cannot record a session")
+        try:
+            self._write(
+                "write to the database",
+                lambda db: db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}"),
+                wait_s=WRITER_BUSY_TIMEOUT_S,
+            )
+        except StoreBusyError:
+            return
 
     @contextlib.contextmanager
     def _guard(self, doing: str) -> Iterator[None]:
@@ -209,9 +245,17 @@ class SessionStore:
         with self._lock, self._guard(doing):
             return list(self._db.query(sql, params))
 
-    def _write(self, doing: str, action: Callable[[Database], Any]) -> Any:
+    def _write(self, doing: str, action: Callable[[Database], Any], *, wait_s: float | None = None) -> Any:
+        """Run ``action`` in one write transaction; ``wait_s`` overrides the busy timeout for this one."""
         if self.readonly:
             raise StoreReadOnlyError(f"{self.path} was opened read-only: cannot {doing}")
+        if wait_s is not None:
+            with self._lock:
+                self._db.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000):d}")
+                try:
+                    return self._write(doing, action)
+                finally:
+                    self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000):d}")
         with self._lock, self._guard(doing):
             # IMMEDIATE takes the write lock up front (waiting up to the busy timeout for another writer)
             # instead of failing at once when a read transaction cannot be upgraded.
@@ -236,12 +280,29 @@ class SessionStore:
 
     # ---- writing ---------------------------------------------------------------------------------
     def writer(
-        self, *, on_error: Callable[[StoreError], None] | None = None, flush_interval_s: float = 1.0
+        self,
+        *,
+        on_error: Callable[[StoreError], None] | None = None,
+        on_status: Callable[[WriterStatus], None] | None = None,
+        flush_interval_s: float = 1.0,
+        **options: Any,
     ) -> StoreWriter:
-        """Start a writer thread; feed it with ``writer.handle(event)``, finish with ``writer.close()``."""
+        """Start a writer thread; feed it with ``writer.handle(event)``, finish with ``writer.close()``.
+
+        ``on_error`` hears once of a write that cannot succeed (the message names the recovery journal);
+        ``on_status`` hears every change of state (waiting for a lock, saving again, journaling). ``options``
+        go to :class:`StoreWriter` (``close_wait_s``, ``journal_after_s``, ``journal_dirs``...).
+        """
         if self.readonly:
             raise StoreReadOnlyError(f"{self.path} was opened read-only: cannot record a session")
-        return StoreWriter(self._connect_writer, self.path, on_error=on_error, flush_interval_s=flush_interval_s)
+        return StoreWriter(
+            self._connect_writer,
+            self.path,
+            on_error=on_error,
+            on_status=on_status,
+            flush_interval_s=flush_interval_s,
+            **options,
+        )
 
     def save_verdict(self, session_id: str, verdict: dict[str, Any], sentence: str | None = None) -> None:
         """Store a verdict (``Verdict.to_dict()``) and its one-line sentence; the latest one is shown."""
@@ -278,8 +339,12 @@ class SessionStore:
         self._write("delete the session", lambda db: db.execute("DELETE FROM sessions WHERE id = ?", (record.id,)))
         return record.id
 
-    def recover_stale(self) -> list[str]:
-        """Mark ``running`` sessions of this host whose writing process is gone as ``interrupted``."""
+    def recover_stale(self, *, wait_s: float | None = None) -> list[str]:
+        """Mark ``running`` sessions of this host whose writing process is gone as ``interrupted``.
+
+        ``wait_s``: wait at most this long for another process's write lock, then leave them as they are (a
+        reading command shows them as stored), as on a full disk; None waits the usual busy timeout and raises.
+        """
         if self.readonly:
             return []
         host = socket.gethostname()
@@ -290,17 +355,24 @@ class SessionStore:
             )
             if not _pid_alive(row["pid"], row["pid_started_unix_s"])
         ]
-        if stale:
-            self._write(
-                "mark interrupted sessions",
-                lambda db: db.conn.executemany(
-                    "UPDATE sessions SET status = 'interrupted', status_reason = ? WHERE id = ? AND status = 'running'",
-                    [
-                        (f"the greentui process (pid {row['pid']}) ended before the session finished", row["id"])
-                        for row in stale
-                    ],
-                ),
+        if not stale:
+            return []
+
+        def mark(db: Database) -> Any:
+            return db.conn.executemany(
+                "UPDATE sessions SET status = 'interrupted', status_reason = ? WHERE id = ? AND status = 'running'",
+                [
+                    (f"the greentui process (pid {row['pid']}) ended before the session finished", row["id"])
+                    for row in stale
+                ],
             )
+
+        try:
+            self._write("mark interrupted sessions", mark, wait_s=wait_s)
+        except (StoreBusyError, StoreFullError, StoreReadOnlyError):
+            if wait_s is None:
+                raise
+            return []  # a full disk or a lock must not keep anyone from reading: they stay as stored
         return [row["id"] for row in stale]
 
     # ---- reading ---------------------------------------------------------------------------------
@@ -444,7 +516,7 @@ class SessionStore:
         side_cols = ", ".join(
             f"{x}.{c} AS {x}_{c}"
             for x in ("a", "b")
-            for c in ("status", "items_done", "correct", "score_sum", "energy_j", "failure")
+            for c in ("status", "items_done", "correct", "score_sum", "energy_j", "failure", "provenance")
         )
         sql = (
             "SELECT s.id, s.status, s.status_reason, s.task_id, s.task_name, s.task_version, s.n_items, s.schedule, "

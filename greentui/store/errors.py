@@ -6,8 +6,11 @@ The store never lets a raw ``sqlite3`` error escape: :func:`translate` turns one
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
+
+LOW_SPACE_BYTES = 1 << 20  # an I/O error with less free space than this beside the database is a full disk
 
 
 class StoreError(Exception):
@@ -56,7 +59,7 @@ def translate(error: sqlite3.Error, path: Path | str, doing: str) -> StoreError:
     """
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     lowered = text.lower()
-    if "disk is full" in lowered:
+    if "disk is full" in lowered or ("disk i/o error" in lowered and low_space(Path(path))):
         return StoreFullError(f"{path}: the disk is full, could not {doing}; what was saved before is kept")
     if "readonly" in lowered or "read-only" in lowered:
         return StoreReadOnlyError(f"{path} is read-only: could not {doing}")
@@ -69,3 +72,12 @@ def translate(error: sqlite3.Error, path: Path | str, doing: str) -> StoreError:
     if "unable to open" in lowered:
         return StoreError(f"cannot open {path} (SQLite: {text})")
     return StoreError(f"{path}: could not {doing} (SQLite: {text})")
+
+
+def low_space(path: Path) -> bool:
+    """True when the disk holding ``path`` is (nearly) full: SQLite reports a full disk while it sets up its
+    WAL index as a plain "disk I/O error"."""
+    try:
+        return shutil.disk_usage(path.parent).free < LOW_SPACE_BYTES
+    except OSError:
+        return False

@@ -42,8 +42,15 @@ JSON_FORMAT = "greentui.session"
 JSON_FORMAT_VERSION = 1
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemScored))
-_INT_FIELDS = {"index", "tokens_in", "tokens_out"}
+_INT_FIELDS = {"index"}
+# empty when not known: token counts a served model's server did not report, GPU processes without NVML
+_OPTIONAL_INT_FIELDS = {"tokens_in", "tokens_out", "gpu_other_processes"}
+_OPTIONAL_TEXT_FIELDS = {"answer", "measurement_method", "energy_scope"}  # "" reads back as None
+_BOOL_FIELDS = {"energy_flagged", "contended"}
 _FLOAT_FIELDS = {
+    "joules_machine",
+    "contention_share",
+    "gpu_temperature_c",
     "score",
     "ttft_s",
     "seconds",
@@ -53,8 +60,18 @@ _FLOAT_FIELDS = {
     "last_token_mono_s",
     "ended_mono_s",
 }
+_OPTIONAL_FIELDS = {"tokens_counted_by"}  # absent from CSV files written by earlier versions
 _DERIVED = ("correct", "joules_per_token", "decode_tokens_per_s", "e2e_tokens_per_s", "grams_co2e")
-ITEM_CSV_COLUMNS = ("session_id", "model", *_ITEM_FIELDS, *_DERIVED)
+# What the session's figures rest on, repeated on every row so a spreadsheet has them beside each item.
+_SESSION_COLUMNS = (
+    "provenance",
+    "sampling_rate_hz",
+    "power_sources",
+    "idle_power_w",
+    "idle_contention_share",
+    "idle_contended",
+)
+ITEM_CSV_COLUMNS = ("session_id", "model", *_ITEM_FIELDS, *_DERIVED, *_SESSION_COLUMNS)
 SAMPLE_CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(PowerSample))
 _SAMPLE_NUMBERS = ("t_mono_s", "power_w", "energy_counter_j", "temperature_c", "sm_clock_mhz")
 
@@ -72,7 +89,17 @@ def _cell(value: Any) -> Any:
 def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
     """Write the finished items as CSV; returns the number of rows."""
     stored = store.load_session(session_id)
-    models = {"A": stored.session.model_a, "B": stored.session.model_b}
+    session = stored.session
+    models = {"A": session.model_a, "B": session.model_b}
+    idle = session.idle
+    rate = session.sampling_rate_hz or session.measurements.get("sample_rate_hz")
+    per_session = (
+        rate,
+        " ".join(session.power_sources),
+        idle.power_w if idle else None,
+        idle.contention_share if idle else None,
+        idle.contended if idle else None,
+    )
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ITEM_CSV_COLUMNS)
     for item in stored.items:
@@ -91,6 +118,8 @@ def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
                     models[item.side],
                     *(getattr(item, name) for name in _ITEM_FIELDS),
                     *derived,
+                    stored.runs[item.side].provenance if item.side in stored.runs else None,
+                    *per_session,
                 )
             ]
         )
@@ -98,22 +127,26 @@ def write_items_csv(store: SessionStore, session_id: str, out: TextIO) -> int:
 
 
 def read_items_csv(stream: TextIO) -> list[ItemScored]:
-    """Read items back from :func:`write_items_csv` output (derived columns are ignored; an empty answer
-    reads back as None)."""
+    """Read items back from :func:`write_items_csv` output (derived columns are ignored; an empty answer,
+    measurement method or energy scope reads back as None)."""
     items = []
     for line, row in enumerate(csv.DictReader(stream), start=2):
         try:
             values: dict[str, Any] = {}
             for name in _ITEM_FIELDS:
+                if name not in row and name in _OPTIONAL_FIELDS:
+                    continue  # written before the column existed: the field's default holds
                 text = restore_formula(row[name])
                 if name in _INT_FIELDS:
                     values[name] = int(text)
+                elif name in _OPTIONAL_INT_FIELDS:
+                    values[name] = int(text) if text != "" else None
                 elif name in _FLOAT_FIELDS:
                     values[name] = float(text) if text != "" else None
-                elif name == "energy_flagged":
+                elif name in _BOOL_FIELDS:
                     values[name] = text == "true"
                 else:
-                    values[name] = text if text != "" or name != "answer" else None
+                    values[name] = text if text != "" or name not in _OPTIONAL_TEXT_FIELDS else None
             items.append(ItemScored(**values))
         except (KeyError, TypeError, ValueError) as exc:
             raise StoreError(f"items CSV line {line}: cannot read it ({exc})") from exc
@@ -178,8 +211,35 @@ def session_to_json(store: SessionStore, session_id: str, *, include_samples: bo
             "columns": ["channel", *_SAMPLE_NUMBERS],
             "rows": sample_rows,
         },
+        "measurement": measurement_summary(stored.session),
         "verdict": stored.verdict,
         "verdict_sentence": stored.verdict_sentence,
+    }
+
+
+def measurement_summary(session: SessionRecord) -> dict[str, Any]:
+    """What the session's energy figures rest on, named as MLCommons' proposed power fields name them where one
+    fits (measurement_method, sampling_rate): how energy was measured, how often, from which sources, the idle
+    baseline and how busy the machine was (contention)."""
+    idle = session.idle
+    contention = session.measurements.get("contention") if isinstance(session.measurements, dict) else None
+    return {
+        "measurement_method": session.measurement_method,
+        "sampling_rate_hz": session.sampling_rate_hz or session.measurements.get("sample_rate_hz"),
+        "power_sources": list(session.power_sources),
+        "power_quality": session.power_quality,
+        "energy_scopes": session.measurements.get("energy_scopes"),
+        "idle_baseline": None
+        if idle is None
+        else {
+            "seconds": idle.seconds,
+            "power_w": idle.power_w,
+            "busy_share": idle.contention_share,
+            "contended": idle.contended,
+        },
+        "contended_windows": session.contended_windows,
+        "other_cpu_share": session.other_cpu_share,
+        "contention": contention if isinstance(contention, dict) else None,
     }
 
 

@@ -7,7 +7,12 @@ Version history:
   1  sessions, runs, channels, samples, items (the first release)
   2  + verdicts table; sessions.task_version (backfilled from settings), measurements_json, pid_started_unix_s;
      items.stop_reason; per-side summary columns on runs (backfilled from items) for fast listing
-  3  sweeps: sessions.sweep_id, sweep_key, fingerprint, fingerprint_json (hardware) and the sweeps table
+  3  sweeps: sessions.sweep_id, sweep_key, fingerprint, fingerprint_json (hardware) and the sweeps table;
+     what each figure rests on: items.measurement_method, energy_scope, joules_machine, contention_share,
+     contended, gpu_other_processes, gpu_temperature_c, score_detail; runs.provenance; sessions.idle_contention_share,
+     idle_contended, sampling_rate_hz (backfilled from measurements_json), measurement_method, contended_windows,
+     other_cpu_share
+     items.tokens_counted_by (served models: where the token counts came from; older items: generated ids)
 """
 
 from __future__ import annotations
@@ -105,7 +110,9 @@ def _v1_to_v2(db: Database) -> None:
 
 
 def _v2_to_v3(db: Database) -> None:
-    # Sessions stored before v3 ran outside any sweep and recorded no fingerprint: NULL / '{}' say exactly that.
+    # Sessions stored before v3 ran outside any sweep and recorded no fingerprint, contention or provenance:
+    # NULL / '{}' say exactly that ("not recorded", never "not contended"); their items were all generated in
+    # process, so their tokens were counted from the generated ids.
     db.executescript(
         """
         ALTER TABLE sessions ADD COLUMN sweep_id TEXT;
@@ -113,6 +120,8 @@ def _v2_to_v3(db: Database) -> None:
         ALTER TABLE sessions ADD COLUMN fingerprint TEXT;
         ALTER TABLE sessions ADD COLUMN fingerprint_json TEXT NOT NULL DEFAULT '{}';
         CREATE INDEX sessions_sweep ON sessions (sweep_id, sweep_key);
+        ALTER TABLE items ADD COLUMN tokens_counted_by TEXT;
+        UPDATE items SET tokens_counted_by = 'generated ids' WHERE ended_mono_s IS NOT NULL;
         CREATE TABLE sweeps (
             name                TEXT PRIMARY KEY,
             definition_json     TEXT NOT NULL,
@@ -120,6 +129,23 @@ def _v2_to_v3(db: Database) -> None:
             created_unix_s      REAL NOT NULL,
             updated_unix_s      REAL NOT NULL
         );
+        ALTER TABLE sessions ADD COLUMN idle_contention_share REAL;
+        ALTER TABLE sessions ADD COLUMN idle_contended INTEGER;
+        ALTER TABLE sessions ADD COLUMN sampling_rate_hz REAL;
+        ALTER TABLE sessions ADD COLUMN measurement_method TEXT;
+        ALTER TABLE sessions ADD COLUMN contended_windows INTEGER;
+        ALTER TABLE sessions ADD COLUMN other_cpu_share REAL;
+        UPDATE sessions SET sampling_rate_hz = json_extract(measurements_json, '$.sample_rate_hz')
+            WHERE json_valid(measurements_json);
+        ALTER TABLE runs ADD COLUMN provenance TEXT;
+        ALTER TABLE items ADD COLUMN measurement_method TEXT;
+        ALTER TABLE items ADD COLUMN energy_scope TEXT;
+        ALTER TABLE items ADD COLUMN joules_machine REAL;
+        ALTER TABLE items ADD COLUMN contention_share REAL;
+        ALTER TABLE items ADD COLUMN contended INTEGER;
+        ALTER TABLE items ADD COLUMN gpu_other_processes INTEGER;
+        ALTER TABLE items ADD COLUMN gpu_temperature_c REAL;
+        ALTER TABLE items ADD COLUMN score_detail TEXT;
         """
     )
 

@@ -50,6 +50,7 @@ class SideSummary:
     accuracy: float | None
     energy_j: float | None  # sum of the items' measured joules; None when none was measured
     failure: str | None
+    provenance: str | None = None  # where the weights came from (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,11 @@ class SessionRecord:
     sweep_key: str | None = None  # content hash of the session inside its sweep
     fingerprint_key: str | None = None  # 12 hex digits of the hardware; "mixed" when resumed on other hardware
     fingerprint: dict[str, Any] = dataclasses.field(default_factory=dict)  # host, CPU, GPUs, driver, power limits
+    # what the figures rest on (None: not recorded, sessions stored before greentui did)
+    sampling_rate_hz: float | None = None
+    measurement_method: str | None = None  # the methods the items' energy used: "counter", "integrated" (comma list)
+    contended_windows: int | None = None
+    other_cpu_share: float | None = None  # time-weighted share of the windows' CPU time other programs used
 
     @property
     def grid_g_per_kwh(self) -> float:
@@ -184,6 +190,7 @@ class RunRecord:
     score_sum: float
     energy_j: float | None
     tokens_out: int
+    provenance: str | None = None  # where the weights came from (None: stored before greentui recorded it)
 
     @property
     def accuracy(self) -> float | None:
@@ -209,6 +216,7 @@ class RunRecord:
             t_mono_s=self.loaded_mono_s,
             has_adapter=bool(marked),
             base_spec=base_spec,
+            provenance=self.provenance or "",
         )
 
     def failed_event(self) -> RunFailed | None:
@@ -281,6 +289,8 @@ def session_from_row(row: Row) -> SessionRecord:
             quality=row["idle_quality"],
             source=row["idle_source"],
             t_mono_s=row["idle_mono_s"],
+            contention_share=row["idle_contention_share"],
+            contended=bool(row["idle_contended"]),
         )
     return SessionRecord(
         id=row["id"],
@@ -312,6 +322,10 @@ def session_from_row(row: Row) -> SessionRecord:
         sweep_key=row["sweep_key"],
         fingerprint_key=row["fingerprint"],
         fingerprint=json.loads(row["fingerprint_json"] or "{}"),
+        sampling_rate_hz=row["sampling_rate_hz"],
+        measurement_method=row["measurement_method"],
+        contended_windows=row["contended_windows"],
+        other_cpu_share=row["other_cpu_share"],
     )
 
 
@@ -329,6 +343,7 @@ def summary_from_row(row: Row) -> SessionSummary:
             accuracy=(row[f"{x}_score_sum"] / done) if done else None,
             energy_j=row[f"{x}_energy_j"],
             failure=row[f"{x}_failure"],
+            provenance=row[f"{x}_provenance"],
         )
 
     return SessionSummary(
@@ -383,6 +398,15 @@ def item_from_row(row: Row) -> ItemScored:
         last_token_mono_s=row["last_token_mono_s"],
         ended_mono_s=row["ended_mono_s"],
         stop_reason=row["stop_reason"] or "unknown",
+        measurement_method=row["measurement_method"],
+        energy_scope=row["energy_scope"],
+        joules_machine=row["joules_machine"],
+        contention_share=row["contention_share"],
+        contended=bool(row["contended"]),
+        gpu_other_processes=row["gpu_other_processes"],
+        gpu_temperature_c=row["gpu_temperature_c"],
+        score_detail=row["score_detail"] or "",
+        tokens_counted_by=row["tokens_counted_by"] or "generated ids",
     )
 
 

@@ -40,7 +40,13 @@ CREATE TABLE sessions (
     sweep_id            TEXT,                        -- settings["sweep_id"]: the sweep's name (NULL: not in a sweep)
     sweep_key           TEXT,                        -- settings["sweep_key"]: content hash of the session in its sweep
     fingerprint         TEXT,                        -- fingerprint_key(): 12 hex digits; 'mixed' when resumed elsewhere
-    fingerprint_json    TEXT NOT NULL DEFAULT '{}'   -- settings["fingerprint"]: host, CPU, GPUs, driver, power limits
+    fingerprint_json    TEXT NOT NULL DEFAULT '{}',  -- settings["fingerprint"]: host, CPU, GPUs, driver, power limits
+    idle_contention_share REAL,                      -- IdleMeasured: share of CPU time other programs used in the baseline
+    idle_contended      INTEGER,                     -- 1: the baseline was taken on a busy machine (not used as idle)
+    sampling_rate_hz    REAL,                        -- measurements["sampling_rate_hz"]: the sampler's achieved rate
+    measurement_method  TEXT,                        -- the energy methods the items used: counter, integrated (comma list)
+    contended_windows   INTEGER,                     -- item windows flagged contended
+    other_cpu_share     REAL                         -- time-weighted share of CPU time other programs used in the windows
 );
 CREATE INDEX sessions_started ON sessions (started_unix_s);
 CREATE INDEX sessions_task ON sessions (task_id);
@@ -85,6 +91,7 @@ CREATE TABLE runs (
     score_sum           REAL NOT NULL DEFAULT 0,
     energy_j            REAL,                        -- sum of the items' joules (NULL: none measured)
     tokens_out          INTEGER NOT NULL DEFAULT 0,
+    provenance          TEXT,                        -- where the weights came from ("from Q4_1 GGUF, dequantized to fp32")
     PRIMARY KEY (session_id, side)
 );
 
@@ -135,6 +142,16 @@ CREATE TABLE items (
     last_token_mono_s   REAL,
     ended_mono_s        REAL,
     stop_reason         TEXT,
+    measurement_method  TEXT,                        -- counter | integrated | none (NULL: stored before v3)
+    energy_scope        TEXT,                        -- device | process tree | machine
+    joules_machine      REAL,                        -- the whole machine's estimate when joules is per process tree
+    contention_share    REAL,                        -- share of the machine's CPU time other programs used
+    contended           INTEGER,                     -- 1: above the threshold, or another process on the GPU
+    gpu_other_processes INTEGER,                     -- other processes with work on the models' GPUs (NULL: no NVML)
+    gpu_temperature_c   REAL,                        -- hottest GPU reading inside the window
+    score_detail        TEXT,                        -- the scorer's one line: why this score
+    tokens_counted_by   TEXT,                        -- generated ids | reported by the server | counted by greentui
+                                                     -- | not reported (then tokens_in/out are NULL)
     PRIMARY KEY (session_id, side, item_id)
 );
 

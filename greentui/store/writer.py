@@ -1,392 +1,73 @@
-"""The store's single writer: a thread that turns the session's events into rows, in batches.
+"""The store's single writer: a thread that turns the session's events into rows, in batches, and loses none.
 
 ``handle(event)`` is called from the session thread and the power sampler thread; it only appends to a
 list under a lock, so it never waits on the disk. The thread commits at once when an event that must not be
 lost arrives (SessionStarted, ModelLoaded, ItemScored, RunFailed, SessionFinished) and otherwise (power
-samples, ItemStarted, IdleMeasured) at most once a second, with ``executemany`` per statement.
+samples, ItemStarted, IdleMeasured) at most once a second, with ``executemany`` per statement (store/batch.py).
 
-A write that fails (disk full, file made read-only, a lock held past the busy timeout) is rolled back,
-reported once through ``on_error`` and remembered in :attr:`StoreWriter.error`; later events are counted in
-:attr:`StoreWriter.dropped_events` and not written. Everything committed before stays readable.
+When a commit fails, nothing is dropped:
+
+* **Locked** by another process (past the connection's short busy timeout): the writer keeps the batch, keeps
+  taking new events, and tries again every ``retry_interval_s``; its :attr:`StoreWriter.status` says
+  ``waiting`` (reported through ``on_status``) until a commit goes through. After ``journal_after_s`` of waiting
+  the events held are also written to a recovery journal, so even a killed process loses nothing; the journal
+  is deleted once the database has them. When the writer is closed while still waiting, it waits up to
+  ``close_wait_s`` more (or until :meth:`StoreWriter.stop_waiting`), then journals them.
+* **Cannot succeed** (disk full, read-only, damaged file, anything else): the events of the failed batch and every
+  later one go to the recovery journal (store/journal.py); :attr:`StoreWriter.error` says where, once, through
+  ``on_error``. ``greentui recover FILE`` brings them into a database.
+* **No journal can be written either**: the events stay in memory (``status.state == "lost"``) and each later
+  commit tries the journal's places again; what is still unwritten when the thread ends counts in
+  :attr:`StoreWriter.dropped_events`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-import psutil
 from sqlite_utils import Database
 
-from greentui.core.records import (
-    Event,
-    IdleMeasured,
-    ItemScored,
-    ItemStarted,
-    ModelLoaded,
-    PowerSample,
-    PowerSampled,
-    RunFailed,
-    SessionFinished,
-    SessionStarted,
-    is_correct,
-)
-from greentui.store.errors import StoreError, translate
+from greentui.core.records import Event, IdleMeasured, ModelLoaded, SessionStarted
+from greentui.store.batch import FLUSH_KINDS, MAX_ORPHANS, NOT_STORED, Batch, process_identity
+from greentui.store.errors import StoreBusyError, StoreError, translate
+from greentui.store.journal import JournalError, RecoveryJournal
 
 log = logging.getLogger(__name__)
 
-NOT_STORED = frozenset({"token", "model_loading"})  # shown live only; replay cannot yield them
-FLUSH_KINDS = frozenset({"session_started", "model_loaded", "item_scored", "run_failed", "session_finished"})
-MAX_ORPHANS = 100_000  # events that arrive before any SessionStarted are held (bounded) until it comes
-
-_SESSION_COLUMNS = (
-    "id",
-    "task_id",
-    "task_name",
-    "task_version",
-    "n_items",
-    "schedule",
-    "model_a",
-    "model_b",
-    "settings_json",
-    "power_sources_json",
-    "power_quality",
-    "power_note",
-    "grid_g_per_kwh",
-    "grid_source",
-    "country",
-    "pue",
-    "host",
-    "pid",
-    "pid_started_unix_s",
-    "started_unix_s",
-    "t0_mono_s",
-    "sweep_id",
-    "sweep_key",
-    "fingerprint",
-    "fingerprint_json",
-)
-_SESSION_RESTART = (
-    "task_version",
-    "settings_json",
-    "power_sources_json",
-    "power_quality",
-    "power_note",
-    "grid_g_per_kwh",
-    "grid_source",
-    "country",
-    "pue",
-    "host",
-    "pid",
-    "pid_started_unix_s",
-    "sweep_id",
-    "sweep_key",
-)
-# A session resumed on other hardware (another cluster node, a changed driver or power limit) keeps the earlier
-# fingerprint under "earlier" and is marked 'mixed', so its figures are never taken for one machine's.
-_FINGERPRINT_RESTART = (
-    "fingerprint = CASE WHEN sessions.fingerprint IS NULL OR excluded.fingerprint IS NULL "
-    "OR sessions.fingerprint = excluded.fingerprint THEN coalesce(excluded.fingerprint, sessions.fingerprint) "
-    "ELSE 'mixed' END, "
-    "fingerprint_json = CASE WHEN sessions.fingerprint IS NULL OR excluded.fingerprint IS NULL "
-    "OR sessions.fingerprint = excluded.fingerprint THEN excluded.fingerprint_json "
-    "ELSE json_set(excluded.fingerprint_json, '$.earlier', json(sessions.fingerprint_json)) END"
-)
-SQL_SESSION = (
-    f"INSERT INTO sessions ({', '.join(_SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(_SESSION_COLUMNS))}) "
-    # the same id again is a resumed session: it runs again, its first start and its rows are kept
-    "ON CONFLICT (id) DO UPDATE SET status = 'running', status_reason = '', ended_unix_s = NULL, "
-    "ended_mono_s = NULL, " + ", ".join(f"{c} = excluded.{c}" for c in _SESSION_RESTART) + ", " + _FINGERPRINT_RESTART
-)
-_RUN_COLUMNS = (
-    "spec",
-    "display_name",
-    "params_total",
-    "params_trainable",
-    "weight_bytes",
-    "dtype",
-    "quant",
-    "device",
-    "load_s",
-    "peak_rss_bytes",
-    "peak_cuda_bytes",
-    "loaded_mono_s",
-)
-SQL_RUN_LOADED = (
-    f"INSERT INTO runs (session_id, side, status, {', '.join(_RUN_COLUMNS)}) "
-    f"VALUES (?, ?, 'loaded', {', '.join('?' * len(_RUN_COLUMNS))}) "
-    "ON CONFLICT (session_id, side) DO UPDATE SET status = 'loaded', failure = NULL, failure_reason = NULL, "
-    "failed_mono_s = NULL, " + ", ".join(f"{c} = excluded.{c}" for c in _RUN_COLUMNS)
-)
-SQL_RUN_FAILED = (
-    "INSERT INTO runs (session_id, side, status, failure, failure_reason, failed_mono_s) "
-    "VALUES (?, ?, 'failed', ?, ?, ?) ON CONFLICT (session_id, side) DO UPDATE SET status = 'failed', "
-    "failure = excluded.failure, failure_reason = excluded.failure_reason, failed_mono_s = excluded.failed_mono_s"
-)
-SQL_RUN_ENSURE = "INSERT OR IGNORE INTO runs (session_id, side) VALUES (?, ?)"
-# The full recount, for the rare batch that re-scores an item already finished (an incremental sum would count it
-# twice). Everything else adds the batch's items to the running sums (SQL_RUN_ADD), so storing an item costs the
-# same at item 800 as at item 5.
-SQL_RUN_SUMMARY = """
-UPDATE runs SET (items_done, correct, score_sum, energy_j, tokens_out) = (
-    -- "correct" as greentui.core.records.is_correct defines it (score >= 1); continuous metrics read score_sum
-    SELECT count(*), coalesce(sum(i.score >= 1.0), 0), coalesce(sum(i.score), 0), sum(i.joules),
-           coalesce(sum(i.tokens_out), 0)
-    FROM items AS i
-    WHERE i.session_id = runs.session_id AND i.side = runs.side AND i.ended_mono_s IS NOT NULL)
-WHERE session_id = ? AND side = ?
-"""
-SQL_CHANNEL_INSERT = (
-    "INSERT OR IGNORE INTO channels (session_id, device, source, quality, power_kind) VALUES (?, ?, ?, ?, ?)"
-)
-SQL_CHANNEL_ID = (
-    "SELECT id FROM channels WHERE session_id = ? AND device = ? AND source = ? AND quality = ? AND power_kind = ?"
-)
-# A second reading of one device at the very same instant adds nothing: ignore it rather than fail the batch.
-SQL_SAMPLE = (
-    "INSERT OR IGNORE INTO samples (channel_id, t_mono_s, power_w, energy_counter_j, temperature_c, "
-    "sm_clock_mhz) VALUES (?, ?, ?, ?, ?, ?)"
-)
-SQL_RUN_ADD = (
-    "UPDATE runs SET items_done = items_done + ?, correct = correct + ?, score_sum = score_sum + ?, "
-    "energy_j = CASE WHEN ? THEN coalesce(energy_j, 0) + ? ELSE energy_j END, tokens_out = tokens_out + ? "
-    "WHERE session_id = ? AND side = ?"
-)
-SQL_ITEM_FINISHED = "SELECT 1 FROM items WHERE session_id = ? AND side = ? AND item_id = ? AND ended_mono_s IS NOT NULL"
-SQL_ITEM_STARTED = (
-    "INSERT INTO items (session_id, side, item_id, idx, prompt, started_event_mono_s) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (session_id, side, item_id) DO UPDATE SET idx = excluded.idx, prompt = excluded.prompt, "
-    "started_event_mono_s = excluded.started_event_mono_s"
-)
-_ITEM_COLUMNS = (
-    "idx",
-    "prompt",
-    "output",
-    "answer",
-    "reference",
-    "score",
-    "tokens_in",
-    "tokens_out",
-    "ttft_s",
-    "seconds",
-    "joules",
-    "energy_quality",
-    "energy_source",
-    "energy_flagged",
-    "started_mono_s",
-    "first_token_mono_s",
-    "last_token_mono_s",
-    "ended_mono_s",
-    "stop_reason",
-)
-SQL_ITEM_SCORED = (
-    f"INSERT INTO items (session_id, side, item_id, {', '.join(_ITEM_COLUMNS)}) "
-    f"VALUES (?, ?, ?, {', '.join('?' * len(_ITEM_COLUMNS))}) "
-    "ON CONFLICT (session_id, side, item_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _ITEM_COLUMNS)
-)
-SQL_IDLE = (
-    "UPDATE sessions SET idle_seconds = ?, idle_joules = ?, idle_power_w = ?, idle_quality = ?, "
-    "idle_source = ?, idle_mono_s = ? WHERE id = ?"
-)
-SQL_FINISHED = (
-    "UPDATE sessions SET status = ?, status_reason = ?, ended_mono_s = ?, ended_unix_s = ?, "
-    "measurements_json = ? WHERE id = ?"
-)
-SQL_RUNS_FINISHED = "UPDATE runs SET status = 'finished' WHERE session_id = ? AND status = 'loaded'"
+WriterState = Literal["saving", "waiting", "journal", "lost"]
 
 
-def _text_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
+@dataclass(frozen=True)
+class WriterStatus:
+    """What the writer is doing, for the headless printer and the TUI.
 
+    ``state``: ``saving`` (all well), ``waiting`` (the database is locked; results are held and retried),
+    ``journal`` (the database cannot be written; results go to ``journal_path``), ``lost`` (neither the database
+    nor any journal folder takes them; they are only in memory). ``message`` is one line for the user ("" while
+    saving from the start). ``unsaved_events``: events not in the database at the time of the report.
+    """
 
-def _process_identity() -> tuple[str, int, float | None]:
-    """(host, pid, process create time): what recover_stale() checks to tell a live writer from a dead one."""
-    try:
-        created: float | None = psutil.Process(os.getpid()).create_time()
-    except psutil.Error:
-        created = None
-    return socket.gethostname(), os.getpid(), created
-
-
-class _Batch:
-    """Rows waiting for the next commit, one parameter list per statement."""
-
-    def __init__(self) -> None:
-        self.channel_ids: dict[tuple[str, str, str, str, str], int] = {}
-        self.clear()
-
-    def clear(self) -> None:
-        self.n_events = 0
-        self.first_mono_s: float | None = None
-        self.sessions: list[tuple[Any, ...]] = []
-        self.loaded: list[tuple[Any, ...]] = []
-        self.samples: list[tuple[str, PowerSample]] = []
-        self.started: list[tuple[Any, ...]] = []
-        self.scored: list[tuple[Any, ...]] = []
-        self.touched_runs: dict[tuple[str, str], None] = {}
-        self.scored_items: list[tuple[str, ItemScored]] = []
-        self.idle: list[tuple[Any, ...]] = []
-        self.failed: list[tuple[Any, ...]] = []
-        self.finished: list[tuple[Any, ...]] = []
-
-    def add(self, session_id: str, event: Event, identity: tuple[str, int, float | None]) -> None:
-        if self.first_mono_s is None:
-            self.first_mono_s = time.monotonic()
-        self.n_events += 1
-        if isinstance(event, PowerSampled):
-            self.samples.append((session_id, event.sample))
-        elif isinstance(event, ItemStarted):
-            self.started.append((session_id, event.side, event.item_id, event.index, event.prompt, event.t_mono_s))
-        elif isinstance(event, ItemScored):
-            self.scored.append(
-                (
-                    session_id,
-                    event.side,
-                    event.item_id,
-                    *(getattr(event, "index" if c == "idx" else c) for c in _ITEM_COLUMNS),
-                )
-            )
-            self.touched_runs[(session_id, event.side)] = None
-            self.scored_items.append((session_id, event))
-        elif isinstance(event, SessionStarted):
-            settings = event.settings or {}
-            task_version = settings.get("task_version")
-            fingerprint = settings.get("fingerprint")
-            grid = event.grid
-            self.sessions.append(
-                (
-                    event.session_id,
-                    event.task_id,
-                    event.task_name,
-                    None if task_version is None else str(task_version),
-                    event.n_items,
-                    event.schedule,
-                    event.model_a,
-                    event.model_b,
-                    json.dumps(settings, default=str),
-                    json.dumps(list(event.power_sources)),
-                    event.power_quality,
-                    event.power_note,
-                    grid.g_per_kwh,
-                    grid.source,
-                    grid.country_iso3,
-                    grid.pue,
-                    *identity,
-                    event.started_unix_s,
-                    event.t_mono_s,
-                    _text_or_none(settings.get("sweep_id")),
-                    _text_or_none(settings.get("sweep_key")),
-                    _text_or_none(settings.get("fingerprint_key")) if isinstance(fingerprint, dict) else None,
-                    json.dumps(fingerprint if isinstance(fingerprint, dict) else {}, default=str),
-                )
-            )
-        elif isinstance(event, ModelLoaded):
-            self.loaded.append(
-                (session_id, event.side, *(getattr(event, c) for c in _RUN_COLUMNS[:-1]), event.t_mono_s)
-            )
-        elif isinstance(event, IdleMeasured):
-            self.idle.append(
-                (event.seconds, event.joules, event.power_w, event.quality, event.source, event.t_mono_s, session_id)
-            )
-        elif isinstance(event, RunFailed):
-            self.failed.append((session_id, event.side, event.failure, event.reason, event.t_mono_s))
-        elif isinstance(event, SessionFinished):
-            self.finished.append(
-                (
-                    event.status,
-                    event.reason,
-                    event.t_mono_s,
-                    event.ended_unix_s,
-                    json.dumps(event.measurements, default=str),
-                    session_id,
-                )
-            )
-        else:
-            self.n_events -= 1  # an event kind this store does not know: nothing to write
-
-    def _channel_id(self, conn: sqlite3.Connection, session_id: str, sample: PowerSample) -> int:
-        key = (session_id, sample.device, sample.source, sample.quality, sample.power_kind)
-        channel = self.channel_ids.get(key)
-        if channel is None:
-            conn.execute(SQL_CHANNEL_INSERT, key)
-            channel = int(conn.execute(SQL_CHANNEL_ID, key).fetchone()[0])
-            self.channel_ids[key] = channel
-        return channel
-
-    def execute(self, conn: sqlite3.Connection) -> None:
-        """Run every pending statement inside the caller's transaction, parents before children."""
-        if self.sessions:
-            conn.executemany(SQL_SESSION, self.sessions)
-        if self.loaded:
-            conn.executemany(SQL_RUN_LOADED, self.loaded)
-        if self.samples:
-            channel_id = self._channel_id
-            conn.executemany(
-                SQL_SAMPLE,
-                [
-                    (
-                        channel_id(conn, sid, s),
-                        s.t_mono_s,
-                        s.power_w,
-                        s.energy_counter_j,
-                        s.temperature_c,
-                        s.sm_clock_mhz,
-                    )
-                    for sid, s in self.samples
-                ],
-            )
-        if self.started:
-            conn.executemany(SQL_ITEM_STARTED, self.started)
-        if self.scored:
-            seen: set[tuple[str, str, str]] = set()
-            recount: set[tuple[str, str]] = set()
-            for sid, item in self.scored_items:
-                key = (sid, item.side, item.item_id)
-                if key in seen or conn.execute(SQL_ITEM_FINISHED, key).fetchone() is not None:
-                    recount.add((sid, item.side))
-                seen.add(key)
-            conn.executemany(SQL_ITEM_SCORED, self.scored)
-            conn.executemany(SQL_RUN_ENSURE, list(self.touched_runs))
-            conn.executemany(
-                SQL_RUN_ADD,
-                [
-                    (
-                        1,
-                        int(is_correct(item.score)),
-                        item.score,
-                        item.joules is not None,
-                        item.joules or 0.0,
-                        item.tokens_out or 0,
-                        sid,
-                        item.side,
-                    )
-                    for sid, item in self.scored_items
-                    if (sid, item.side) not in recount
-                ],
-            )
-            conn.executemany(SQL_RUN_SUMMARY, sorted(recount))
-        if self.idle:
-            conn.executemany(SQL_IDLE, self.idle)
-        if self.failed:
-            conn.executemany(SQL_RUN_FAILED, self.failed)
-        if self.finished:
-            conn.executemany(SQL_FINISHED, self.finished)
-            conn.executemany(SQL_RUNS_FINISHED, [(row[-1],) for row in self.finished])
+    state: WriterState
+    message: str = ""
+    unsaved_events: int = 0
+    journal_path: Path | None = None
+    since_mono_s: float | None = None
 
 
 class StoreWriter:
     """Writes one session's events (or several sessions' in turn) from a background thread.
 
-    ``flush_interval_s`` is the longest time a power sample waits before it is committed; ``max_batch`` caps
-    the rows held in memory between commits.
+    ``connect`` opens the thread's own connection (raising StoreError); keep its busy timeout short (about a
+    second) so a lock shows as ``waiting`` quickly. ``flush_interval_s`` is the longest time a power sample waits
+    before it is committed; ``max_batch`` caps the rows sent in one commit while the database takes them.
+    ``journal_dirs`` overrides where a recovery journal may go (tests).
     """
 
     def __init__(
@@ -395,25 +76,45 @@ class StoreWriter:
         path: Path,
         *,
         on_error: Callable[[StoreError], None] | None = None,
+        on_status: Callable[[WriterStatus], None] | None = None,
         flush_interval_s: float = 1.0,
         max_batch: int = 20_000,
+        retry_interval_s: float = 0.5,
+        journal_after_s: float = 5.0,
+        close_wait_s: float = 120.0,
+        journal_dirs: Sequence[Path] | None = None,
     ) -> None:
-        self._connect = connect  # opens the writer thread's own connection; raises StoreError
+        self._connect = connect
         self._path = path
         self._on_error = on_error
+        self._on_status = on_status
         self._flush_interval_s = flush_interval_s
         self._max_batch = max_batch
+        self._retry_interval_s = retry_interval_s
+        self._journal_after_s = journal_after_s
+        self.close_wait_s = close_wait_s
+        self._journal_dirs = journal_dirs
         self._cond = threading.Condition()
         self._queue: list[Event] = []
         self._received = 0  # events accepted by handle()
-        self._settled = 0  # of those, events committed or dropped
+        self._settled = 0  # of those, events committed, journaled or given up
         self._flush_target = 0  # flush() waits until _settled reaches this
         self._closing = False
+        self._give_up_wait = False  # stop_waiting(): journal what a lock holds back, now
         self.error: StoreError | None = None
+        self._status = WriterStatus("saving")
         self._dropped_closed = 0  # handled after close() (under the lock)
-        self._dropped_unsaved = 0  # not written after an error (writer thread only)
+        self._dropped_unsaved = 0  # never written anywhere (writer thread only)
         self._session_id: str | None = None
         self._orphans: list[Event] = []
+        self._context: dict[str, list[Event]] = {}  # per session: the opening events a journal starts with
+        self._identity = process_identity()
+        self._db: Database | None = None
+        self._batch = Batch()
+        self._journal: RecoveryJournal | None = None
+        self._spilled = 0  # events at the head of the batch already in the journal (while waiting)
+        self._next_try_mono_s = 0.0
+        self._close_deadline_mono_s: float | None = None
         self._thread = threading.Thread(target=self._run, name="greentui-store-writer", daemon=True)
         self._thread.start()
 
@@ -432,19 +133,31 @@ class StoreWriter:
                 self._cond.notify_all()
 
     def flush(self, timeout_s: float | None = None) -> bool:
-        """Commit everything handled so far; True once done (or dropped after an error), False on timeout."""
+        """Commit everything handled so far; True once done (saved or journaled), False on timeout (a
+        locked database holds a flush until it is free)."""
         with self._cond:
             target = self._received
             self._flush_target = max(self._flush_target, target)
             self._cond.notify_all()
             return self._cond.wait_for(lambda: self._settled >= target or not self._thread.is_alive(), timeout_s)
 
-    def close(self, timeout_s: float | None = None) -> None:
-        """Drain the queue, commit, and stop the thread. Safe to call twice."""
+    def close(self, timeout_s: float | None = None) -> bool:
+        """Drain the queue, commit, and stop the thread; True once it ended. Safe to call twice.
+
+        While the database stays locked this waits up to ``close_wait_s`` (then journals); :meth:`stop_waiting`
+        from another thread (or a signal handler) cuts that short.
+        """
         with self._cond:
             self._closing = True
             self._cond.notify_all()
         self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def stop_waiting(self) -> None:
+        """Stop waiting for a locked database: what it holds back goes to the recovery journal now."""
+        with self._cond:
+            self._give_up_wait = True
+            self._cond.notify_all()
 
     def __enter__(self) -> StoreWriter:
         return self
@@ -453,8 +166,19 @@ class StoreWriter:
         self.close()
 
     @property
+    def status(self) -> WriterStatus:
+        """The latest state (thread-safe to read: a frozen record replaced as a whole)."""
+        return self._status
+
+    @property
+    def journal_path(self) -> Path | None:
+        """The recovery journal holding what the database did not take (None: everything is in the database)."""
+        return self._status.journal_path if self._status.state in ("journal", "lost") else None
+
+    @property
     def dropped_events(self) -> int:
-        """Events not written: after a write error, before any SessionStarted, or handled after close()."""
+        """Events written nowhere: before any SessionStarted, handled after close(), or neither the database
+        nor any journal place took them."""
         return self._dropped_closed + self._dropped_unsaved
 
     @property
@@ -462,106 +186,246 @@ class StoreWriter:
         """The session the writer is storing now (from the last SessionStarted)."""
         return self._session_id
 
-    # ---- the writer thread -----------------------------------------------------------------------
+    # ---- the writer thread: states and reports ------------------------------------------------------
+    def _set_status(self, state: WriterState, message: str, *, since: float | None = None) -> None:
+        journal = self._journal.path if self._journal is not None else None
+        unsaved = self._batch.n_events + (self._journal.n_events if self._journal is not None else 0)
+        self._status = WriterStatus(state, message, unsaved, journal, since)
+        # on_status / on_error are the channel to the user; logging at warning level would print over a TUI
+        log.info("store writer: %s %s", state, message)
+        if self._on_status is not None:
+            try:
+                self._on_status(self._status)
+            except Exception:  # a broken callback must not kill the writer thread
+                log.debug("store writer on_status callback raised", exc_info=True)
+
     def _fail(self, error: StoreError) -> None:
         if self.error is not None:
             return
         self.error = error
-        # on_error is the channel to the user; logging at warning level would print over a running TUI
-        log.info("store writer stopped: %s", error)
         if self._on_error is not None:
             try:
                 self._on_error(error)
-            except Exception:  # a broken callback must not kill the writer thread
+            except Exception:
                 log.debug("store writer on_error callback raised", exc_info=True)
 
-    def _commit(self, db: Database | None, batch: _Batch) -> None:
-        if batch.n_events == 0:
-            return
-        if db is None or self.error is not None:
-            self._dropped_unsaved += batch.n_events
-            batch.clear()
-            return
+    # ---- the writer thread: committing ------------------------------------------------------------------
+    def _try_commit(self, batch: Batch) -> StoreError | None:
+        if self._db is None:
+            try:
+                self._db = self._connect()
+            except StoreError as error:
+                return error
+        db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
             batch.execute(db.conn)
             db.execute("COMMIT")
+            return None
         except Exception as exc:  # sqlite3 errors and anything else a bad event may raise
             try:
                 db.rollback()
             except sqlite3.Error:
                 pass
             batch.channel_ids.clear()  # rows inserted in the failed transaction are gone
-            self._dropped_unsaved += batch.n_events
             if isinstance(exc, sqlite3.Error):
-                self._fail(translate(exc, self._path, "save the session"))
-            else:
-                log.debug("store writer could not save a batch", exc_info=True)
-                self._fail(StoreError(f"{self._path}: could not save the session ({exc})"))
-        batch.clear()
+                return translate(exc, self._path, "save the session")
+            log.debug("store writer could not save a batch", exc_info=True)
+            return StoreError(f"{self._path}: could not save the session ({exc})")
 
-    def _route(self, event: Event, batch: _Batch, identity: tuple[str, int, float | None]) -> None:
+    def _commit(self, batch: Batch) -> None:
+        if batch.n_events == 0:
+            return
+        if self._status.state in ("journal", "lost"):
+            self._to_journal(batch)
+            return
+        now = time.monotonic()
+        if self._status.state == "waiting" and now < self._next_try_mono_s:
+            return
+        error = self._try_commit(batch)
+        if error is None:
+            if self._status.state == "waiting":
+                held = batch.n_events
+                waited_s = now - (self._status.since_mono_s or now)
+                if self._journal is not None:
+                    self._journal.discard()  # the database has everything it held
+                    self._journal = None
+                self._spilled = 0
+                batch.clear()
+                self._set_status("saving", f"the database is free again: {held} events held {waited_s:.0f} s are saved")
+                return
+            batch.clear()
+            return
+        if isinstance(error, StoreBusyError):
+            self._next_try_mono_s = time.monotonic() + self._retry_interval_s
+            if self._status.state != "waiting":
+                self._set_status(
+                    "waiting",
+                    f"waiting for the database: {self._path} is locked by another process; "
+                    "finished results are held and saved once it is free",
+                    since=now,
+                )
+            return
+        self._enter_journal(batch, error)
+
+    def _journal_records(self, batch: Batch) -> list[tuple[str, Event]]:
+        """The batch's events not yet journaled, each new session's opening events first."""
+        assert self._journal is not None
+        fresh = batch.events[self._spilled :]
+        records: list[tuple[str, Event]] = []
+        present = {id(event) for _, event in fresh}
+        for session_id, event in fresh:
+            if not self._journal.has_session(session_id):
+                self._journal.note_sessions([session_id])
+                records.extend((session_id, e) for e in self._context.get(session_id, []) if id(e) not in present)
+            records.append((session_id, event))
+        return records
+
+    def _new_journal(self, reason: str) -> RecoveryJournal:
+        if self._journal is None:
+            self._journal = RecoveryJournal(self._path, self._identity, reason, dirs=self._journal_dirs)
+        return self._journal
+
+    def _to_journal(self, batch: Batch) -> None:
+        """Permanent mode: the batch goes to the journal (kept in memory if no place takes it)."""
+        journal = self._new_journal("the database could not be written")
+        records = self._journal_records(batch)
+        batch.clear()
+        self._spilled = 0
+        try:
+            journal.append(records)
+        except JournalError as exc:
+            if self._status.state != "lost":
+                self._set_status("lost", f"{exc}: {journal.n_events} events are only in memory")
+            return
+        if self._status.state == "lost":
+            self._set_status("journal", f"the results not saved are now in {journal.path}")
+
+    def _spill(self, batch: Batch) -> None:
+        """While waiting: copy what the batch holds to a journal, so a killed process loses nothing."""
+        if len(batch.events) <= self._spilled:
+            return
+        journal = self._new_journal("waiting for a locked database")
+        records = self._journal_records(batch)
+        self._spilled = len(batch.events)  # in the journal now, or in its memory for its next append to write
+        try:
+            journal.append(records)
+        except JournalError:
+            log.debug("store writer could not spill to a journal while waiting", exc_info=True)
+
+    def _enter_journal(self, batch: Batch, error: StoreError) -> None:
+        """A write that cannot succeed: from now on, every event goes to the recovery journal."""
+        journal = self._new_journal(str(error))
+        self._status = WriterStatus("journal", str(error), since_mono_s=time.monotonic())
+        self._to_journal(batch)
+        if journal.path is not None:
+            message = f"{error}; the results not saved are in {journal.path} (greentui recover {journal.path})"
+            self._set_status("journal", message, since=time.monotonic())
+        else:
+            message = f"{error}; {self._status.message}"
+        self._fail(type(error)(message))
+
+    # ---- the writer thread: the loop -------------------------------------------------------------------
+    def _route(self, event: Event, batch: Batch) -> None:
+        identity = self._identity
         if isinstance(event, SessionStarted):
             self._session_id = event.session_id
+            self._context[event.session_id] = [event]
             batch.add(event.session_id, event, identity)
             orphans, self._orphans = self._orphans, []
             for orphan in orphans:
-                batch.add(event.session_id, orphan, identity)
+                self._route(orphan, batch)
         elif self._session_id is None:
             if len(self._orphans) < MAX_ORPHANS:
                 self._orphans.append(event)
             else:
                 self._dropped_unsaved += 1
         else:
+            if isinstance(event, (ModelLoaded, IdleMeasured)):
+                self._context.setdefault(self._session_id, []).append(event)
             batch.add(self._session_id, event, identity)
 
     def _run(self) -> None:
-        db: Database | None = None
         try:
-            db = self._connect()
-        except StoreError as error:
-            self._fail(error)
-        try:
-            self._loop(db)
+            self._loop()
         except Exception as exc:  # a bug must not leave flush() and close() waiting on a dead thread
             log.debug("store writer thread failed", exc_info=True)
-            self._fail(StoreError(f"{self._path}: the store writer stopped ({exc})"))
+            try:
+                self._enter_journal(self._batch, StoreError(f"{self._path}: the store writer stopped ({exc})"))
+            except Exception:
+                log.debug("store writer could not journal after a failure", exc_info=True)
         finally:
             with self._cond:
-                self._dropped_unsaved += len(self._orphans) + len(self._queue)
+                self._dropped_unsaved += len(self._orphans) + len(self._queue) + self._batch.n_events
+                if self._journal is not None and self._journal.path is None:
+                    self._dropped_unsaved += self._journal.n_events  # nowhere took them
                 self._settled = self._received
                 self._cond.notify_all()
-            if db is not None:
-                db.close()
+            if self._db is not None:
+                self._db.close()
 
-    def _loop(self, db: Database | None) -> None:
-        identity = _process_identity()
-        batch = _Batch()
+    def _wake_at(self, batch: Batch, now: float) -> float | None:
+        """When the loop must look again without a new event (None: only when woken)."""
+        if self._status.state == "waiting" and batch.n_events:
+            times = [self._next_try_mono_s]
+            spill_at = (self._status.since_mono_s or now) + self._journal_after_s
+            if now < spill_at:
+                times.append(spill_at)
+            if self._close_deadline_mono_s is not None:
+                times.append(self._close_deadline_mono_s)
+            return min(times)
+        if self._closing or self._flush_target > self._settled:
+            return now
+        if batch.first_mono_s is not None:
+            return batch.first_mono_s + self._flush_interval_s
+        return None
+
+    def _take(self, batch: Batch) -> tuple[list[Event], bool, bool]:
+        """Wait for work; returns the new events, whether the writer is closing, and whether to stop waiting."""
+        with self._cond:
+            while not self._queue and not (self._give_up_wait and self._status.state == "waiting"):
+                now = time.monotonic()
+                wake = self._wake_at(batch, now)
+                if wake is None:
+                    self._cond.wait()
+                    continue
+                if wake <= now:
+                    break
+                self._cond.wait(wake - now)
+            events, self._queue = self._queue, []
+            return events, self._closing, self._give_up_wait
+
+    def _loop(self) -> None:
+        batch = self._batch
         taken = 0  # events taken off the queue so far
         while True:
-            with self._cond:
-                while not self._queue and not self._closing and self._flush_target <= self._settled:
-                    if batch.first_mono_s is None:
-                        self._cond.wait()
-                        continue
-                    remaining = batch.first_mono_s + self._flush_interval_s - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self._cond.wait(remaining)
-                events, self._queue = self._queue, []
-                closing = self._closing
-                flush_wanted = self._flush_target > self._settled
+            events, closing, give_up = self._take(batch)
+            if closing and self._close_deadline_mono_s is None:
+                self._close_deadline_mono_s = time.monotonic() + self.close_wait_s
             for event in events:
-                self._route(event, batch, identity)
+                self._route(event, batch)
                 if event.kind in FLUSH_KINDS or batch.n_events >= self._max_batch:
-                    self._commit(db, batch)
+                    self._commit(batch)
             taken += len(events)
-            due = batch.first_mono_s is not None and (time.monotonic() - batch.first_mono_s >= self._flush_interval_s)
-            if closing or flush_wanted or due:
-                self._commit(db, batch)
             with self._cond:
-                # events held while waiting for a SessionStarted count as settled: no flush can write them
+                flush_wanted = self._flush_target > self._settled
+            due = batch.first_mono_s is not None and (time.monotonic() - batch.first_mono_s >= self._flush_interval_s)
+            if closing or flush_wanted or due or self._status.state == "waiting":
+                self._commit(batch)
+            if self._status.state == "waiting" and batch.n_events:
+                now = time.monotonic()
+                since = self._status.since_mono_s or now
+                deadline = self._close_deadline_mono_s
+                if give_up or (deadline is not None and now >= deadline):
+                    self._enter_journal(
+                        batch, StoreBusyError(f"{self._path} stayed locked by another process ({now - since:.0f} s)")
+                    )
+                elif now - since >= self._journal_after_s:
+                    self._spill(batch)
+            with self._cond:
+                # events held while waiting for a SessionStarted count as settled (no flush can write them);
+                # events held while the database is locked do not
                 self._settled = taken - batch.n_events
                 self._cond.notify_all()
-                if closing and not self._queue:
+                if closing and not self._queue and batch.n_events == 0:
                     return

@@ -51,13 +51,16 @@ def parse_cluster(text: str) -> tuple[str, int | None]:
 
 
 def needs_gpu(step: Step) -> bool | None:
-    """True for a session whose models name a CUDA device, False for explicit CPU ones, None for ``auto``."""
+    """True for a session whose models name a CUDA device, False for explicit CPU ones (and fake models, which
+    compute nothing on any device), None for ``auto``."""
     devices = set()
     for text in (step.planned.config.model_a, step.planned.config.model_b):
         try:
-            devices.add(ModelSpec.parse(text).device)
+            spec = ModelSpec.parse(text)
         except SpecError:
             devices.add("auto")  # the session itself will say what is wrong with the spec
+            continue
+        devices.add("cpu" if spec.is_fake else spec.device)
     if any(d.startswith("cuda") for d in devices):
         return True
     return False if devices == {"cpu"} else None
@@ -107,6 +110,7 @@ class DaskExecutor:
         self._client: Any = None
         self._cluster: Any = None
         self._config: Any = None
+        self._log_level: int | None = None
         self._lock = threading.Lock()
         self._live: dict[str, _Live] = {}
         self._closed: set[str] = set()
@@ -125,12 +129,20 @@ class DaskExecutor:
         self._config = dask.config.set(
             {"distributed.scheduler.allowed-failures": 0, "distributed.worker.daemon": False}
         )
+        # The scheduler (of a local cluster), the nannies and the client log here: a lost worker or a failed task
+        # is already one result line of the sweep, and their tracebacks would bury it.
+        distributed_log = logging.getLogger("distributed")
+        self._log_level = distributed_log.level
+        distributed_log.setLevel(logging.CRITICAL)
         try:
             if self.address == "local":
                 self._cluster = self._local_cluster(LocalCluster)
                 self._client = Client(self._cluster, timeout=self.connect_timeout_s)
             else:
                 self._client = Client(self.address, timeout=self.connect_timeout_s)
+        except ClusterError:  # already one line about this cluster (e.g. local:N on this machine's GPUs)
+            self.close()
+            raise
         except OSError as exc:
             self.close()
             raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
@@ -148,7 +160,8 @@ class DaskExecutor:
             "dashboard_address": None,
             "threads_per_worker": 1,
             "processes": True,
-            "silence_logs": logging.ERROR,
+            # a lost worker is one result line of the sweep, not a page of scheduler and nanny logs
+            "silence_logs": logging.CRITICAL,
         }
         if not gpus:
             if count > 1:
@@ -157,15 +170,30 @@ class DaskExecutor:
                     "each session's energy includes the others' work"
                 )
             return local_cluster(n_workers=count, resources={CPU_RESOURCE: 1}, **common)
-        if count > len(gpus):
-            raise ClusterError(f"local:{count} asks for more workers than this machine's {len(gpus)} GPU(s)")
+        # One worker per GPU, each seeing only its own card (CUDA_VISIBLE_DEVICES), as dask-cuda's workers do: a
+        # session on a GPU always has its board to itself, since NVML measures whole boards. Workers beyond the
+        # GPUs see no GPU at all and take only sessions whose models run on the CPU (fake models included): more
+        # sessions at once rather than a refusal, at the price the note states.
+        on_gpus = min(count, len(gpus))
         cluster = local_cluster(n_workers=0, **common)
-        # one worker per GPU, each seeing only its own card (CUDA_VISIBLE_DEVICES), as dask-cuda's workers do
         base = cluster.new_spec
         for index in range(count):
-            options = {**base["options"], "env": {"CUDA_VISIBLE_DEVICES": str(index)}}
-            options["resources"] = {GPU_RESOURCE: 1, CPU_RESOURCE: 1} if index == 0 else {GPU_RESOURCE: 1}
-            cluster.worker_spec[f"gpu{index}"] = {"cls": base["cls"], "options": options}
+            options = {**base["options"]}
+            if index < on_gpus:
+                options["env"] = {"CUDA_VISIBLE_DEVICES": str(index)}
+                options["resources"] = {GPU_RESOURCE: 1, CPU_RESOURCE: 1} if index == 0 else {GPU_RESOURCE: 1}
+                cluster.worker_spec[f"gpu{index}"] = {"cls": base["cls"], "options": options}
+            else:
+                options["env"] = {"CUDA_VISIBLE_DEVICES": ""}
+                options["resources"] = {CPU_RESOURCE: 1}
+                cluster.worker_spec[f"cpu{index - on_gpus}"] = {"cls": base["cls"], "options": options}
+        if count > on_gpus:
+            extra = count - on_gpus
+            self.notes.append(
+                f"local:{count} on a machine with {len(gpus)} GPU(s): {on_gpus} worker(s) with a GPU each, and "
+                f"{extra} without a GPU that run only sessions whose models are on the CPU; sessions on the CPU run "
+                "at the same time as the others, so their CPU energy includes the others' work"
+            )
         cluster.scale(count)
         return cluster
 
@@ -180,6 +208,9 @@ class DaskExecutor:
         if self._config is not None:
             self._config.__exit__(None, None, None)
             self._config = None
+        if self._log_level is not None:
+            logging.getLogger("distributed").setLevel(self._log_level)
+            self._log_level = None
 
     def _resource_for(self, step: Step, offered: dict[str, int]) -> str:
         if self.resource:
@@ -292,6 +323,9 @@ class DaskExecutor:
         except KeyboardInterrupt:
             self.stopped = True
             stop.set()  # the sessions running stop after their current item and come back as interrupted
+            queued = [future for future, live in futures.items() if not live.worker]
+            if queued:  # not placed on a worker yet: they never start (one that just started sees the event)
+                client.cancel(queued)
             for future, live in list(futures.items()):
                 if live.step.planned.key not in self._closed:
                     on_result(self._finish(live, future, stopped=True))
@@ -305,7 +339,7 @@ class DaskExecutor:
         try:
             outcome = future.result(timeout=30 if stopped else None)
         except Exception as exc:  # KilledWorker, a cancelled task, a scheduler that went away
-            lost = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            lost = _lost_reason(exc)
         with self._lock:
             self._closed.add(key)
             writer = live.writer
@@ -343,3 +377,12 @@ class DaskExecutor:
             where,
             tuple(errors),
         )
+
+
+def _lost_reason(exc: BaseException) -> str:
+    """Why a task's result never came, in a few words (Dask's own messages run to a paragraph)."""
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return "KilledWorker: the worker process died (killed, out of memory, or its node went away)"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{name}: {first[:160]}" if first else name

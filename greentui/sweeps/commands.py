@@ -147,5 +147,7 @@ def cmd_sweep(args: argparse.Namespace, store: Any, db_path: Path) -> int:
     _, rows = sweep_board(store, sweep.name)
     print_summary(outcome, sweep.name, rows, db_path)
     if outcome.stopped:
-        return EXIT_INTERRUPTED
+        from greentui import signals
+
+        return signals.exit_code(EXIT_INTERRUPTED)  # 143 / 129 when SIGTERM / SIGHUP stopped it
     return EXIT_OK if outcome.all_done else EXIT_FAILED

@@ -50,7 +50,13 @@ class LocalExecutor:
                 continue
             if self.on_event is not None:
                 run.subscribe(self.on_event)
-            outcome = run.run()
+            try:
+                outcome = run.run()
+            except SessionError as exc:  # found once the session starts (a power source that cannot work here)
+                on_result(
+                    SessionResult(step, None, "not started", str(exc), time.monotonic() - started, "this machine")
+                )
+                continue
             on_result(
                 SessionResult(
                     step,
@@ -62,6 +68,8 @@ class LocalExecutor:
                     outcome.store_errors,
                 )
             )
+            if outcome.unsaved:  # the database cannot be written: no later session could be saved either
+                return
             if outcome.status == "interrupted":
                 self.stopped = True
                 return

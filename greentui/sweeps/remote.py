@@ -48,7 +48,7 @@ def run_session_job(job: dict[str, Any]) -> dict[str, Any]:
     Never raises for what a session can get wrong (bad configuration, a model that fails): the result says it.
     """
     from distributed import Event as DaskEvent
-    from distributed import get_worker
+    from distributed import get_client, get_worker
 
     from greentui.core.run.session import SessionConfig
     from greentui.services import SessionError, SessionRun
@@ -90,12 +90,19 @@ def run_session_job(job: dict[str, Any]) -> dict[str, Any]:
                 publish({"event": event.to_dict()})
 
         run.subscribe(stream)
-        stop = DaskEvent(job["stop_event"]) if job.get("stop_event") else None
+        # The client is taken here, on the task's thread: the watcher thread below has no worker context, and an
+        # Event that looks for its client there finds none (and would never see the driver's Ctrl-C).
+        stop = DaskEvent(job["stop_event"], client=get_client()) if job.get("stop_event") else None
+        if stop is not None and stop.is_set():  # the sweep was stopped while this task waited for a worker
+            run.close()
+            return {**result, "status": "not started", "reason": "the sweep was stopped with Ctrl-C"}
         done = threading.Event()
         if stop is not None:
             threading.Thread(target=_watch_stop, args=(stop, done, run), daemon=True, name="greentui-stop").start()
         try:
             outcome = run.run()
+        except SessionError as exc:  # found once the session starts (e.g. no power source works on this node)
+            return {**result, "status": "not started", "reason": str(exc)}
         finally:
             done.set()
         result.update(status=outcome.status, reason=outcome.reason, store_errors=list(outcome.store_errors))

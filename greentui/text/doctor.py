@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from greentui.core.doctor import DoctorReport
+from greentui.core.evaluate.sandbox.isolation import Isolation
 
 
 def render_doctor(report: DoctorReport) -> RenderableType:
@@ -57,4 +58,17 @@ def render_doctor(report: DoctorReport) -> RenderableType:
     for warning in report.grid_warnings:
         lines.append(Text(f"  note: {warning}", style="yellow"))
     lines.append(Text(f"A session here would report: {report.session_line}", style="bold"))
+    if report.sandbox is not None:
+        lines.extend(sandbox_lines(report.sandbox))
     return Group(*lines)
+
+
+def sandbox_lines(sandbox: Isolation) -> list[RenderableType]:
+    """The code sandbox: one line, and for a limited one what it cannot stop."""
+    if sandbox.refusal is not None:
+        return [Text(f"Code sandbox: refused: {sandbox.refusal}", style="red")]
+    if not sandbox.limited:
+        return [Text(f"Code sandbox: {sandbox.describe()}", style="green")]
+    lines: list[RenderableType] = [Text(f"Code sandbox: {sandbox.describe(gaps=False)}", style="yellow")]
+    lines += [Text(f"  cannot stop: {gap}", style="yellow") for gap in sandbox.cannot_stop()]
+    return lines

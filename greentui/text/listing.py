@@ -15,7 +15,7 @@ from rich.text import Text
 
 from greentui.core.run.tally import Tally
 from greentui.format import est, fmt_joules
-from greentui.text.printer import codecarbon_line, summary_table
+from greentui.text.printer import codecarbon_line, idle_line, summary_table
 
 
 def _when(unix_s: float | None) -> str:
@@ -55,8 +55,7 @@ def print_sessions(rows: list[Any], db_path: Path) -> None:
 
 def print_session(store: Any, session_id: str) -> None:
     """`greentui show`: the session header, the per-model table from its replayed events, and the verdict."""
-    from greentui.core.run.tally import verdict_from_tally
-    from greentui.core.verdict.compute import Verdict
+    from greentui.core.run.tally import session_verdict
     from greentui.text.report import render_verdict
 
     console = Console(highlight=False)
@@ -75,11 +74,17 @@ def print_session(store: Any, session_id: str) -> None:
             f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
         )
     )
-    verdict = (
-        Verdict.from_dict(stored.verdict)
-        if stored.verdict
-        else (verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
-    )
+    for side, lane in tally.sides.items():
+        console.print(Text(f"  {side} {lane.spec}" + (f" · {lane.label}" if lane.loaded is not None else "")))
+    for line in _session_facts(session, tally):
+        console.print(Text(f"  {line}"))
+    idle = idle_line(session.idle)
+    if idle:
+        console.print(Text(f"  {idle}"))
+    busy = tally.busy_line()
+    if busy:
+        console.print(Text(f"  {busy}", style="bold yellow"))
+    verdict = session_verdict(stored.verdict, tally)
     if verdict is not None:
         console.print(render_verdict(verdict))
     else:
@@ -93,8 +98,25 @@ def print_session(store: Any, session_id: str) -> None:
         console.print(Text(f"power sampled at {rate:.1f} Hz from {', '.join(session.power_sources)}"))
 
 
+def _session_facts(session: Any, tally: Tally) -> list[str]:
+    """The hardware the session ran on (so results from different machines are not mixed up unknowingly), its
+    sweep, and each served lane whose energy was not measured here."""
+    from greentui.core.measure.fingerprint import describe_fingerprint
+
+    lines = []
+    if session.fingerprint:
+        key = "mixed: resumed on other hardware" if session.fingerprint_key == "mixed" else session.fingerprint_key
+        lines.append(f"hardware: {describe_fingerprint(session.fingerprint)} (fingerprint {key})")
+    else:
+        lines.append("hardware: not recorded (a session stored before greentui kept fingerprints)")
+    if session.sweep_id:
+        lines.append(f"sweep: {session.sweep_id} (greentui sweep show {session.sweep_id})")
+    lines.extend(f"{lane.side} {lane.energy_note}" for lane in tally.sides.values() if lane.energy_note)
+    return lines
+
+
 def export_session(store: Any, session_id: str, fmt: str) -> str:
-    from greentui.core.verdict.compute import Verdict
+    from greentui.core.run.tally import session_verdict
     from greentui.store.export import export_csv, export_json
     from greentui.text.report import session_markdown
 
@@ -103,7 +125,10 @@ def export_session(store: Any, session_id: str, fmt: str) -> str:
     if fmt == "json":
         return export_json(store, session_id)
     stored = store.load_session(session_id)
-    verdict = Verdict.from_dict(stored.verdict) if stored.verdict else None
+    tally = Tally()
+    for event in store.replay(stored.session.id):
+        tally.apply(event)
+    verdict = session_verdict(stored.verdict, tally)
     return session_markdown(stored.session_dict(), stored.runs_dicts(), stored.items_summary(), verdict)
 
 

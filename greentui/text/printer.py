@@ -15,6 +15,7 @@ from rich.text import Text
 
 from greentui.core.records import Event, IdleMeasured, ItemScored, ModelLoaded, ModelLoading, RunFailed, SessionStarted
 from greentui.core.run.tally import SideTally, Tally
+from greentui.core.verdict.text import TOKENS_FROM_MODEL
 from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
 
 
@@ -31,7 +32,16 @@ class HeadlessPrinter:
         self._failures_shown: set[str] = set()
 
     def store_error(self, error: Exception) -> None:
-        self.console.print(Text(f"store: {error}", style="bold red"))
+        # soft_wrap: a path is never broken by inserted newlines (the terminal wraps it; it stays copyable)
+        self.console.print(Text(f"store: {error}", style="bold red"), soft_wrap=True)
+
+    def store_status(self, status: Any) -> None:
+        """The store writer's changes of state (a :class:`greentui.store.WriterStatus`): waiting for a locked
+        database and saving again are shown here; a write that cannot succeed comes through :meth:`store_error`."""
+        if status.state == "waiting":
+            self.console.print(Text(f"store: {status.message}", style="yellow"), soft_wrap=True)
+        elif status.state == "saving" and status.message:
+            self.console.print(Text(f"store: {status.message}", style="green"), soft_wrap=True)
 
     def handle(self, event: Event) -> None:
         if isinstance(event, SessionStarted):
@@ -47,6 +57,10 @@ class HeadlessPrinter:
             )
             for warning in event.settings.get("grid_warnings", []):
                 self.console.print(Text(f"  warning: {warning}", style="yellow"))
+            for side in ("A", "B"):
+                note = self.tally.sides[side].energy_note
+                if note:  # a served model whose server is elsewhere: said once, before any figure
+                    self.console.print(Text(f"  {side} {note}", style="yellow"))
         elif isinstance(event, ModelLoading):
             if self._last_stage.get(event.side) != event.stage:
                 self._last_stage[event.side] = event.stage
@@ -59,17 +73,14 @@ class HeadlessPrinter:
             )
             self.console.print(
                 Text(
-                    f"  {event.side} loaded {event.display_name} in {event.load_s:.1f} s: "
+                    f"  {event.side} loaded {event.label} in {event.load_s:.1f} s: "
                     f"{params}, {event.dtype}, quant {event.quant}, {event.device}"
                 )
             )
         elif isinstance(event, IdleMeasured):
-            if event.seconds > 0:
-                self.console.print(
-                    Text(
-                        f"  idle baseline: {fmt_num(event.power_w, 1)} W over {event.seconds:.1f} s{est(event.quality)}"
-                    )
-                )
+            line = idle_line(event)
+            if line:
+                self.console.print(Text(f"  {line}", style="yellow" if event.contended else ""))
         elif isinstance(event, ItemScored):
             self._print_item(event)
         elif isinstance(event, RunFailed):
@@ -80,14 +91,20 @@ class HeadlessPrinter:
         lane = self.tally.sides[item.side]
         score = lane.score
         mark = ("✓", "green") if item.correct else (("~", "yellow") if item.score > 0 else ("✗", "red"))
-        per_token = item.joules_per_token
+        if item.joules is None and lane.energy_note:
+            energy = "energy not measured here"  # the why was printed once, at the start
+        elif item.joules is not None and item.tokens_out is None:
+            energy = f"{fmt_joules(item.joules)}{est(item.energy_quality)} (J/token: tokens not reported)"
+        else:
+            energy = f"{fmt_num(item.joules_per_token, 3):>6} J/token{est(item.energy_quality)}"
+        counted = "" if item.tokens_counted_by in TOKENS_FROM_MODEL else f" (tokens {item.tokens_counted_by})"
         self.console.print(
             Text.assemble(
                 f"  {item.side} {item.item_id:<12} ",
                 mark,
                 f" {item.score:4.2f}  ",
-                f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s  ",
-                f"{fmt_num(per_token, 3):>6} J/token{est(item.energy_quality)}  ",
+                f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s{counted}  ",
+                f"{energy}  ",
                 f"running {fmt_score(score)} ({lane.items_done} done)",
             )
         )
@@ -97,20 +114,48 @@ class HeadlessPrinter:
         from greentui.text.report import render_verdict
 
         if outcome.verdict is not None:
-            # the verdict holds the per-model table: accuracy, energy in J and Wh, J/token, J/correct, speed
+            # the verdict holds the per-model table and the busy line: accuracy, energy in J and Wh, J/token, speed
             self.console.print()
             self.console.print(render_verdict(outcome.verdict))
         elif tally.items_done:
             self.console.print(summary_table(tally))
+            busy = tally.busy_line()
+            if busy:
+                self.console.print(Text(busy, style="bold yellow"))
         crosscheck = codecarbon_line(tally.finished.measurements if tally.finished else {})
         if crosscheck:
             self.console.print(Text(crosscheck))
+        unsaved = getattr(outcome, "unsaved", False)
         status_style = {"completed": "green", "interrupted": "yellow"}.get(outcome.status, "red")
         line = Text.assemble(("session ", "bold"), (outcome.session_id, "bold"), " ", (outcome.status, status_style))
+        if unsaved:
+            line.append(" (not all saved in the database)", style="bold red")
         if outcome.reason and outcome.reason not in self._failures_shown:
             line.append(f": {outcome.reason}")
         self.console.print(line)
-        self.console.print(Text(f"saved in {self.db_path}   (greentui show {outcome.session_id})"))
+        self.console.print(Text(saved_line(outcome, self.db_path), style="bold red" if unsaved else ""), soft_wrap=True)
+
+
+def saved_line(outcome: Any, db_path: Path) -> str:
+    """The last line of a session: where its results are (the database, or a recovery journal to recover)."""
+    journal = getattr(outcome, "journal", None)
+    if journal:
+        return f"results not in {db_path} are in {journal}   (greentui recover {journal})"
+    if getattr(outcome, "unsaved", False):
+        return f"some results could not be saved in {db_path} nor in any recovery journal (see the store errors above)"
+    return f"saved in {db_path}   (greentui show {outcome.session_id})"
+
+
+def idle_line(idle: Any) -> str | None:
+    """The idle baseline in one line ("idle baseline: 7.9 W over 3.0 s est., machine busy: ..."), None if skipped."""
+    if idle is None or not idle.seconds:
+        return None
+    line = f"idle baseline: {fmt_num(idle.power_w, 1)} W over {idle.seconds:.1f} s{est(idle.quality)}"
+    if idle.contention_share is not None:
+        line += f", {100 * idle.contention_share:.0f} % of CPU time went to other programs"
+    if idle.contended:
+        line += " (machine busy: not used, so no dynamic energy)"
+    return line
 
 
 def codecarbon_line(measurements: dict[str, Any]) -> str | None:
@@ -142,17 +187,28 @@ def summary_table(tally: Tally) -> Table:
     table.add_column("")
     lanes: list[SideTally] = [tally.sides["A"], tally.sides["B"]]
     for lane in lanes:
-        table.add_column(Text(f"{lane.side}  {lane.display_name or lane.spec}"), justify="right")
+        table.add_column(Text(f"{lane.side}  {lane.label}"), justify="right")
     rows: list[tuple[str, list[str]]] = [
         ("items", [f"{lane.items_done}" + (" (failed)" if lane.state == "failed" else "") for lane in lanes]),
         ("accuracy (95% CI)", [fmt_score(lane.score) for lane in lanes]),
-        ("energy", [f"{fmt_joules(lane.energy_j)} · {fmt_wh(lane.energy_j)}{est(quality)}" for lane in lanes]),
-        ("J / token", [f"{fmt_num(lane.joules_per_token, 3)}{est(quality)}" for lane in lanes]),
-        ("J / correct answer", [f"{fmt_num(lane.joules_per_correct, 2)}{est(quality)}" for lane in lanes]),
-        ("CO2e", [f"{fmt_num(tally.co2_g(lane.side), 5)} g" for lane in lanes]),
+        (
+            "energy",
+            [_energy(lane, f"{fmt_joules(lane.energy_j)} · {fmt_wh(lane.energy_j)}{est(quality)}") for lane in lanes],
+        ),
+        ("J / token", [_energy(lane, f"{fmt_num(lane.joules_per_token, 3)}{est(quality)}") for lane in lanes]),
+        (
+            "J / correct answer",
+            [_energy(lane, f"{fmt_num(lane.joules_per_correct, 2)}{est(quality)}") for lane in lanes],
+        ),
+        ("CO2e", [_energy(lane, f"{fmt_num(tally.co2_g(lane.side), 5)} g") for lane in lanes]),
         ("tokens/s", [fmt_num(lane.tokens_per_s, 1) for lane in lanes]),
         ("TTFT p50", [fmt_seconds(lane.ttft_p50_s) for lane in lanes]),
     ]
     for label, values in rows:
         table.add_row(label, *[Text(v) for v in values])
     return table
+
+
+def _energy(lane: SideTally, figure: str) -> str:
+    """An energy figure of one lane, or "not measured here" for a served model whose server is elsewhere."""
+    return "not measured here" if lane.energy_note and lane.energy_j is None else figure

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from greentui.core.records import model_label_with_provenance
 from greentui.core.verdict.compute import (
     SideSummary,
     Verdict,
@@ -29,9 +30,11 @@ from greentui.core.verdict.compute import (
     model_label,
     scale_lines,
 )
+from greentui.core.verdict.text import busy_line, too_few_for_interval
 from greentui.untrusted import escape_controls
 
 DASH = "—"
+NOT_MEASURED = "not measured here"
 _QUANT_BITS = {"nf4": "4-bit", "fp4": "4-bit", "int8": "8-bit", "dynamic-int8": "8-bit dynamic"}
 
 
@@ -44,11 +47,13 @@ def _score(s: SideSummary, continuous: bool) -> str:
     if s.accuracy is None:
         return DASH
     unit = "" if continuous else "%"
-    ci = (
-        ""
-        if s.accuracy_lo is None or s.accuracy_hi is None
-        else (f" ({100 * s.accuracy_lo:.1f}–{100 * s.accuracy_hi:.1f})")
-    )
+    too_few = too_few_for_interval(s.n_items)
+    if too_few:
+        ci = f" ({too_few})"
+    elif s.accuracy_lo is None or s.accuracy_hi is None:
+        ci = ""
+    else:
+        ci = f" ({100 * s.accuracy_lo:.1f}–{100 * s.accuracy_hi:.1f})"
     return f"{100 * s.accuracy:.1f}{unit}{ci}"
 
 
@@ -72,30 +77,45 @@ def _speed(a: float | None, b: float | None, unit: str, fmt: str = "{:.1f}") -> 
     return f"{show(a)} · {show(b)}{unit}"
 
 
+def _tokens(s: SideSummary) -> str:
+    """New tokens with where the count came from when that is worth saying (a served model's)."""
+    count = DASH if s.tokens_out is None else f"{s.tokens_out:,}"
+    how = s.tokens_counted_by
+    return count if not how or how == "generated ids" else f"{count} ({how})"
+
+
 def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
     """(figure, A, B) rows of the comparison table, as plain text. Energy-derived figures carry "est."."""
     est = " est." if verdict.energy_quality == "estimated" else ""
     a, b = verdict.a, verdict.b
 
-    def energy(value: float | None, fmt: Any, missing: str = DASH) -> str:
+    def energy(value: float | None, fmt: Any, missing: str = DASH, s: SideSummary | None = None) -> str:
+        if value is None and s is not None and s.energy_note and s.energy_j is None:
+            return NOT_MEASURED  # a served model measured elsewhere: never 0, never this machine's power
         return missing if value is None else fmt(value) + est
 
     def per_correct(s: SideSummary) -> str:
         if s.energy_j is None or not s.n_items:
-            return DASH
+            return energy(None, format_joules, DASH, s)
         return energy(s.joules_per_correct, format_joules, "no correct answers")
 
     def dynamic(s: SideSummary) -> str:
-        return energy(s.dynamic_energy_j, format_joules, DASH if s.energy_j is None else "— (no idle baseline)")
+        if s.energy_j is not None and verdict.idle_contended:
+            return "not available (machine busy during the baseline)"
+        return energy(s.dynamic_energy_j, format_joules, DASH if s.energy_j is None else "— (no idle baseline)", s)
+
+    def per_token(s: SideSummary) -> str:
+        missing = "not available (no token counts)" if s.energy_j is not None and not s.tokens_out else DASH
+        return energy(s.joules_per_token, format_number, missing, s)
 
     rows = [
         (f"{verdict.metric} (95% CI)", _score(a, verdict.continuous), _score(b, verdict.continuous)),
         ("items scored", str(a.n_items), str(b.n_items)),
-        ("energy (total)", energy(a.energy_j, format_energy), energy(b.energy_j, format_energy)),
+        ("energy (total)", energy(a.energy_j, format_energy, DASH, a), energy(b.energy_j, format_energy, DASH, b)),
         ("energy (dynamic)", dynamic(a), dynamic(b)),
-        ("J / token", energy(a.joules_per_token, format_number), energy(b.joules_per_token, format_number)),
+        ("J / token", per_token(a), per_token(b)),
         ("J / correct answer", per_correct(a), per_correct(b)),
-        ("CO2e", energy(a.co2e_g, format_grams), energy(b.co2e_g, format_grams)),
+        ("CO2e", energy(a.co2e_g, format_grams, DASH, a), energy(b.co2e_g, format_grams, DASH, b)),
         (
             "tokens/s decode · end-to-end (p50)",
             _speed(a.decode_tokens_per_s_p50, a.e2e_tokens_per_s_p50, ""),
@@ -108,6 +128,10 @@ def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
         ),
         ("parameters", _params(a), _params(b)),
     ]
+    if a.provenance or b.provenance:  # sessions stored before greentui recorded it have none
+        rows.append(("weights", a.provenance or DASH, b.provenance or DASH))
+    if any(s.tokens_counted_by not in ("", "generated ids") for s in (a, b)):  # a served model's counts
+        rows.append(("tokens out", _tokens(a), _tokens(b)))
     if a.failed_reason or b.failed_reason:
         rows.append(("failed", a.failed_reason or "", b.failed_reason or ""))
     return rows
@@ -127,6 +151,9 @@ def render_verdict(verdict: Verdict) -> RenderableType:
     head = Text(verdict.sentence, style="bold")
     head.append("\n")
     head.append(Text(verdict.pareto))
+    if verdict.contention_note:
+        head.append("\n")
+        head.append(Text(verdict.contention_note, style="bold yellow"))
     if verdict.energy_note:
         head.append("\n")
         head.append(Text(verdict.energy_note, style="yellow" if verdict.energy_quality == "estimated" else ""))
@@ -159,13 +186,16 @@ def render_verdict(verdict: Verdict) -> RenderableType:
 
 # Enough to keep untrusted text from becoming emphasis, code, links, HTML or table columns; the rest stays
 # readable in the raw file a person pastes.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+# An underscore between two letters or digits ("Q4_1", "pass_at_1") can neither open nor close emphasis in
+# CommonMark (it is both left- and right-flanking and not next to punctuation), so it stays as written and a
+# reader searching the file finds "Q4_1"; every other special is escaped.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~]|(?<![^\W_])_|_(?![^\W_])")
 
 
 def md_escape(text: object) -> str:
     """Untrusted text made inert in markdown (and safe inside a table cell): one line, specials escaped, control
     and bidi characters written as visible escapes (no byte a terminal acts on)."""
-    return _MD_SPECIAL.sub(r"\\\1", escape_controls(" ".join(str(text).split()), keep=""))
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), escape_controls(" ".join(str(text).split()), keep=""))
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
@@ -207,6 +237,35 @@ def _summary_rows(items_summary: Any) -> list[tuple[str, ...]]:
     return rows
 
 
+def _measurement_facts(session: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The idle baseline, the sampling rate and the energy methods, where the session recorded them."""
+    facts = []
+    idle = session.get("idle")
+    if isinstance(idle, Mapping) and idle.get("seconds"):
+        power = idle.get("power_w")
+        line = f"{DASH if power is None else f'{float(power):.1f}'} W over {float(idle['seconds']):.1f} s"
+        share = idle.get("contention_share")
+        if share is not None:
+            line += f", {100 * float(share):.0f} % of CPU time went to other programs"
+        if idle.get("contended"):
+            line += " (machine busy: not used, so dynamic energy is not available)"
+        facts.append(("Idle baseline", line))
+    rate = session.get("sampling_rate_hz")
+    if rate:
+        facts.append(("Sampling rate", f"{float(rate):.1f} Hz"))
+    if session.get("measurement_method"):
+        facts.append(("Measurement method", str(session["measurement_method"])))
+    return facts
+
+
+def _session_busy(session: Mapping[str, Any]) -> str | None:
+    """The busy line from the session's own counts (when there is no verdict to carry it)."""
+    if not session.get("contended_windows"):
+        return None
+    share = session.get("other_cpu_share")
+    return busy_line(None if share is None else float(share), contended=int(session["contended_windows"]))
+
+
 def session_markdown(
     session: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], items_summary: Any, verdict: Verdict | None
 ) -> str:
@@ -233,7 +292,11 @@ def session_markdown(
         ("Schedule", get("schedule")),
         ("Power", f"{get('power_note')} (quality: {get('power_quality')})"),
         ("Grid intensity", f"{DASH if grid is None else f'{float(grid):g}'} g CO2e/kWh (source: {get('grid_source')})"),
+        *_measurement_facts(session),
     ]
+    busy = verdict.contention_note if verdict is not None else _session_busy(session)
+    if busy:
+        facts.append(("Contention", busy))
     lines += [f"- **{name}:** {md_escape(value)}" for name, value in facts]
 
     if runs:
@@ -243,7 +306,7 @@ def session_markdown(
             [
                 (
                     r.get("side", ""),
-                    r.get("display_name") or DASH,
+                    model_label_with_provenance(r.get("display_name") or DASH, r.get("provenance") or ""),
                     r.get("spec") or DASH,
                     format_params(r["params_total"]) if r.get("params_total") else DASH,
                     format_params(r["params_trainable"]) if r.get("params_trainable") else DASH,
@@ -267,11 +330,16 @@ def session_markdown(
     lines += ["", "## Comparison", ""]
     lines += _md_table(("", label_a, label_b), comparison_rows(verdict))
     lines += ["", "## Verdict", "", f"**{md_escape(verdict.sentence)}**", "", md_escape(verdict.pareto)]
+    if verdict.contention_note:
+        lines += ["", f"**{md_escape(verdict.contention_note)}**"]
     if verdict.energy_note:
         lines += ["", f"*{md_escape(verdict.energy_note)}*"]
     cegi = cegi_lines(verdict)
     lines += ["", "## CEGI", "", md_escape(cegi[0]), ""]
     lines += [f"- {md_escape(line)}" for line in cegi[1:]]
-    lines += ["", "## At scale", ""]
-    lines += [f"- {md_escape(line)}" for line in scale_lines(verdict)]
+    if verdict.scale.withheld:  # one line says what the projection still needs
+        lines += ["", md_escape(verdict.scale.withheld)]
+    else:
+        lines += ["", "## At scale", ""]
+        lines += [f"- {md_escape(line)}" for line in scale_lines(verdict)]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,9 @@ import time: the CLI opens the store and hands it over.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +21,7 @@ from greentui.tui.feeds import Feed, SessionFeed
 from greentui.tui.messages import WorkFailed
 
 Start = Literal["setup", "live", "demo", "history"]
+SIGNAL_EXIT_GRACE_S = 5.0  # after SIGTERM / SIGHUP, the longest an exit may take once the sessions have ended
 
 
 class GreentuiApp(App[int]):
@@ -52,8 +55,10 @@ class GreentuiApp(App[int]):
         self.start_feed = feed
         self.inline_workers = inline_workers
         self._feeds: list[Feed] = []
+        self._exit_watchdog_started = False
 
     def on_mount(self) -> None:
+        self._watch_stop_signals()
         if self.start_feed is not None:
             self.show_live(self.start_feed)
         elif self.start == "history":
@@ -64,6 +69,82 @@ class GreentuiApp(App[int]):
             self.push_screen(SetupScreen(initial=self.session_config))
             if self.start in ("live", "demo") and self.session_config is not None:
                 self.start_session(self.session_config)
+
+    # ---- SIGTERM / SIGHUP: stop every running session like Ctrl-C, then exit with 128 + the signal ---------------
+    def _watch_stop_signals(self) -> None:
+        from greentui import signals
+
+        if signals.received() is not None:  # it came while the app was starting: nothing has run yet
+            self.exit(return_code=signals.exit_code(1))
+            return
+        signals.add_target(self._heard_stop_signal)
+
+    def _heard_stop_signal(self, reason: str, hurry: bool) -> None:
+        """From greentui.signals' dispatch thread (the running sessions are told by their own targets)."""
+        if threading.get_ident() == self._thread_id:
+            self._leave_after_signal()
+            return
+        try:
+            self.call_from_thread(self._leave_after_signal)
+        except RuntimeError:  # the app is already closing
+            pass
+
+    def stop_for_signal(self, signum: int) -> None:
+        """What SIGTERM / SIGHUP do (greentui.signals calls back here): the running sessions stop now, their
+        finished items kept, and the app exits once they have ended."""
+        from greentui import signals
+
+        signals.deliver(signum)
+
+    def _leave_after_signal(self) -> None:
+        from greentui import signals
+        from greentui.tui.screens.live import LiveScreen
+
+        waiting = False
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveScreen) and not screen.feed_done:
+                screen.quit_when_done()
+                if not screen.feed.live:  # a replay; a session was told by its own target, with the reason
+                    screen.feed.request_stop()
+                waiting = True
+        if not waiting:
+            self.exit(return_code=signals.exit_code(1))
+
+    def exit(self, result: int | None = None, return_code: int = 0, message: Any | None = None) -> None:
+        """Exit; after SIGTERM / SIGHUP, also make sure the process ends: on a hung-up terminal (SIGHUP) Textual's
+        output thread dies and its shutdown can wait forever. The sessions have ended by now (their results are
+        saved or journaled), so nothing is lost by ending the process after a grace period."""
+        from greentui import signals
+
+        first = signals.received()
+        if first is not None and signals.installed() and not self._exit_watchdog_started:
+            self._exit_watchdog_started = True
+            code = 128 + first
+
+            def watchdog() -> None:
+                time.sleep(SIGNAL_EXIT_GRACE_S)
+                os._exit(code)
+
+            threading.Thread(target=watchdog, name="greentui-exit-watchdog", daemon=True).start()
+        super().exit(result, return_code, message)
+
+    def session_report(self) -> tuple[list[str], bool]:
+        """Lines for the terminal once the TUI is gone (where each session's results are), and whether any
+        session left results outside the database (the exit status is then 1)."""
+        from greentui.text.printer import saved_line
+
+        lines: list[str] = []
+        unsaved = False
+        for feed in self._feeds:
+            if not getattr(feed, "live", False) or not hasattr(feed, "session_id"):
+                continue
+            outcome = getattr(feed, "outcome", None)
+            if outcome is None:
+                lines.append(f"session {feed.session_id} saved in {self.db_path}   (greentui show {feed.session_id})")
+                continue
+            unsaved = unsaved or outcome.unsaved
+            lines.append(f"session {feed.session_id} {outcome.status}: " + saved_line(outcome, Path(str(self.db_path))))
+        return lines, unsaved
 
     def run(self, *args: Any, **kwargs: Any) -> int | None:
         # While it runs, Textual swaps sys.stderr for an object whose fileno() is -1. multiprocessing's resource
@@ -95,6 +176,7 @@ class GreentuiApp(App[int]):
                 skip_items=skip_items,  # type: ignore[arg-type]
                 inline_workers=self.inline_workers,
                 on_store_error=self._store_error_from_thread,
+                on_store_status=self._store_status_from_thread,
             )
             run.prepare()
         except Exception as exc:  # SessionError and anything unexpected: one line, the app stays up
@@ -117,6 +199,9 @@ class GreentuiApp(App[int]):
     def on_unmount(self) -> None:
         # The app is closing: every feed is asked to stop, so no session or replay thread outlives it (a session
         # ends after its item in flight and is saved as interrupted; the interpreter then exits).
+        from greentui import signals
+
+        signals.remove_target(self._heard_stop_signal)
         for feed in self._feeds:
             feed.request_stop()
 
@@ -127,6 +212,16 @@ class GreentuiApp(App[int]):
             self.notify(message, title="store", severity="error", timeout=15)
         else:
             self.call_from_thread(self.notify, message, title="store", severity="error", timeout=15)
+
+    def _store_status_from_thread(self, status: Any) -> None:
+        """Waiting for a locked database, and saving again, become notifications (the live screen's state says
+        "waiting for the database" meanwhile); a write that cannot succeed comes as a store error."""
+        if status.state == "waiting" or (status.state == "saving" and status.message):
+            severity: Literal["warning", "information"] = "warning" if status.state == "waiting" else "information"
+            if threading.get_ident() == self._thread_id:
+                self.notify(status.message, title="store", severity=severity, timeout=10)
+            else:
+                self.call_from_thread(self.notify, status.message, title="store", severity=severity, timeout=10)
 
     @on(WorkFailed)
     def _work_failed(self, message: WorkFailed) -> None:

@@ -81,6 +81,16 @@ class SessionFeed:
         self.outcome = self.session_run.run()
         return FeedEnd(str(self.outcome.status), self.outcome.verdict)
 
+    @property
+    def store_note(self) -> str | None:
+        """A few words while the store is not saving normally ("waiting for the database"), else None."""
+        state = getattr(self.session_run.store_status, "state", "saving")
+        return {
+            "waiting": "waiting for the database",
+            "journal": "results go to a recovery journal",
+            "lost": "results not saved",
+        }.get(state)
+
     def request_stop(self) -> None:
         self.session_run.session.request_stop()
 

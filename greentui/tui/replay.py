@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.tally import Tally, session_verdict
 from greentui.core.verdict.compute import Verdict
 from greentui.tui.power_trace import PowerTrace
 
@@ -29,10 +29,6 @@ def fold_session(store: Any, session_id: str) -> FoldedSession:
     for event in store.replay(full_id):
         tally.apply(event)
         trace.apply(event)
-    verdict = None
-    if stored.verdict:
-        verdict = Verdict.from_dict(stored.verdict)
-    elif any(lane.items for lane in tally.sides.values()):
-        verdict = verdict_from_tally(tally)
     record = stored.session
+    verdict = session_verdict(stored.verdict, tally)
     return FoldedSession(full_id, tally, trace, verdict, record.status, record.status_reason, record.task_version)

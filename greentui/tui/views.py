@@ -14,6 +14,8 @@ from typing import Literal
 from greentui.core.records import SIDES, Side
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.compute import format_params
+from greentui.core.verdict.model import MIN_INTERVAL_ITEMS
+from greentui.core.verdict.text import too_few_for_interval
 from greentui.tui import formatting as fmt
 
 # (key, label), most important first: power, energy, J/token and the score (with its interval and the est. mark)
@@ -68,13 +70,22 @@ class LaneView:
 
     side: Side
     title_spec: str  # the spec as typed (else the display name)
-    title_detail: str  # `` · SmolLM2-135M-Instruct · 134.5 M · cpu`` once the model has loaded, else ""
+    # `` · SmolLM2-135M-Instruct · from Q4_1 GGUF, dequantized to fp32 · 134.5 M · cpu`` once the model has
+    # loaded (the name with where its weights came from, when known), else ""
+    title_detail: str
     failed: bool
     active: bool  # this model is generating (and so measured) now
     line: LaneLine
     output: str  # untrusted model output (or the failure): drawn literally
     streaming: bool
     tiles: tuple[TileView, ...]
+    energy_note: str | None = None  # a served lane whose server is elsewhere: "energy not measured here: <why>"
+    busy: str | None = None  # `` machine busy in 3 of 8 measurements: 40 % of CPU time to other programs ``
+
+    @property
+    def subtitle(self) -> str | None:
+        """The one line under the lane: why its energy is not measured here, else that the machine was busy."""
+        return self.energy_note or self.busy
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,7 @@ class HeaderView:
     grid_source: str = ""
     power_note: str = ""  # where every figure comes from: "estimated (no RAPL, no GPU)"
     power_quality: str = ""
+    busy: str | None = None  # the machine was busy while measuring (windows or the idle baseline), in one line
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ def header_view(tally: Tally, state: str) -> HeaderView:
         grid_source=started.grid.source,
         power_note=started.power_note or started.power_quality,
         power_quality=started.power_quality,
+        busy=tally.busy_line(),
     )
 
 
@@ -169,13 +182,22 @@ def power_source_label(tally: Tally) -> str:
     return "+".join(sources)
 
 
+def lane_busy_line(lane: SideTally) -> str | None:
+    """The lane's share of the busy line: how many of its measurements other programs disturbed."""
+    if not lane.contended_items:
+        return None
+    share = lane.other_cpu_share
+    what = "" if share is None else f": {100 * share:.0f} % of CPU time to other programs"
+    return f" machine busy in {lane.contended_items} of {lane.items_done} measurements{what} "
+
+
 def lane_view(tally: Tally, side: Side, *, ended: bool = False) -> LaneView:
     lane = tally.sides[side]
     detail = ""
     if lane.loaded is not None:
         loaded = lane.loaded
         params = format_params(loaded.params_total) if loaded.params_total else "? params"
-        detail = f" · {lane.display_name} · {params} · {loaded.device}"
+        detail = f" · {lane.label} · {params} · {loaded.device}"
     cut_short = ended and tally.finished is None and lane.state not in ("failed", "done")
     return LaneView(
         side=side,
@@ -187,6 +209,8 @@ def lane_view(tally: Tally, side: Side, *, ended: bool = False) -> LaneView:
         output=(lane.failed_reason or "") if lane.state == "failed" else lane.current_output,
         streaming=lane.state == "generating" and not cut_short,
         tiles=_tiles(tally, lane),
+        energy_note=lane.energy_note,
+        busy=lane_busy_line(lane),
     )
 
 
@@ -236,12 +260,21 @@ def _tiles(tally: Tally, lane: SideTally) -> tuple[TileView, ...]:
         score_value, score_note = fmt.DASH, ""
     else:
         unit = "" if tally.continuous else "%"
-        ci = f" ({100 * score.lo:.0f}–{100 * score.hi:.0f})" if score.lo is not None and score.hi is not None else ""
+        too_few = too_few_for_interval(score.n)
+        ci = (
+            f" ({100 * score.lo:.0f}–{100 * score.hi:.0f})"
+            if not too_few and score.lo is not None and score.hi is not None
+            else ""
+        )
         score_value = f"{100 * score.mean:.1f}{unit}{ci}"
         if tally.continuous:  # scores in [0, 1]: nothing is "correct", the note counts the items
             score_note = f"{score.n} items"
         else:
-            score_note = f"{sum(1 for item in lane.items if item.correct)}/{score.n} correct"
+            score_note = f"{lane.figures.correct}/{score.n} correct"
+        if too_few:  # the tile is narrow: the short form of "too few for an interval"
+            score_note += f" · n < {MIN_INTERVAL_ITEMS}: no CI"
+    elsewhere = lane.energy_note is not None and lane.energy_j is None  # "not measured here", never 0
+    counted = lane.tokens_counted_by
     grid = tally.grid
     tiles = {
         "power": TileView(
@@ -251,8 +284,18 @@ def _tiles(tally: Tally, lane: SideTally) -> tuple[TileView, ...]:
             power_source_label(tally) if active else "idle",
             est,
         ),
-        "energy": TileView("energy", LABELS["energy"], fmt.fmt_joules(lane.energy_j), fmt.fmt_wh(lane.energy_j), est),
-        "jpt": TileView("jpt", LABELS["jpt"], fmt.fmt_num(lane.joules_per_token, 3), estimated=est),
+        "energy": (
+            TileView("energy", LABELS["energy"], "not measured", "here (see below)")
+            if elsewhere
+            else TileView("energy", LABELS["energy"], fmt.fmt_joules(lane.energy_j), fmt.fmt_wh(lane.energy_j), est)
+        ),
+        "jpt": TileView(
+            "jpt",
+            LABELS["jpt"],
+            fmt.DASH if elsewhere else fmt.fmt_num(lane.joules_per_token, 3),
+            "" if counted in ("", "generated ids", "reported by the server") else f"tokens {counted}",
+            est,
+        ),
         "score": TileView("score", metric_name(tally), score_value, score_note),
         "jpc": TileView(
             "jpc",

@@ -93,5 +93,8 @@ def test_the_cli_plans_runs_lists_and_shows_the_leaderboard(tmp_path: Path) -> N
     broken = tmp_path / "broken.toml"
     broken.write_text(sweep_file.read_text().replace("limit = 3", "limit = -1"))
     bad = greentui("sweep", str(broken), db=db)
-    assert bad.returncode == 2 and bad.stderr.strip() == f"greentui: {broken}:5: limit must be at least 1, not -1"
+    assert (
+        bad.returncode == 2
+        and bad.stderr.strip() == f"greentui: {broken}:5: limit must be at least 1 (items per model), not -1"
+    )
     assert "Traceback" not in bad.stderr

@@ -67,3 +67,13 @@ def test_collect_with_a_rapl_tree(no_nvml, tmp_path: Path) -> None:
     assert report.session_line.startswith("measured (RAPL package-0")
     assert "world average" in report.grid.source
     assert "~1 ms" in rendered(report)
+
+
+def test_doctor_says_which_code_sandbox_holds_here(no_nvml, tmp_path: Path) -> None:
+    report = collect(0.1, rapl_root=tmp_path / "powercap", country_iso3="FRA")
+    assert report.sandbox is not None
+    text = rendered(report)
+    line = next(line for line in text.splitlines() if line.startswith("Code sandbox: "))
+    assert line.removeprefix("Code sandbox: ").startswith(("isolated: ", "limited (", "refused: "))
+    if report.sandbox.limited and report.sandbox.refusal is None:
+        assert "  cannot stop: " in text

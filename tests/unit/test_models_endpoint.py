@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greentui.core.models.endpoint import SHORT_FORMS, Endpoint, format_count, parse_endpoint
+from greentui.core.models.endpoint import SHORT_FORMS, Endpoint, format_count, parse_endpoint, redact_secrets
 from greentui.core.models.spec import ModelSpec, SpecError
 
 
@@ -75,6 +75,38 @@ def test_errors_say_what_is_wrong_in_one_line(text: str, words: list[str]) -> No
     for word in words:
         assert word in message
     assert "secret" not in caught.value.message  # a password typed into the URL is not repeated back
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "openai:http://user:sk-SECRET1@127.0.0.1:8000/v1?model=m",
+        "openai:http://sk-SECRET1@127.0.0.1:8000/v1?model=m",
+        "openai:http://127.0.0.1:8000/v1?model=m&api_key=sk-SECRET1",
+        "openai:http://127.0.0.1:8000/v1?model=m&key=sk-SECRET1&timeout=3",
+        "openai:http://127.0.0.1:8000/v1?model=m&Authorization=Bearer%20sk-SECRET1",
+        "openai:http://127.0.0.1:8000/v1?model=m&access_token=sk-SECRET1",
+        "openai:http://127.0.0.1:8000/v1?model=m&key_env=sk-SECRET1",
+        "ollama:llama3.2?api_key=sk-SECRET1",
+        "  vllm:Qwen/Qwen2.5-1.5B-Instruct?password=sk-SECRET1",
+    ],
+)
+def test_a_key_typed_into_a_spec_is_never_echoed(text: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        ModelSpec.parse(text)
+    error = caught.value
+    for shown in (str(error), error.message, error.pointer):
+        assert "SECRET1" not in shown and "sk-" not in shown, shown
+    assert "***" in str(error)
+    # the caret line under the (masked) spec still points at the same characters
+    assert len(error.text) == len(text) and error.pointer.splitlines()[1].strip("^ ") == ""
+
+
+def test_redaction_leaves_what_is_no_secret() -> None:
+    text = "openai:http://127.0.0.1:8000/v1?model=key-master&key_env=OPENAI_API_KEY&tokenizer=./tok&timeout=5"
+    assert redact_secrets(text) == text
+    with pytest.raises(SpecError, match="unknown endpoint option 'colour=red'"):
+        ModelSpec.parse("openai:http://h/v1?model=m&colour=red")
 
 
 def test_the_key_itself_is_never_part_of_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:

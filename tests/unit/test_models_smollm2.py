@@ -31,6 +31,7 @@ def test_smollm2_answers_through_the_cache(tmp_path: Path, monkeypatch: pytest.M
             assert any("converting" in stage for stage in stages) == (attempt == "converts")
             info = message.info
             assert 130_000_000 < info.params_total < 140_000_000 and info.dtype == "fp32"
+            assert info.provenance == "from Q4_1 GGUF, dequantized to fp32"  # the demo's "fp32" is 4-bit-derived
             worker.generate(GenerateRequest("sum", prompt, 24))
             tokens = []
             while isinstance(result := worker.poll(120), Token):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from unittest.mock import patch
-
 import pynvml
 import pytest
 
@@ -12,107 +9,7 @@ from greentui.core.measure.meter import EnergyMeter
 from greentui.core.measure.power import PowerSourceError, describe_sources, select_power_sources
 from greentui.core.measure.power.nvml import NvmlSource, visible_physical_indices
 from greentui.core.measure.sampler import PowerSampler
-
-
-def nvml_error(code: int) -> pynvml.NVMLError:
-    return pynvml.NVMLError(code)  # pynvml maps the code to its subclass (NVMLError_NotSupported, ...)
-
-
-@dataclass
-class FakeGpu:
-    uuid: str
-    name: str = "NVIDIA H100 80GB HBM3"
-    energy_mj: int | None = 1_000_000  # None: no counter (pre-Volta)
-    power_mw: int = 150_000
-    instant_field: bool = True
-    temperature_c: int | None = 55
-    sm_clock_mhz: int | None = 1980
-    lost: bool = False
-
-
-@dataclass
-class FakeNvml:
-    gpus: list[FakeGpu] = field(default_factory=list)
-    init_error: int | None = None
-    calls: list[str] = field(default_factory=list)
-
-    def _gpu(self, handle: int) -> FakeGpu:
-        gpu = self.gpus[handle]
-        if gpu.lost:
-            raise nvml_error(pynvml.NVML_ERROR_GPU_IS_LOST)
-        return gpu
-
-    # the patched functions (same signatures as pynvml's, enforced by autospec)
-    def nvmlInit(self) -> None:
-        if self.init_error is not None:
-            raise nvml_error(self.init_error)
-
-    def nvmlShutdown(self) -> None:
-        self.calls.append("shutdown")
-
-    def nvmlDeviceGetCount(self) -> int:
-        return len(self.gpus)
-
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
-        if not 0 <= index < len(self.gpus):
-            raise nvml_error(pynvml.NVML_ERROR_INVALID_ARGUMENT)
-        return index
-
-    def nvmlDeviceGetUUID(self, handle: int) -> str:
-        return self.gpus[handle].uuid
-
-    def nvmlDeviceGetName(self, handle: int) -> str:
-        return self._gpu(handle).name
-
-    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:
-        gpu = self._gpu(handle)
-        if gpu.energy_mj is None:
-            raise nvml_error(pynvml.NVML_ERROR_NOT_SUPPORTED)
-        return gpu.energy_mj
-
-    def nvmlDeviceGetFieldValues(self, handle: int, fieldIds: list) -> object:
-        gpu = self._gpu(handle)
-        values = (pynvml.c_nvmlFieldValue_t * len(fieldIds))()
-        for value, field_id in zip(values, fieldIds):
-            value.fieldId = field_id
-            if field_id == pynvml.NVML_FI_DEV_POWER_INSTANT and gpu.instant_field:
-                value.nvmlReturn = pynvml.NVML_SUCCESS
-                value.valueType = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT
-                value.value.uiVal = gpu.power_mw + 7_000  # distinguishable from the 1 s average
-            else:
-                value.nvmlReturn = pynvml.NVML_ERROR_NOT_SUPPORTED
-        return values
-
-    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
-        self.calls.append("power_usage")
-        return self._gpu(handle).power_mw
-
-    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
-        gpu = self._gpu(handle)
-        if gpu.temperature_c is None:
-            raise nvml_error(pynvml.NVML_ERROR_NOT_SUPPORTED)
-        return gpu.temperature_c
-
-    def nvmlDeviceGetClockInfo(self, handle: int, type: int) -> int:
-        gpu = self._gpu(handle)
-        if gpu.sm_clock_mhz is None:
-            raise nvml_error(pynvml.NVML_ERROR_NOT_SUPPORTED)
-        return gpu.sm_clock_mhz
-
-
-PATCHED = [name for name in vars(FakeNvml) if name.startswith("nvml")]
-
-
-@pytest.fixture
-def fake_nvml(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    fake = FakeNvml([FakeGpu(f"GPU-{c * 8}-1111-2222-3333-444444444444") for c in "abcd"])
-    patchers = [patch.object(pynvml, name, autospec=True, side_effect=getattr(fake, name)) for name in PATCHED]
-    for patcher in patchers:
-        patcher.start()
-    yield fake
-    for patcher in patchers:
-        patcher.stop()
+from tests.helpers.fake_nvml import FakeNvml
 
 
 def test_counter_path_energy_from_counter_deltas(fake_nvml: FakeNvml) -> None:

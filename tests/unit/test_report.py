@@ -93,12 +93,12 @@ def test_render_verdict_shows_sentence_table_cegi_and_scale_in_order() -> None:
     stored = Verdict.from_dict(make_verdict().to_dict())  # as the history screen gets it from the store
     text = rendered(render_verdict(stored))
     flat = " ".join(text.split())
-    sentence_at = flat.index("A (smollm2-135m@fp32) is more accurate than B (smollm2-135m@nf4) by 40.0 points")
+    sentence_at = flat.index("A (smollm2-135m@fp32) scores higher on accuracy than B (smollm2-135m@nf4) by 40.0 points")
     table_at = flat.index("J / correct answer")
     cegi_at = flat.index("CEGI (head-to-head mode)")
     scale_at = flat.index("At 1 million answers a day")
     assert sentence_at < table_at < cegi_at < scale_at
-    assert "lower is better" in flat and "E / (G × P / 1e6)" in flat
+    assert "lower is better" in flat and "E / (G × P)" in flat
     assert (
         "800 J · 222 mWh est." in flat and "400 J · 111 mWh est." in flat
     )  # 40 x 20 J and 40 x 10 J, in J and Wh, marked as estimates
@@ -113,7 +113,7 @@ def test_measured_energy_carries_no_estimate_mark() -> None:
 def test_rich_markup_in_model_names_renders_literally() -> None:
     verdict = make_verdict(name_a="[bold red]x[/]", name_b="[/]oops[link=http://e.vil]")
     text = rendered(render_verdict(verdict), width=220)
-    assert "A ([bold red]x[/]) is more accurate than B ([/]oops[link=http://e.vil])" in text  # the sentence
+    assert "A ([bold red]x[/]) scores higher on accuracy than B ([/]oops[link=http://e.vil])" in text  # the sentence
     header = [line for line in text.splitlines() if "│" not in line and "A ([bold red]x[/])" in line]
     assert len(header) == 1 and "B ([/]oops[link=http://e.vil])" in header[0]  # the table's column titles
 

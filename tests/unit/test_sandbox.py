@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from greentui.core.evaluate.sandbox import CodeLimits, SqlError, run_python_sandboxed, run_readonly_query
+from greentui.core.evaluate.sandbox import CodeLimits, SqlError, isolation, run_python_sandboxed, run_readonly_query
 
 # ---------------------------------------------------------------------------------------------------------------
 # SQL
@@ -126,7 +126,7 @@ FAST = CodeLimits(timeout_s=1.0, memory_mb=256, output_kb=16)
 
 def test_correct_code_passes_and_wrong_code_fails() -> None:
     good = run_python_sandboxed("def add(a, b):\n    return a + b\n", "assert add(2, 3) == 5\n", FAST)
-    assert good.passed and good.exit_code == 0 and good.detail == "passed"
+    assert good.passed and good.detail == "passed"  # the judge decides; the solution is then stopped
     bad = run_python_sandboxed("def add(a, b):\n    return a - b\n", "assert add(2, 3) == 5\n", FAST)
     assert not bad.passed
     assert bad.detail.startswith("tests failed: AssertionError at tests.py:1")
@@ -175,34 +175,42 @@ def test_an_output_flood_is_capped() -> None:
     assert result.passed  # output is not part of correctness: the run finished and the tests passed
 
 
-def test_home_and_tmpdir_are_inside_a_fresh_folder_that_is_removed() -> None:
+def test_home_and_tmpdir_are_a_fresh_private_folder_that_is_gone_afterwards() -> None:
     code = (
         "import os, tempfile\n"
         "here = os.getcwd()\n"
         "print(here)\n"
         "assert os.environ['HOME'] == here and tempfile.gettempdir() == here\n"
-        "assert sorted(os.listdir(here)) == ['solution.py', 'tests.py']\n"
+        "assert os.listdir(here) == ['solution.py']  # the tests are never where the solution can reach\n"
     )
     result = run_python_sandboxed(code, "assert True", FAST)
     assert result.passed, result.detail
     assert not Path(result.output.strip()).exists()
 
 
-def test_writes_outside_the_folder_are_possible_but_size_capped(tmp_path: Path) -> None:
-    # A process sandbox without containers cannot stop writes elsewhere (documented in core/sandbox.py);
-    # RLIMIT_FSIZE caps how much any one file can grow.
-    small, big = tmp_path / "note.txt", tmp_path / "big.bin"
-    code = f"open({str(small)!r}, 'w').write('hello')\nopen({str(big)!r}, 'wb').write(b'x' * (3 << 20))\n"
+def test_writes_outside_the_scratch_folder_fail_and_files_inside_are_size_capped(tmp_path: Path) -> None:
+    # Replaces the old test that pinned the insecure behaviour (writes elsewhere succeeded, only capped in size).
+    here = isolation.current()
+    if not here.namespaces and not here.as_root:
+        pytest.skip(f"documented as not stopped here (the code runs as this user): {here.describe()}")
+    outside = tmp_path / "note.txt"
+    code = (
+        f"try:\n    open({str(outside)!r}, 'w').write('hello')\nexcept OSError as exc:\n    print('refused', exc)\n"
+        "open('big.bin', 'wb').write(b'x' * (3 << 20))\n"
+    )
     result = run_python_sandboxed(code, "assert True", CodeLimits(timeout_s=2.0, file_mb=1))
-    assert not result.passed
-    assert small.read_text() == "hello"
-    assert big.stat().st_size <= 1 << 20
+    assert not result.passed  # the 3 MB file broke the 1 MB cap (SIGXFSZ or EFBIG)
+    assert "refused" in result.output
+    assert not outside.exists()
 
 
 def test_the_limits_cannot_be_raised_from_inside() -> None:
-    code = "import resource\nsoft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
-    tests = "resource.setrlimit(resource.RLIMIT_AS, (hard * 2, hard * 2))\n"
-    result = run_python_sandboxed(code, tests, FAST)
+    code = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_AS)\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (hard * 2, hard * 2))\n"
+    )
+    result = run_python_sandboxed(code, "assert True", FAST)
     assert not result.passed
     assert "ValueError" in result.detail or "PermissionError" in result.detail
 
@@ -220,25 +228,32 @@ def test_a_fork_bomb_is_contained() -> None:
     assert result.timed_out or (result.exit_code or 0) < 0
 
 
-@pytest.mark.timeout(20)
+@pytest.mark.timeout(30)
 def test_a_bounded_fork_loop_is_killed_with_its_strays() -> None:
-    # 30 children that sleep; every other one leaves the process group with setsid(). All must be gone after.
+    # 30 children that sleep, each named by prctl(PR_SET_NAME) so this test finds them from outside any pid
+    # namespace; every other one tries to leave the process group. None may outlive the run.
+    name = f"gt{os.getpid() % 100000}fork"
     code = (
-        "import os, sys, time\n"
+        "import ctypes, os, time\n"
+        "libc = ctypes.CDLL(None)\n"
         "for i in range(30):\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
+        f"        libc.prctl(15, {name.encode()!r}, 0, 0, 0)\n"
         "        if i % 2:\n"
-        "            os.setsid()\n"
+        "            try:\n"
+        "                os.setsid()\n"
+        "            except OSError:\n"
+        "                pass\n"
         "        time.sleep(60)\n"
         "        os._exit(0)\n"
-        "    print(pid, flush=True)\n"
+        "print('forked', flush=True)\n"
     )
-    result = run_python_sandboxed(code, "assert True", CodeLimits(timeout_s=2.0, max_processes=64))
-    pids = [int(word) for word in result.output.split()]
-    assert len(pids) == 30, result.detail
-    for pid in pids:
-        assert _state(pid) in ("gone", "Z"), f"child {pid} survived"
+    result = run_python_sandboxed(code, "assert True", CodeLimits(timeout_s=5.0, max_processes=64))
+    assert "forked" in result.output, result.detail
+    assert result.passed, result.detail
+    survivors = [pid for pid in _pids_named(name) if _state(pid) not in ("gone", "Z")]
+    assert survivors == []
 
 
 def _state(pid: int) -> str:
@@ -249,6 +264,18 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+def _pids_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
 def test_no_sandbox_folder_is_left_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
@@ -257,3 +284,19 @@ def test_no_sandbox_folder_is_left_behind(tmp_path: Path, monkeypatch: pytest.Mo
     run_python_sandboxed("print('hi')", "assert True", FAST)
     run_python_sandboxed("while True: pass", "", CodeLimits(timeout_s=0.3))
     assert [p for p in os.listdir(tmp_path) if p.startswith("greentui-sandbox-")] == []
+
+
+@pytest.mark.timeout(60)
+def test_the_wall_clock_limit_counts_from_a_ready_sandbox_and_holds() -> None:
+    result = run_python_sandboxed("while True:\n    pass\n", "", CodeLimits(timeout_s=2.0, cpu_s=30))
+    assert result.timed_out and result.detail == "killed at the 2 s wall-clock limit"
+    # the limit plus the sandbox's own start (two interpreters; slower on a busy machine), never much more
+    assert 2.0 <= result.wall_s < 2.0 + 5.0
+
+
+@pytest.mark.timeout(60)
+def test_the_cpu_limit_kills_a_busy_loop_before_a_long_wall_clock_limit() -> None:
+    result = run_python_sandboxed("while True:\n    pass\n", "", CodeLimits(timeout_s=30.0, cpu_s=1))
+    assert not result.passed and not result.timed_out
+    assert result.detail == "stopped at the 1 s CPU-time limit", result.detail
+    assert result.wall_s < 30.0

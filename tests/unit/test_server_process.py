@@ -114,3 +114,16 @@ def test_parameters_and_tokenizer_of_a_local_folder(tmp_path: Path) -> None:
     assert local_tokenizer(endpoint) == folder
     nowhere = parse_endpoint("openai:http://127.0.0.1:1/v1?model=llama3.2:1b")
     assert count_parameters_on_disk(nowhere) is None and local_tokenizer(nowhere) is None
+
+
+@pytest.mark.parametrize("forwarder", ["ssh", "docker-proxy", "kubectl"])
+def test_a_port_forwarded_elsewhere_is_not_measured_here(server: CannedServer, forwarder: str) -> None:
+    # `ssh -L 8000:localhost:8000 gpu-box` listens here for a server there: this machine's power is not its cost
+    with mock.patch.object(server_process.psutil.Process, "name", return_value=forwarder):
+        location = locate_server("127.0.0.1", server.port, gpu_processes=dict)
+    assert location.local and not location.measured and location.pids == ()
+    assert f"forwarded by {forwarder} (pid {os.getpid()})" in (location.not_measured or "")
+    assert "pid=" in (location.not_measured or "")
+    # the spec's pid= says where the server really is: then it is measured
+    pinned = locate_server("127.0.0.1", server.port, pid=os.getpid(), gpu_processes=dict)
+    assert pinned.measured

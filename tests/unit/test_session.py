@@ -206,3 +206,15 @@ def test_cli_fixed_length_flag_sets_the_config() -> None:
     common = ["run", "--model-a", FAST, "--model-b", FAST, "--task", "arithmetic", "--max-new-tokens", "32"]
     assert _config_from_args(build_parser().parse_args([*common, "--fixed-length"])).fixed_length is True
     assert _config_from_args(build_parser().parse_args(common)).fixed_length is False
+
+
+def test_a_code_session_stores_which_sandbox_judged_it(constant_trace: Path) -> None:
+    status, events = run(config(constant_trace, task="python-functions", limit=2))
+    assert status == "completed"
+    sandbox = events[0].settings["sandbox"]
+    assert sandbox.startswith(("isolated: ", "limited (", "refused: "))
+    scored = [e for e in events if isinstance(e, ItemScored)]
+    if not sandbox.startswith("refused"):  # the oracle answers with the reference: it passes through the judge
+        assert len(scored) == 4 and all(e.score == 1.0 for e in scored)
+    _, other = run(config(constant_trace, limit=1))
+    assert "sandbox" not in other[0].settings

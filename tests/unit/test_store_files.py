@@ -23,6 +23,7 @@ from greentui.store import (
     StoreReadOnlyError,
     StoreVersionError,
     migrations,
+    recover_journal,
 )
 from tests.helpers import make_v1_db
 from tests.helpers.store_events import LiveSession
@@ -124,6 +125,10 @@ def test_a_v1_database_is_migrated_to_the_current_schema(tmp_path: Path) -> None
     assert listed["0f1e"].a.energy_j == pytest.approx(4 * 9.5)
     assert listed["7a7a"].status == "interrupted" and listed["7a7a"].b.items_done == 2
     assert {item.stop_reason for item in store.items("0f1e")} == {"unknown"}
+    # every item stored before v3 was generated in process: its tokens were counted from the generated ids
+    assert {item.tokens_counted_by for item in store.items("0f1e")} == {"generated ids"}
+    counted = store._db.execute("SELECT DISTINCT tokens_counted_by FROM items WHERE ended_mono_s IS NOT NULL")
+    assert [row[0] for row in counted] == ["generated ids"]
     events = list(store.replay("0f1e"))
     assert events[0].kind == "session_started" and events[-1].kind == "session_finished"
     assert sum(e.kind == "power_sampled" for e in events) == 20
@@ -236,7 +241,8 @@ def test_a_database_made_read_only_mid_session_keeps_what_was_saved(
     assert store.items("s-ro") == [events[first_item]]
 
 
-def test_a_full_disk_is_reported_once_and_committed_data_stays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_is_reported_once_and_nothing_is_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the full database did not take is in the recovery journal, and recover brings it in (once)."""
     path = tmp_path / "g.db"
     store = SessionStore(path)
     original = store._connect_writer
@@ -249,21 +255,33 @@ def test_a_full_disk_is_reported_once_and_committed_data_stays(tmp_path: Path, m
 
     monkeypatch.setattr(store, "_connect_writer", tiny_disk)
     errors: list[StoreError] = []
-    writer = store.writer(on_error=errors.append)
+    journals = tmp_path / "journals"
+    writer = store.writer(on_error=errors.append, journal_dirs=[journals])
     events = list(LiveSession("s-full", n_items=40, sample_hz=50.0).events())
     for event in events:
         writer.handle(event)
     writer.close()
     assert len(errors) == 1 and isinstance(errors[0], StoreFullError)
     assert "full" in str(errors[0]) and "\n" not in str(errors[0])
-    assert writer.error is errors[0] and writer.dropped_events > 0
+    assert writer.error is errors[0] and writer.dropped_events == 0
+    assert writer.status.state == "journal" and writer.journal_path is not None
+    assert writer.journal_path.parent == journals and f"greentui recover {writer.journal_path}" in str(errors[0])
     reopened = SessionStore(path)
     saved = reopened.items("s-full")
     scored = [e for e in events if isinstance(e, ItemScored)]
-    assert 0 < len(saved) < len(scored)
-    assert {(i.side, i.item_id): i for i in saved}.items() <= {(i.side, i.item_id): i for i in scored}.items()
+    assert 0 < len(saved) < len(scored)  # the database has the first items only...
     assert reopened._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert len(reopened.samples("s-full")) < sum(isinstance(e, PowerSampled) for e in events)
+    assert reopened.get_session("s-full").status == "running"  # its end is in the journal
+
+    # the page limit was the writer connection's own: this connection has room, as a disk has once space is freed
+    report = recover_journal(reopened, writer.journal_path)
+    assert report.items_added == len(scored) - len(saved)
+    assert {(i.side, i.item_id): i for i in reopened.items("s-full")} == {(i.side, i.item_id): i for i in scored}
+    assert len(reopened.samples("s-full")) == sum(isinstance(e, PowerSampled) for e in events)
+    assert reopened.get_session("s-full").status == "completed"  # the journal held the end too
+    dump = list(reopened._db.conn.iterdump())
+    again = recover_journal(reopened, writer.journal_path)  # recovering twice adds nothing twice
+    assert again.items_added == 0 and list(reopened._db.conn.iterdump()) == dump
 
 
 def test_a_full_disk_on_a_direct_write_is_a_store_error(tmp_path: Path) -> None:

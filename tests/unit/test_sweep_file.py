@@ -134,3 +134,41 @@ def test_a_task_folder_is_read_relative_to_the_sweep_file(tmp_path: Path) -> Non
 def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SweepError, match="no such sweep file"):
         load_sweep(tmp_path / "nope.toml")
+
+
+HEAD = 'name = "x"\nreference = "fake:a"\ncandidates = ["fake:b"]\ntasks = ["arithmetic"]\n'
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("sample_hz = -3", "sample_hz must be more than 0 (the power sampling rate in Hz), not -3"),
+        ("sample_hz = 0", "sample_hz must be more than 0"),
+        ("sample_hz = nan", "sample_hz must be a finite number"),
+        ("idle_s = -1", "idle_s must be at least 0"),
+        ("pue = 0.2", "pue must be at least 1 (facility energy / IT energy), not 0.2"),
+        ("max_new_tokens = 0", "max_new_tokens must be at least 1"),
+        ("grid_intensity = -5", "grid_intensity must be at least 0"),
+        ("item_timeout_s = 0", "item_timeout_s must be more than 0"),
+        ("requests_per_day = inf", "requests_per_day must be a finite number"),
+        ('power_source = "bogus"', "power_source must be one of auto, nvml, rapl, estimate or replay:FILE"),
+        ('power_source = "replay:"', "power_source replay: needs a file"),
+        ('country = "France"', "country must be an ISO 3166 alpha-3 code"),
+        ('country = "ZZZ"', "country 'ZZZ' is not in codecarbon's grid data"),
+    ],
+)
+def test_options_out_of_range_are_refused_as_greentui_run_refuses_them(
+    tmp_path: Path, option: str, message: str
+) -> None:
+    path = write(tmp_path, HEAD + "limit = 2\n" + option + "\n")
+    with pytest.raises(SweepError) as caught:
+        load_sweep(path)
+    assert str(caught.value).startswith(f"{path}:6: "), str(caught.value)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_options_in_range_are_kept() -> None:
+    text = HEAD + 'sample_hz = 20\nidle_s = 0\npue = 1.0\nmax_new_tokens = 1\npower_source = "replay:t.csv"\n'
+    sweep = parse_sweep(text + 'country = "fra"\ngrid_intensity = 0\n')
+    assert sweep.options["sample_hz"] == 20.0 and sweep.options["power_source"] == "replay:t.csv"
+    assert sweep.options["country"] == "fra"

@@ -17,6 +17,8 @@ from greentui.core.verdict.compute import (
     Verdict,
     VerdictError,
     compute_verdict,
+    format_grams,
+    scale_lines,
     verdict_lines,
 )
 
@@ -124,8 +126,11 @@ def test_cegi_head_to_head_matches_hand_computed_values() -> None:
     assert cegi_b.emissions_g == pytest.approx(0.025) and cegi_b.gain == pytest.approx(10.0)
     assert cegi_b.value == pytest.approx(0.025 / (10 * 2))
     text = "\n".join(verdict_lines(v))
-    assert "CEGI (head-to-head mode)" in text and "E / (G × P / 1e6)" in text and "lower is better" in text
-    assert "A: 0.0500 / (30.0 × 1) = 0.0017" in text
+    assert "CEGI (head-to-head mode)" in text and "E / (G × P)" in text and "lower is better" in text
+    assert "E: each model's run emissions in g CO2e" in text and "P / 1e6" not in text and "(millions)" not in text
+    assert "A: E 50.0 mg / (G 30.0 points × P 1 M) = 1.67 mg CO2e per percentage point per million parameters" in text
+    assert "B has the better (lower) CEGI: 1.25 mg vs 1.67 mg CO2e per percentage point per million parameters" in text
+    assert "e-0" not in text  # no exponent anywhere: small values step down a unit instead
 
 
 def test_cegi_fine_tune_relative_gain_adapter_params_and_amortised_training() -> None:
@@ -141,6 +146,9 @@ def test_cegi_fine_tune_relative_gain_adapter_params_and_amortised_training() ->
     (amortised,) = v.cegi.amortized
     assert amortised.emissions_g == pytest.approx(1.1) and amortised.value == pytest.approx(1.1 / 30)
     assert any("training emissions included" in line for line in verdict_lines(v))
+    assert "Only B has a CEGI in fine-tune mode (A is the base model it gains over): 3.33 mg CO2e per % of gain" in (
+        "\n".join(verdict_lines(v))
+    )
 
     whole = verdict(a, b, fine_tune=True, training_emissions_g=100.0)  # not amortised: all of it on this run
     assert whole.cegi.amortized[0].emissions_g == pytest.approx(100.1)
@@ -179,7 +187,7 @@ def test_cegi_with_tiny_and_huge_parameter_counts(params: int, expected: float) 
     value = v.cegi.sides[0].value
     assert value == pytest.approx(expected) and math.isfinite(value)
     assert Verdict.from_dict(json.loads(json.dumps(v.to_dict(), allow_nan=False))) == v
-    assert any(f"= {expected:.2g}" in line for line in verdict_lines(v))
+    assert any(f"= {format_grams(expected)} CO2e" in line for line in verdict_lines(v))
 
 
 # ---------------------------------------------------------------- per-side figures
@@ -244,7 +252,7 @@ def test_more_accurate_and_costlier_states_joules_per_extra_correct_answer() -> 
     assert c.outcome == "more_accurate" and c.more_accurate == "A" and c.cheaper == "B"
     assert c.diff_points == pytest.approx(-40.0) and c.diff_hi_points < 0
     assert c.extra_j_per_extra_correct == pytest.approx((800 - 400) / (36 - 20))
-    assert v.sentence.startswith("A (tiny-a) is more accurate than B (tiny-b) by 40.0 points (95% CI +")
+    assert v.sentence.startswith("A (tiny-a) scores higher on accuracy than B (tiny-b) by 40.0 points (95% CI +")
     assert "costs 25.0 J per extra correct answer (200% of B's energy)" in v.sentence
     assert v.pareto == "Pareto: A (tiny-a) is better on accuracy, B (tiny-b) on energy: a trade-off."
 
@@ -252,7 +260,7 @@ def test_more_accurate_and_costlier_states_joules_per_extra_correct_answer() -> 
 def test_more_accurate_and_cheaper_dominates() -> None:
     v = verdict(side("A", make_items("A", binary(20, 40), 20.0)), side("B", make_items("B", binary(36, 40), 10.0)))
     assert v.comparison.outcome == "dominates"
-    assert v.sentence.startswith("B (tiny-b) is more accurate than A (tiny-a) by 40.0 points")
+    assert v.sentence.startswith("B (tiny-b) scores higher on accuracy than A (tiny-a) by 40.0 points")
     assert v.sentence.endswith("and uses less energy (50% of A's): it dominates.")
     assert "better on both accuracy and energy" in v.pareto
 
@@ -349,7 +357,7 @@ def test_display_names_that_collide_are_told_apart_by_spec() -> None:
 
 def test_scale_per_million_answers_per_year_and_car_equivalence() -> None:
     # 36 J per answer x 1e6 = 10 kWh; a year at 1e6 a day: 3650 kWh x 500 g = 1825 kg. B: half of that.
-    v = verdict(side("A", make_items("A", binary(8, 10), 36.0)), side("B", make_items("B", binary(8, 10), 18.0)))
+    v = verdict(side("A", make_items("A", binary(24, 30), 36.0)), side("B", make_items("B", binary(24, 30), 18.0)))
     row_a, row_b = v.scale.sides
     assert row_a.kwh_per_million_answers == pytest.approx(10.0) and row_a.kwh_per_day == pytest.approx(10.0)
     assert row_a.kg_co2e_per_year == pytest.approx(1825.0) and row_b.kg_co2e_per_year == pytest.approx(912.5)
@@ -359,11 +367,25 @@ def test_scale_per_million_answers_per_year_and_car_equivalence() -> None:
     assert "At 1 million answers a day: A 10.0 kWh/day, B 5.00 kWh/day" in lines[-3]
     assert "EEA" in lines[-1] and "approximate" in lines[-1]
     slower = verdict(
-        side("A", make_items("A", binary(8, 10), 36.0)),
-        side("B", make_items("B", binary(8, 10))),
+        side("A", make_items("A", binary(24, 30), 36.0)),
+        side("B", make_items("B", binary(24, 30))),
         requests_per_day=1000,
     )
     assert slower.scale.sides[0].kwh_per_day == pytest.approx(0.01)
+
+
+def test_scale_waits_for_enough_items_and_a_ratio_that_excludes_one() -> None:
+    few = verdict(side("A", make_items("A", binary(8, 10), 36.0)), side("B", make_items("B", binary(8, 10), 18.0)))
+    assert few.scale.sides == () and few.scale.equivalence_km is None
+    (line,) = scale_lines(few)
+    assert line == "At scale: no projection; it needs at least 30 items with energy on each side (A has 10, B 10)."
+    noisy = [10.0 + (3.0 if k % 2 else -3.0) for k in range(40)]
+    same = verdict(
+        side("A", make_items("A", binary(30, 40), noisy)), side("B", make_items("B", binary(30, 40), noisy[::-1]))
+    )
+    assert same.comparison.cheaper is None and same.scale.sides == ()
+    assert "an energy ratio whose 95% CI excludes 1 by at least 5% (B/A:" in scale_lines(same)[0]
+    assert not any("million answers" in line or " km " in line for line in verdict_lines(same))
 
 
 def test_verdict_dict_round_trip_is_json_safe() -> None:
@@ -429,3 +451,43 @@ def test_any_input_gives_a_storable_verdict_and_never_a_negative_cegi(
         assert (row.value is None) == (row.status != "ok")
     assert Verdict.from_dict(json.loads(json.dumps(v.to_dict(), allow_nan=False))) == v
     assert all(isinstance(line, str) and line for line in verdict_lines(v))
+
+
+# ---------------------------------------------------------------- served models: no token counts, energy elsewhere
+
+
+def test_items_without_token_counts_are_left_out_of_joules_per_token_only() -> None:
+    import dataclasses
+
+    counted = make_items("A", binary(3, 6), joules=10.0, tokens_out=20)
+    # a server that reported usage for the first three answers only (each 10 J)
+    mixed = counted[:3] + tuple(
+        dataclasses.replace(i, tokens_in=None, tokens_out=None, tokens_counted_by="not reported") for i in counted[3:]
+    )
+    v = verdict(side("A", mixed), side("B", make_items("B", binary(3, 6))))
+    assert v.a.energy_j == 60.0 and v.a.tokens_out == 60
+    assert v.a.joules_per_token == pytest.approx(30.0 / 60)  # the three counted items: 30 J over 60 tokens
+    assert v.a.tokens_counted_by == "generated ids (3), not reported (3)"
+    assert "Token counts for A: generated ids (3), not reported (3)." in (v.energy_note or "")
+    none = tuple(dataclasses.replace(i, tokens_out=None, tokens_counted_by="not reported") for i in counted)
+    v = verdict(side("A", none), side("B", make_items("B", binary(3, 6))))
+    assert v.a.tokens_out is None and v.a.joules_per_token is None and v.a.joules_per_correct == 20.0
+    assert Verdict.from_dict(json.loads(json.dumps(v.to_dict()))) == v
+
+
+def test_a_lane_measured_elsewhere_is_said_so_and_never_counted_as_zero() -> None:
+    import dataclasses
+
+    note = "energy not measured here: the server gpu-box:8000 runs on another host"
+    elsewhere = tuple(
+        dataclasses.replace(i, joules=None, energy_source=note) for i in make_items("B", binary(5, 6), joules=1.0)
+    )
+    a = side("A", make_items("A", binary(4, 6)))  # 4 of 6 against the baseline 0.5: a gain
+    b = dataclasses.replace(side("B", elsewhere), energy_note=note)
+    v = verdict(a, b)
+    assert v.b.energy_j is None and v.b.co2e_g is None and v.b.energy_note == note
+    assert v.comparison.energy_ratio is None and v.comparison.cheaper is None
+    assert v.energy_note is not None and v.energy_note.startswith(f"B: E{note[1:]}.")
+    assert "covers 0 of its" not in v.energy_note and "No energy figures" not in v.energy_note
+    assert [s.status for s in v.cegi.sides] == ["ok", "no energy"]
+    assert Verdict.from_dict(v.to_dict()).b.energy_note == note

@@ -329,7 +329,7 @@ def _database(context: ScoreContext) -> Path:
     "sql_execution",
     default_rule="sql",
     metric="execution accuracy",
-    options={"database": str, "timeout_s": float, "max_rows": int},
+    options={"database": str, "timeout_s": float, "max_rows": int, "max_bytes": int, "memory_mb": int},
     required_options=("database",),
     default_max_new_tokens=128,
 )
@@ -337,13 +337,14 @@ def sql_execution(answer: str, reference: str, context: ScoreContext) -> ScoreRe
     db = _database(context).resolve()
     timeout_s = float(context.options.get("timeout_s", 5.0))
     max_rows = int(context.options.get("max_rows", 100_000))
+    bounds = {key: int(context.options[key]) for key in ("max_bytes", "memory_mb") if key in context.options}
     try:
         stat = db.stat()
         gold = _gold_result(str(db), stat.st_mtime_ns, stat.st_size, reference, timeout_s)
     except (OSError, SqlError) as exc:
         return ScoreResult(0.0, answer, f"the gold query failed ({exc}): the task is broken")
     try:
-        got = run_readonly_query(db, answer, timeout_s=timeout_s, max_rows=max_rows)
+        got = run_readonly_query(db, answer, timeout_s=timeout_s, max_rows=max_rows, **bounds)
     except SqlError as exc:
         return ScoreResult(0.0, answer, f"query failed: {exc}")
     if len(got.columns) != len(gold.columns):
@@ -375,7 +376,7 @@ def code_pass_at_1(answer: str, reference: str, context: ScoreContext) -> ScoreR
         output_kb=int(options.get("output_kb", 64)),
         file_mb=int(options.get("file_mb", 16)),
     )
-    result = run_python_sandboxed(with_prelude(context.prelude, answer), context.tests, limits)
+    result = run_python_sandboxed(with_prelude(context.prelude, answer), context.tests, limits, prelude=context.prelude)
     return ScoreResult(1.0 if result.passed else 0.0, answer, result.detail)
 
 

@@ -33,6 +33,14 @@ def _codecarbon_data() -> tuple[dict[str, Any], float, str]:
     return mix, world, getattr(codecarbon, "__version__", "?")
 
 
+def country_codes() -> list[str]:
+    """The ISO3 codes CodeCarbon has data for (a sweep file's country is checked against them)."""
+    try:
+        return sorted(_codecarbon_data()[0])
+    except Exception:
+        return []
+
+
 def grid_intensity(
     country_iso3: str | None = None, g_per_kwh: float | None = None, pue: float = 1.0
 ) -> tuple[GridIntensity, list[str]]:

@@ -105,6 +105,40 @@ def _both_loopback(bound: str, host: str) -> bool:
         return False
 
 
+# Processes that listen on a port for a server elsewhere: an SSH tunnel, a port-forward into a pod, a container's or
+# VM's port mapping. Measuring them would charge this machine's power to a server that runs somewhere else.
+PORT_FORWARDERS = (
+    "ssh",
+    "autossh",
+    "kubectl",
+    "oc",
+    "docker-proxy",
+    "rootlessport",
+    "rootlesskit",
+    "slirp4netns",
+    "pasta",
+    "passt",
+    "gvproxy",
+    "socat",
+    "qemu-system-x86_64",
+    "qemu-system-aarch64",
+    "ngrok",
+    "cloudflared",
+)
+
+
+def port_forwarder(pids: Sequence[int]) -> str | None:
+    """ "ssh (pid 4242)" when a listening process only forwards the port elsewhere (:data:`PORT_FORWARDERS`)."""
+    for pid in pids:
+        try:
+            name = psutil.Process(pid).name()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        if name in PORT_FORWARDERS:
+            return f"{name} (pid {pid})"
+    return None
+
+
 def process_tree(pids: Sequence[int]) -> set[int]:
     """``pids`` and all their descendants that still exist."""
     tree: set[int] = set()
@@ -150,6 +184,14 @@ def locate_server(
                 True,
                 not_measured=f"energy not measured here: the server process on port {port} was not found ({why}; "
                 "give it with pid= in the spec)",
+            )
+        forwarder = port_forwarder(pids)
+        if forwarder is not None:
+            return ServerLocation(
+                address,
+                True,
+                not_measured=f"energy not measured here: port {port} is forwarded by {forwarder}, so the server "
+                "runs behind it (another host, a container or a VM); if it runs on this host, give its pid with pid=",
             )
         how = f"listening on port {port}"
     tree = process_tree(pids)

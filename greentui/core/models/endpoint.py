@@ -187,8 +187,8 @@ def parse_endpoint(text: str) -> Endpoint:
             raise EndpointError(f"timeout={values['timeout']!r} needs seconds > 0", options_at, len(text))
     key_env = values.get("key_env")
     if key_env is not None and not _ENV_RE.match(key_env):
-        raise EndpointError(
-            f"key_env={key_env!r} names an environment variable (letters, digits, '_'), not the key itself",
+        raise EndpointError(  # the value is not echoed: it may be the key itself
+            "key_env= takes the name of an environment variable (letters, digits, '_'), not the key itself",
             options_at,
             len(text),
         )
@@ -247,7 +247,7 @@ def _parse_options(query: str, offset: int) -> dict[str, str]:
         end = position + len(part)
         if not eq or key not in ENDPOINT_OPTIONS:
             raise EndpointError(
-                f"unknown endpoint option {part!r}; expected key=value with key in {', '.join(ENDPOINT_OPTIONS)}",
+                f"unknown endpoint option {part!r}; expected NAME=VALUE with NAME one of {', '.join(ENDPOINT_OPTIONS)}",
                 position,
                 end,
             )
@@ -256,3 +256,38 @@ def _parse_options(query: str, offset: int) -> dict[str, str]:
         values[key] = unquote(value)
         position = end + 1
     return values
+
+
+# What may hold a secret in an endpoint's text: the user:password@ part of a URL, the value of an option whose
+# name says key, token, secret, password or auth (key_env and tokenizer excepted), and a key_env value that is
+# not a variable name (a key typed where its variable's name belongs).
+_USERINFO_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<secret>[^/?#@\s']*)@")
+_OPTION_RE = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_-]*)=(?P<secret>[^&#\s']*)")
+_SECRET_NAME_RE = re.compile(r"key|token|secret|passw|auth|bearer|credential", re.IGNORECASE)
+
+
+def _secret_option(name: str, value: str) -> bool:
+    lowered = name.lower()
+    if lowered == "key_env":
+        return not _ENV_RE.match(unquote(value))
+    if lowered in ENDPOINT_OPTIONS:
+        return False
+    return bool(_SECRET_NAME_RE.search(lowered))
+
+
+def redact_secrets(text: str, *, keep_length: bool = False) -> str:
+    """``text`` with every secret an endpoint spec may hold replaced by ``***`` (see above): error messages
+    echo the spec, and a key typed into it must not reach a terminal, a log or a screenshot. ``keep_length``
+    masks each character instead, so that offsets into the text (a caret line under it) still point right."""
+
+    def mask(secret: str) -> str:
+        return "*" * len(secret) if keep_length else "***"
+
+    def userinfo(match: re.Match[str]) -> str:
+        return match.group("scheme") + mask(match.group("secret")) + "@"
+
+    def option(match: re.Match[str]) -> str:
+        name, value = match.group("name"), match.group("secret")
+        return f"{name}={mask(value)}" if value and _secret_option(name, value) else match.group(0)
+
+    return _OPTION_RE.sub(option, _USERINFO_RE.sub(userinfo, text))

@@ -146,6 +146,7 @@ class FakeBackend:
             load_s=time.monotonic() - started,
             peak_rss_bytes=peak_rss_bytes(),
             peak_cuda_bytes=None,
+            provenance="fake test backend (no weights)",
         )
 
     def generate(self, request: GenerateRequest, emit: EmitFn) -> Generated:

@@ -36,6 +36,7 @@ from greentui.core.models.protocol import (
     ModelUnavailable,
     ProgressFn,
 )
+from greentui.core.models.provenance import describe_provenance
 from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, device_problem
 
 _TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -224,6 +225,7 @@ def load_model(
         load_s=time.monotonic() - started,
         peak_rss_bytes=peak_rss_bytes(),
         peak_cuda_bytes=peak_cuda_bytes(device),
+        provenance=describe_provenance(spec, resolved, dtype_name),
     )
     report("ready", 1.0)
     return LoadedModel(model, tokenizer, info, device)

@@ -81,6 +81,8 @@ class ModelInfo:
     load_s: float
     peak_rss_bytes: int | None
     peak_cuda_bytes: int | None
+    # where the weights came from and what was done to them (core/models/provenance.py)
+    provenance: str = ""
 
 
 @dataclass(frozen=True, slots=True)

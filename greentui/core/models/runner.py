@@ -250,10 +250,33 @@ def _standby(conn: Connection) -> LoadRequest:
         os._exit(0)
 
 
+GROUP_STOP_GRACE_S = 3.0
+
+
+def _group_stop(signum: int, frame: object) -> None:
+    """SIGTERM / SIGHUP in a worker. A closed terminal's SIGHUP and a service manager's SIGTERM reach the whole
+    process group: the parent, stopping its session, asks this worker to stop within a moment, and a worker killed
+    under it would read as a failed model. A signal meant for this worker alone (nobody asks) ends it after
+    ``GROUP_STOP_GRACE_S``, as the default action would have, and the parent reports it killed by that signal."""
+
+    def die(*_: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    if hasattr(signal, "setitimer"):
+        signal.signal(signal.SIGALRM, die)
+        signal.setitimer(signal.ITIMER_REAL, GROUP_STOP_GRACE_S)
+    else:
+        die()
+
+
 def process_main(conn: Connection, spec_text: str | None, trust_remote_code: bool, log_path: str | None) -> None:
     """Entry point of the spawned worker process; ``spec_text`` None starts a standby worker (see _standby)."""
-    # Ctrl-C in a terminal reaches the whole process group; the parent decides when workers stop.
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _group_stop)
     for key, value in WORKER_ENV.items():
         os.environ.setdefault(key, value)
     _redirect_output(log_path)

@@ -154,6 +154,7 @@ class ServedBackend:
             load_s=time.monotonic() - started,
             peak_rss_bytes=None,
             peak_cuda_bytes=None,
+            provenance=f"served by {endpoint.address}, weights as the server loaded them",
         )
 
     def _listed_model_params(self) -> int | None:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from greentui.core.models import architectures, catalog
-from greentui.core.models.endpoint import Endpoint, EndpointError, is_served_source, parse_endpoint
+from greentui.core.models.endpoint import Endpoint, EndpointError, is_served_source, parse_endpoint, redact_secrets
 from greentui.core.models.fake_options import FAKE_PREFIX, check_fake, parse_fake_options
 
 Dtype = Literal["auto", "fp32", "bf16", "fp16"]
@@ -78,11 +78,14 @@ class SpecError(ValueError):
     """A model spec that does not parse. ``str()`` is one line; :attr:`pointer` underlines the bad part."""
 
     def __init__(self, message: str, text: str, start: int = 0, end: int | None = None) -> None:
+        shown = text
+        if is_served_source(text.strip()):  # a key typed into an endpoint spec is never echoed
+            message, shown, text = redact_secrets(message), redact_secrets(text), redact_secrets(text, keep_length=True)
         self.message = message
-        self.text = text
+        self.text = text  # masked character for character, so that the pointer's carets still line up
         self.start = max(0, min(start, len(text)))
         self.end = max(self.start + 1, min(len(text), end if end is not None else len(text)))
-        super().__init__(f"bad model spec {text!r}: {message}")
+        super().__init__(f"bad model spec {shown!r}: {message}")
 
     @property
     def pointer(self) -> str:

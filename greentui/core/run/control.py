@@ -12,13 +12,24 @@ class RunControl:
 
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._stop_now = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self.stop_reason = ""  # why it was asked to stop, in words ("" : by the user)
 
-    def request_stop(self) -> None:
-        """Stop before the next step (a paused loop wakes up to stop)."""
+    def request_stop(self, reason: str = "", *, now: bool = False) -> None:
+        """Stop before the next step (a paused loop wakes up to stop). ``reason`` says why (the first one given
+        is kept); ``now`` also abandons the step in flight, as Ctrl-C does (SIGTERM, SIGHUP)."""
+        if reason and not self.stop_reason:
+            self.stop_reason = reason
+        if now:
+            self._stop_now.set()
         self._stop.set()
         self._running.set()
+
+    @property
+    def stop_now_requested(self) -> bool:
+        return self._stop_now.is_set()
 
     def pause(self) -> None:
         """Hold before the next step."""

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
-from greentui.core.measure.meter import RunEnergy, device_joules
+from greentui.core.measure.measuring import Measuring, Window
+from greentui.core.measure.meter import device_joules
+from greentui.core.measure.served_energy import ServedEnergy
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
@@ -121,6 +123,14 @@ class Session(RunControl):
         self.status: SessionStatus | None = None
         self.task: Any = None
         self._lanes: dict[Side, _Lane] = {}
+        self._measuring: Measuring | None = None  # the one door to measuring, open while run() runs
+        self._served = ServedEnergy({})
+
+    def request_stop(self, reason: str = "", *, now: bool = False) -> None:
+        super().request_stop(reason, now=now)
+        measuring = self._measuring
+        if measuring is not None:  # cuts the idle baseline short
+            measuring.cancel_idle()
 
     # ---- subscribers (called from the session and sampler threads) and control (see RunControl) ------------
     def subscribe(self, handler: Callable[[Event], None]) -> None:
@@ -173,39 +183,32 @@ class Session(RunControl):
     # ---- the run --------------------------------------------------------------------------------------
     def run(self) -> SessionStatus:
         """Run the whole session; returns its final status. Ctrl-C (KeyboardInterrupt) ends it as interrupted."""
-        from greentui.core.measure.carbon import CarbonError, CodecarbonCrossCheck, grid_intensity
         from greentui.core.measure.fingerprint import fingerprint_key, hardware_fingerprint
-        from greentui.core.measure.meter import EnergyMeter
-        from greentui.core.measure.power import PowerSourceError, describe_sources, select_power_sources
-        from greentui.core.measure.sampler import PowerSampler
+        from greentui.core.measure.measuring import MeasuringError, MeasuringSettings
 
         if self.task is None:
             self.prepare()
         config, task = self.config, self.task
         items = list(task.items[: config.limit] if config.limit else task.items)
-        try:
-            grid, grid_warnings = grid_intensity(config.country, config.grid_intensity, config.pue)
-        except CarbonError as exc:
-            raise SessionError(str(exc)) from None
         lanes = self._lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
+        served = self._served = ServedEnergy.locate(self._specs)  # a served lane: where its server works
         try:
-            sources, statuses = select_power_sources(
-                config.power_source,
-                gpu_indices=_gpu_indices(self._specs.values()),
-                process_pids=lambda: [pid for pid in self.worker_pids().values() if pid],
+            measuring = self._measuring = Measuring(
+                MeasuringSettings(
+                    power_source=config.power_source,
+                    sample_hz=config.sample_hz,
+                    country=config.country,
+                    grid_intensity=config.grid_intensity,
+                    pue=config.pue,
+                    codecarbon=config.codecarbon,
+                ),
+                side_pids={side: self._side_pids(side) for side in SIDES},
+                gpu_indices=served.gpu_indices(_gpu_indices(self._specs.values())),
+                on_sample=lambda sample: self._emit(PowerSampled(sample)),
             )
-        except PowerSourceError as exc:
+        except MeasuringError as exc:
             raise SessionError(str(exc)) from None
-        power_note, power_quality = describe_sources(sources, statuses)
-        run_energy = RunEnergy()
-
-        def on_sample(sample: Any) -> None:
-            run_energy.add(sample)
-            self._emit(PowerSampled(sample))
-
-        sampler = PowerSampler(sources, rate_hz=config.sample_hz, on_sample=on_sample)
-        meter = EnergyMeter(sources, sampler)
-        crosscheck = CodecarbonCrossCheck(grid.country_iso3, pue=grid.pue) if config.codecarbon else None
+        grid = measuring.grid
 
         settings = config.to_dict()
         fingerprint = hardware_fingerprint()
@@ -223,11 +226,16 @@ class Session(RunControl):
             task_version=task.version,
             host=socket.gethostname(),
             pid=os.getpid(),
-            power_statuses=[dataclasses.asdict(s) for s in statuses],
-            grid_warnings=grid_warnings,
+            power_statuses=[dataclasses.asdict(s) for s in measuring.statuses],
+            grid_warnings=measuring.grid_warnings,
             fingerprint=fingerprint,
             fingerprint_key=fingerprint_key(fingerprint),
+            served_energy=served.settings(),
         )
+        if task.scorer == "code_pass_at_1":  # how model code is confined here ("isolated: ..." / "limited ...")
+            from greentui.core.evaluate.sandbox.isolation import current as sandbox_isolation
+
+            settings["sandbox"] = sandbox_isolation().describe()
         self._emit(
             SessionStarted(
                 session_id=self.session_id,
@@ -237,9 +245,9 @@ class Session(RunControl):
                 schedule=config.schedule,
                 model_a=str(self._specs["A"]),
                 model_b=str(self._specs["B"]),
-                power_sources=tuple(f"{s.name}:{d}" for s in sources for d in s.devices()),
-                power_quality=power_quality,
-                power_note=power_note,
+                power_sources=measuring.power_sources,
+                power_quality=measuring.power_quality,
+                power_note=measuring.power_note,
                 grid=grid,
                 started_unix_s=time.time(),
                 t_mono_s=time.monotonic(),
@@ -249,7 +257,7 @@ class Session(RunControl):
         status: SessionStatus = "completed"
         reason = ""
         measurements: dict[str, Any] = {}
-        sampler.start()
+        measuring.start()
         try:
             self._load_workers(lanes)
             failed = [lane for lane in lanes.values() if not lane.alive]
@@ -258,46 +266,30 @@ class Session(RunControl):
                 status = "failed"
                 reason = "; ".join(self._failures[lane.side] for lane in failed)
             else:
-                idle = meter.idle_baseline(config.idle_s)
+                idle = measuring.idle_baseline(0 if self.stop_requested else config.idle_s)
                 self._emit(
                     IdleMeasured(
                         seconds=idle.seconds,
                         joules=idle.joules,
-                        power_w=idle.mean_power_w,
-                        quality=idle.quality,
-                        source=idle.source,
+                        power_w=idle.power_w,
+                        quality=idle.measurement.quality,
+                        source=idle.measurement.source,
                         t_mono_s=time.monotonic(),
+                        contention_share=idle.other_cpu_share,
+                        contended=idle.contended,
                     )
                 )
-                run_energy.start(time.monotonic())
-                if crosscheck is not None:
-                    crosscheck.start()
-                status, reason = self._run_items(lanes, items, meter)
-        except KeyboardInterrupt:
-            status, reason = "interrupted", "stopped with Ctrl-C"
+                measuring.start_run()
+                status, reason = self._run_items(lanes, items, measuring)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or a stop asked "now" (SIGTERM, SIGHUP: see greentui.signals)
+            status, reason = "interrupted", str(exc) or self.stop_reason or "stopped with Ctrl-C"
         except Exception as exc:  # an unexpected engine error must still close the session cleanly
             status, reason = "failed", f"internal error: {type(exc).__name__}: {exc}"
         finally:
             for lane in lanes.values():
                 if lane.worker is not None:
                     lane.worker.stop()
-            if crosscheck is not None:
-                figures = crosscheck.stop()
-                measurements["codecarbon"] = (
-                    {"kwh": figures[0], "g": figures[1], "joules": figures[0] * 3.6e6, "note": crosscheck.reason}
-                    if figures
-                    else {"error": crosscheck.reason}
-                )
-            sampler.stop()
-            measurements["sample_rate_hz"] = sampler.achieved_rate_hz
-            if run_energy.started:
-                measurements["run"] = {
-                    "seconds": run_energy.seconds,
-                    "joules": run_energy.joules,
-                    "quality": power_quality,
-                }
-            for source in sources:
-                source.close()
+            measurements = measuring.finish()
             self.status = status
             self._emit(
                 SessionFinished(
@@ -309,6 +301,20 @@ class Session(RunControl):
                 )
             )
         return status
+
+    def _side_pids(self, side: Side) -> Callable[[], list[int]]:
+        """The root pids of one side's processes, for the contention and the CPU estimate's attribution: its
+        worker process (greentui's own process for an inline worker, in tests), or for a served lane its server's
+        processes when the server runs here (none when it runs elsewhere: see ServedEnergy)."""
+
+        def pids() -> list[int]:
+            lane = self._lanes.get(side)
+            if lane is None or lane.worker is None:
+                return []
+            pid = lane.worker.pid or (os.getpid() if self._inline else None)
+            return self._served.pids_by_side({side: pid})[side]
+
+        return pids
 
     # ---- loading ----------------------------------------------------------------------------------------
     def _load_workers(self, lanes: dict[Side, _Lane]) -> None:
@@ -329,7 +335,7 @@ class Session(RunControl):
         pending = set(lanes)
         while pending:
             if self.stop_requested:
-                raise KeyboardInterrupt
+                raise KeyboardInterrupt(self.stop_reason)
             for side in list(pending):
                 message = lanes[side].worker.poll(0.05)
                 if message is None:
@@ -357,6 +363,7 @@ class Session(RunControl):
                             t_mono_s=time.monotonic(),
                             has_adapter=lanes[side].spec.adapter is not None,
                             base_spec=str(lanes[side].spec.base()),
+                            provenance=info.provenance,
                         )
                     )
                 elif isinstance(message, WorkerFailed):
@@ -372,15 +379,17 @@ class Session(RunControl):
         )
 
     # ---- items -----------------------------------------------------------------------------------------------
-    def _run_items(self, lanes: dict[Side, _Lane], items: Sequence[Any], meter: Any) -> tuple[SessionStatus, str]:
+    def _run_items(
+        self, lanes: dict[Side, _Lane], items: Sequence[Any], measuring: Measuring
+    ) -> tuple[SessionStatus, str]:
         for step in schedule_order(len(items), self.config.schedule):
             self.wait_while_paused()
             if self.stop_requested:
-                return "interrupted", "stopped by the user"
+                return "interrupted", self.stop_reason or "stopped by the user"
             todo = [(side, idx) for side, idx in step if lanes[side].alive and items[idx].id not in self._skip[side]]
             if not todo:
                 continue
-            self._run_step(lanes, [(side, items[idx], idx) for side, idx in todo], meter)
+            self._run_step(lanes, [(side, items[idx], idx) for side, idx in todo], measuring)
             failed = [lane for lane in lanes.values() if not lane.alive]
             if failed and (self.config.stop_on_failure or len(failed) == 2):
                 break
@@ -388,10 +397,10 @@ class Session(RunControl):
         if failed:
             return "failed", "; ".join(self._failures[lane.side] for lane in failed)
         if self.stop_requested:
-            return "interrupted", "stopped by the user"
+            return "interrupted", self.stop_reason or "stopped by the user"
         return "completed", ""
 
-    def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], meter: Any) -> None:
+    def _run_step(self, lanes: dict[Side, _Lane], work: Iterable[tuple[Side, Any, int]], measuring: Measuring) -> None:
         """Run one step: each (side, item) pair inside its own energy window; pairs in a step run at once."""
         from greentui.core.models.worker import Generated, GenerateRequest, Token, WorkerFailed
 
@@ -411,15 +420,17 @@ class Session(RunControl):
             )
             started = time.monotonic()
             self._emit(ItemStarted(side=side, item_id=item.id, index=idx, prompt=item.question, t_mono_s=started))
-            meter.begin(key)
+            measuring.begin(key, side)
             lanes[side].worker.generate(request)
             in_flight[side] = (item, idx, key, started)
         deadline = time.monotonic() + config.item_timeout_s
         while in_flight:
+            if self.stop_now_requested:  # the items in flight are abandoned; the workers stop in run()
+                raise KeyboardInterrupt(self.stop_reason)
             messages = self._next_messages(lanes, list(in_flight))
             if not messages and time.monotonic() > deadline:
                 for side in list(in_flight):
-                    meter.end(in_flight.pop(side)[2])
+                    measuring.discard(in_flight.pop(side)[2])
                     lanes[side].worker.stop(timeout_s=1)
                     self._fail(lanes[side], "timeout", f"took longer than {config.item_timeout_s:.0f} s on one item")
                 return
@@ -436,11 +447,11 @@ class Session(RunControl):
                         )
                     )
                 elif isinstance(message, Generated):
-                    measurement = meter.end(key)
+                    window = measuring.end(key)
                     del in_flight[side]
-                    self._emit(self._scored(side, item, idx, message, measurement))
+                    self._emit(self._scored(side, item, idx, message, window))
                 elif isinstance(message, WorkerFailed):
-                    meter.end(key)
+                    measuring.discard(key)
                     del in_flight[side]
                     self._fail(lanes[side], message.failure, f"failed on item {item.id}: {message.reason}")
 
@@ -456,9 +467,11 @@ class Session(RunControl):
             found = [(side, w.poll(0)) for side, w, c in zip(sides, workers, connections) if c in ready]
         return [(side, message) for side, message in found if message is not None]
 
-    def _scored(self, side: Side, item: Any, idx: int, generated: Any, measurement: Any) -> ItemScored:
+    def _scored(self, side: Side, item: Any, idx: int, generated: Any, window: Window) -> ItemScored:
         result = self.task.score(item, generated.text)
-        joules = measurement.joules
+        measurement = self._served.item_measurement(side, window.measurement)  # a server elsewhere: not here
+        measured_here = measurement is window.measurement
+        joules = window.joules if measured_here else measurement.joules
         if self.config.schedule == "parallel":  # both models ran at once, each on its own device
             joules = device_joules(measurement, self._specs[side].device)
         ttft = (
@@ -488,6 +501,15 @@ class Session(RunControl):
             last_token_mono_s=generated.last_token_mono_s,
             ended_mono_s=measurement.end_mono_s,
             stop_reason=generated.stop_reason,
+            measurement_method=measurement.method,
+            energy_scope=window.scope if measured_here else None,
+            joules_machine=window.joules_machine if measured_here else None,
+            contention_share=window.other_cpu_share,
+            contended=window.contended,
+            gpu_other_processes=window.gpu_other_processes,
+            gpu_temperature_c=window.gpu_temperature_c,
+            score_detail=result.detail,
+            tokens_counted_by=generated.tokens_counted_by,
         )
 
 
@@ -497,9 +519,11 @@ def _different_devices(a: ModelSpec, b: ModelSpec) -> bool:
 
 
 def _gpu_indices(specs: Iterable[Any]) -> list[int]:
-    """CUDA device indices the models will use (``cuda`` and ``auto`` mean device 0 when a GPU exists)."""
+    """CUDA device indices the in-process models will use (``cuda`` and ``auto`` mean device 0 when a GPU exists)."""
     indices: set[int] = set()
     for spec in specs:
+        if spec.endpoint is not None:  # a served model: its server's GPUs (core.measure.served_energy)
+            continue
         device = spec.device
         if device.startswith("cuda:"):
             indices.add(int(device.split(":", 1)[1]))

@@ -31,6 +31,7 @@ from typing import Any
 
 from greentui.core.evaluate.tasks import _KeyLines as KeyLines  # the task files' file:line finder, shared on purpose
 from greentui.core.models.spec import ModelSpec, SpecError
+from greentui.core.run.option_checks import option_problem
 from greentui.core.run.session import SessionConfig
 
 if sys.version_info >= (3, 11):
@@ -237,7 +238,7 @@ def parse_sweep(text: str, *, path: Path | None = None) -> Sweep:
     options: dict[str, Any] = {}
     for key, kind in options_known.items():
         if key in data:
-            problem = _check_option(key, data[key], kind)
+            problem = _check_option(key, data[key], kind) or option_problem(key, data[key])
             if problem:
                 raise fail(key, problem)
             options[key] = float(data[key]) if kind is float else data[key]
@@ -245,8 +246,6 @@ def parse_sweep(text: str, *, path: Path | None = None) -> Sweep:
         SessionConfig(model_a=reference, model_b=candidates[0], task=tasks[0], **options)
     except (TypeError, ValueError) as exc:  # a SessionConfig that checks its own fields says what is wrong
         raise fail(next(iter(options), "name"), str(exc)) from None
-    if options.get("limit") is not None and options["limit"] < 1:
-        raise fail("limit", f"limit must be at least 1, not {options['limit']}")
     return Sweep(
         name=name,
         reference=reference,

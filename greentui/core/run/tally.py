@@ -17,8 +17,10 @@ import statistics
 import threading
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from greentui.core.figures import SideFigures
+from greentui.core.measure.served_energy import is_not_measured
 from greentui.core.records import (
     SIDES,
     Event,
@@ -37,8 +39,9 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
-from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
+from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, compute_verdict, tokens_source
 from greentui.core.verdict.stats import RunningScore, running_score_of
+from greentui.core.verdict.text import busy_line
 
 
 @dataclass
@@ -62,8 +65,28 @@ class SideTally:
     current_started_mono_s: float | None = None
     last_token_mono_s: float | None = None
     figures: SideFigures = field(default_factory=SideFigures)
+    # a served lane whose server works elsewhere: "energy not measured here: <why>" (core.measure.served_energy)
+    energy_note: str | None = None
     _score: RunningScore | None = None
     _ttfts: list[float] = field(default_factory=list)  # sorted, for the median
+    # contention of this side's windows, folded item by item (see core/measure/contention.py)
+    contended_items: int = 0
+    contention_items: int = 0  # items that recorded contention at all
+    _share_seconds: float = 0.0  # sum of seconds over items with a share
+    _share_weighted: float = 0.0  # sum of share x seconds
+    process_scope: bool = False  # some energy figure is charged to this side's processes (CPU estimate)
+
+    @property
+    def other_cpu_share(self) -> float | None:
+        """Time-weighted share of CPU time other programs used during this side's windows."""
+        return self._share_weighted / self._share_seconds if self._share_seconds > 0 else None
+
+    @property
+    def label(self) -> str:
+        """The model's name with where its weights came from, once it has loaded."""
+        if self.loaded is not None:
+            return self.loaded.label
+        return self.display_name or self.spec
 
     def add(self, item: ItemScored) -> None:
         """Fold one finished item in: O(1) but for the sorted insert of its TTFT."""
@@ -92,8 +115,14 @@ class SideTally:
         return self.figures.energy_j
 
     @property
-    def tokens_out(self) -> int:
-        return self.figures.tokens_out
+    def tokens_out(self) -> int | None:
+        """New tokens of the items whose count is known; None while none is (a server that reports no usage)."""
+        return self.figures.tokens_known
+
+    @property
+    def tokens_counted_by(self) -> str:
+        """Where the token counts came from ("generated ids", "reported by the server", ...); "" before any item."""
+        return tokens_source(self.items)
 
     @property
     def seconds(self) -> float:
@@ -110,7 +139,7 @@ class SideTally:
 
     @property
     def tokens_per_s(self) -> float | None:
-        """End-to-end tokens per second over the finished items (generated tokens / generation time)."""
+        """End-to-end tokens per second over the finished items with a token count (tokens / their time)."""
         return self.figures.tokens_per_s
 
     @property
@@ -165,6 +194,26 @@ class Tally:
         """Sum of the latest reading of every device (None where no device reports power)."""
         values = [s.power_w for s in self.latest_power.values() if s.power_w is not None]
         return sum(values) if values else None
+
+    def busy_line(self) -> str | None:
+        """The one plain line saying the machine was busy while measuring (windows or the idle baseline)."""
+        lanes = list(self.sides.values())
+        contended = sum(lane.contended_items for lane in lanes)
+        idle_busy = self.idle is not None and self.idle.contended
+        if not contended and not idle_busy:
+            return None
+        if not contended and self.idle is not None:
+            share = self.idle.contention_share
+            what = "" if share is None else f": {100 * share:.0f} % of CPU time went to other programs"
+            return f"the machine was busy during the idle baseline{what}; dynamic energy is not available"
+        seconds = sum(lane._share_seconds for lane in lanes)
+        share = sum(lane._share_weighted for lane in lanes) / seconds if seconds > 0 else None
+        return busy_line(
+            share,
+            process_scope=any(lane.process_scope for lane in lanes),
+            contended=contended,
+            windows=sum(lane.contention_items for lane in lanes),
+        )
 
     def co2_g(self, side: Side) -> float | None:
         grid = self.grid
@@ -240,6 +289,15 @@ class Tally:
             lane.add(event)
             lane.current_output = event.output
             lane.state = "ready"
+            lane.contended_items += event.contended
+            lane.process_scope = lane.process_scope or event.energy_scope == "process tree"
+            if event.contention_share is not None or event.contended:
+                lane.contention_items += 1
+            if event.contention_share is not None:
+                lane._share_seconds += event.seconds
+                lane._share_weighted += event.contention_share * event.seconds
+            if event.joules is None and is_not_measured(event.energy_source):
+                lane.energy_note = event.energy_source
             if self.active_side == event.side:
                 self.active_side = None
         elif isinstance(event, SessionStarted):
@@ -249,6 +307,9 @@ class Tally:
                 lane.figures.continuous = self.continuous
             self.sides["A"].spec = event.model_a
             self.sides["B"].spec = event.model_b
+            for side, where in (event.settings.get("served_energy") or {}).items():
+                if side in self.sides and isinstance(where, dict):
+                    self.sides[side].energy_note = where.get("not_measured")
         elif isinstance(event, ModelLoading):
             lane = self.sides[event.side]
             lane.state, lane.load_stage, lane.load_fraction = "loading", event.stage, event.fraction
@@ -312,6 +373,8 @@ def _verdict_call(tally: Tally) -> partial[Verdict]:
                 quant=loaded.quant if loaded else "",
                 items=tuple(lane.items),
                 failed_reason=lane.failed_reason,
+                provenance=loaded.provenance if loaded else "",
+                energy_note=lane.energy_note,
             )
         )
     idle = tally.idle
@@ -337,4 +400,20 @@ def _verdict_call(tally: Tally) -> partial[Verdict]:
         requests_per_day=float(settings.get("requests_per_day") or 1e6),
         training_emissions_g=settings.get("training_emissions_g"),
         amortize_answers=settings.get("amortize_answers"),
+        idle_contended=bool(idle and idle.seconds > 0 and idle.contended),
+        idle_contention_share=idle.contention_share if idle and idle.seconds > 0 else None,
     )
+
+
+def session_verdict(stored: dict[str, Any] | None, tally: Tally, *, seed: int = 0) -> Verdict | None:
+    """The verdict to show for a session: the stored one when it reads as this version's format, else recomputed
+    from the stored items (a verdict stored by an older release, or damaged); None with no finished item."""
+    if stored:
+        try:
+            return Verdict.from_dict(stored)
+        except VerdictError:
+            pass  # recomputed below: the items, settings and idle baseline are all in the store
+    if tally.started is None or not any(lane.items for lane in tally.sides.values()):
+        return None
+    stored_seed = stored.get("seed") if isinstance(stored, dict) else None
+    return verdict_from_tally(tally, seed=stored_seed if isinstance(stored_seed, int) else seed)

@@ -15,8 +15,11 @@ import dataclasses
 from greentui.core.figures import SideFigures, dynamic_joules
 from greentui.core.records import GridIntensity, ItemScored, Quality, Side
 from greentui.core.verdict import stats
+from greentui.core.verdict.cegi import cegi as _cegi
+from greentui.core.verdict.evidence import gather_evidence, ranking, scale_withheld
 from greentui.core.verdict.model import (
     CEGI_FORMULA,
+    MIN_ENERGY_DIFFERENCE,
     MIN_PAIRED_ITEMS,
     Cegi,
     CegiSide,
@@ -29,11 +32,13 @@ from greentui.core.verdict.model import (
     Verdict,
     VerdictError,
     latest_by_item,
+    tokens_source,
 )
 from greentui.core.verdict.text import (
     CAR_G_PER_KM,
     CAR_SOURCE,
     cegi_lines,
+    contention_note,
     format_count,
     format_energy,
     format_grams,
@@ -70,6 +75,7 @@ __all__ = [
     "format_params",
     "model_label",
     "scale_lines",
+    "tokens_source",
     "verdict_lines",
 ]
 
@@ -118,12 +124,15 @@ def _summarise(
         dynamic_co2e_g=grid.grams_co2e(dynamic_j),
         joules_per_token=figures.joules_per_token,
         joules_per_correct=figures.joules_per_correct,
-        tokens_out=figures.tokens_out,
+        tokens_out=figures.tokens_known,
         seconds=figures.seconds,
         decode_tokens_per_s_p50=stats.percentile([i.decode_tokens_per_s for i in items], 50),
         e2e_tokens_per_s_p50=stats.percentile([i.e2e_tokens_per_s for i in items], 50),
         ttft_p50_s=stats.percentile([i.ttft_s for i in items], 50),
         ttft_p95_s=stats.percentile([i.ttft_s for i in items], 95),
+        provenance=side.provenance,
+        energy_note=side.energy_note,
+        tokens_counted_by=tokens_source(items),
     )
 
 
@@ -150,8 +159,10 @@ def _compare(
     if diff is not None and not diff.contains_zero:
         more_accurate = "B" if diff.lo > 0 else "A"  # the CI lies wholly on one side of 0
     cheaper: Side | None = None
-    if ratio is not None and not ratio.contains_one:
-        cheaper = "B" if ratio.hi < 1 else "A"
+    if ratio is not None and ratio.hi < 1 - MIN_ENERGY_DIFFERENCE:
+        cheaper = "B"
+    elif ratio is not None and ratio.lo > 1 + MIN_ENERGY_DIFFERENCE:
+        cheaper = "A"
 
     extra = None
     if more_accurate is not None and ratio is not None:
@@ -191,114 +202,15 @@ def _compare(
 
 
 # --------------------------------------------------------------------------------------------------
-# CEGI
-# --------------------------------------------------------------------------------------------------
-
-
-def _cegi_side(
-    side: Side,
-    emissions_g: float | None,
-    score: float | None,
-    gain: float | None,
-    params: int,
-    *,
-    missing: str | None = None,
-) -> CegiSide:
-    status, value = "ok", None
-    if missing is not None:
-        status = missing
-    elif gain is None or gain <= 0:
-        status = "no gain"  # never a negative CEGI: it would rank first while being worse
-    elif params <= 0:
-        status = "no parameters"
-    elif emissions_g is None:
-        status = "no energy"
-    else:
-        value = emissions_g / (gain * params / 1e6)
-    return CegiSide(
-        side=side, emissions_g=emissions_g, score=score, gain=gain, params=params, value=value, status=status
-    )
-
-
-def _cegi(
-    a: SideSummary,
-    b: SideSummary,
-    *,
-    fine_tune: bool,
-    baseline_s0: float,
-    training_emissions_g: float | None,
-    amortize_answers: float | None,
-) -> Cegi:
-    if not fine_tune:
-        sides = tuple(
-            _cegi_side(
-                s.side,
-                s.co2e_g,
-                s.accuracy,
-                None if s.accuracy is None else 100 * (s.accuracy - baseline_s0),
-                s.params_total,
-                missing=None if s.n_items else "no items",
-            )
-            for s in (a, b)
-        )
-        return Cegi(
-            mode="head-to-head",
-            formula=CEGI_FORMULA,
-            gain_definition=f"percentage points above the task baseline s0 = {100 * baseline_s0:g}%",
-            reference_score=baseline_s0,
-            points_fallback=False,
-            sides=sides,
-            amortized=(),
-            training_emissions_g=None,
-            amortize_answers=None,
-            note="P = all parameters of each model; E = each run's emissions (total energy)",
-        )
-
-    s_a, s_b = a.accuracy, b.accuracy
-    fallback = s_a == 0
-    gain = None
-    missing = "no items" if not b.n_items else ("no base score" if s_a is None else None)
-    if s_a is not None and s_b is not None:
-        gain = 100 * (s_b - s_a) if fallback else 100 * (s_b - s_a) / s_a
-    definition = (
-        "percentage points over the base model (s_A is 0, so a relative gain is undefined)"
-        if fallback
-        else "relative gain over the base model, 100 × (s_B - s_A) / s_A"
-    )
-    note = "P = the adapter's trainable parameters; E = B's run emissions (total energy)"
-    inference = (_cegi_side("B", b.co2e_g, s_b, gain, b.params_trainable, missing=missing),)
-    amortized: tuple[CegiSide, ...] = ()
-    answers: float | None = None
-    if training_emissions_g is not None:
-        answers = amortize_answers if amortize_answers is not None else float(max(b.n_items, 1))
-        # The run's share of the training emissions; never more than all of them.
-        share_g = training_emissions_g * min(1.0, b.n_items / answers)
-        e_amortized = None if b.co2e_g is None else b.co2e_g + share_g
-        amortized = (_cegi_side("B", e_amortized, s_b, gain, b.params_trainable, missing=missing),)
-        note += (
-            f"; amortised: training {format_number(training_emissions_g)} g CO2e spread over "
-            f"{format_number(answers)} answers adds {format_number(share_g)} g to this run's {b.n_items} answers"
-        )
-    return Cegi(
-        mode="fine-tune",
-        formula=CEGI_FORMULA,
-        gain_definition=definition,
-        reference_score=s_a,
-        points_fallback=fallback,
-        sides=inference,
-        amortized=amortized,
-        training_emissions_g=training_emissions_g,
-        amortize_answers=answers,
-        note=note,
-    )
-
-
-# --------------------------------------------------------------------------------------------------
 # Scale
 # --------------------------------------------------------------------------------------------------
 
 
-def _scale(sides: tuple[SideSummary, SideSummary], grid: GridIntensity, requests_per_day: float) -> Scale:
+def _scale(
+    sides: tuple[SideSummary, SideSummary], grid: GridIntensity, requests_per_day: float, withheld: str | None
+) -> Scale:
+    if withheld is not None:  # no numbers at all: nothing downstream can print a projection the evidence lacks
+        return Scale(requests_per_day, (), "none", None, None, CAR_SOURCE, withheld)
     rows = []
     for s in sides:
         jpa = s.energy_j / s.energy_items if s.energy_j is not None and s.energy_items else None
@@ -355,11 +267,14 @@ def compute_verdict(
     training_emissions_g: float | None = None,
     amortize_answers: float | None = None,
     seed: int = 0,
+    idle_contended: bool = False,
+    idle_contention_share: float | None = None,
 ) -> Verdict:
     """Everything the verdict screen, the CLI and the export show, from the scored items of both sides.
 
     ``fine_tune``: B is A plus an adapter (the caller checks the specs); CEGI then uses the relative gain of B
     over A and the adapter's parameters. Otherwise both models get a head-to-head CEGI against ``baseline_s0``.
+    ``idle_contended``: the idle baseline was taken on a busy machine, so it is not used (no dynamic energy).
     """
     if not 0.0 <= baseline_s0 <= 1.0:
         raise VerdictError(f"the task baseline s0 must be in [0, 1], got {baseline_s0}")
@@ -372,11 +287,12 @@ def compute_verdict(
     if training_emissions_g is not None and training_emissions_g < 0:
         raise VerdictError(f"training emissions cannot be negative, got {training_emissions_g} g")
     a_items, b_items = latest_by_item(a.items), latest_by_item(b.items)
+    idle_used = None if idle_contended else idle_power_w
     summary_a = _summarise(
-        a, list(a_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_power_w, seed=seed
+        a, list(a_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_used, seed=seed
     )
     summary_b = _summarise(
-        b, list(b_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_power_w, seed=seed
+        b, list(b_items.values()), continuous=continuous, grid=grid, idle_power_w=idle_used, seed=seed
     )
     comparison = _compare(a_items, b_items, continuous=continuous, seed=seed)
     if not summary_a.n_items or not summary_b.n_items:
@@ -389,9 +305,24 @@ def compute_verdict(
         training_emissions_g=training_emissions_g if fine_tune else None,
         amortize_answers=amortize_answers,
     )
-    scale = _scale((summary_a, summary_b), grid, requests_per_day)
+    evidence = gather_evidence(
+        a_items.values(),
+        b_items.values(),
+        idle_contended=idle_contended,
+        idle_contention_share=idle_contention_share,
+    )
+    holds, why_not = ranking(evidence, comparison)
+    scale = _scale((summary_a, summary_b), grid, requests_per_day, scale_withheld(summary_a, summary_b, comparison))
     sentence, pareto, energy_note = sentences(
-        summary_a, summary_b, comparison, energy_quality, energy_source, continuous
+        summary_a,
+        summary_b,
+        comparison,
+        energy_quality,
+        energy_source,
+        continuous,
+        metric=metric,
+        ranking_holds=holds,
+        ranking_why_not=why_not,
     )
     return Verdict(
         task_name=task_name,
@@ -412,4 +343,12 @@ def compute_verdict(
         grid=grid,
         idle_power_w=idle_power_w,
         seed=seed,
+        contention_note=contention_note(evidence),
+        contended_windows=evidence.contended_windows,
+        windows_with_contention=evidence.windows_with_contention,
+        other_cpu_share=evidence.other_cpu_share,
+        idle_contended=idle_contended,
+        idle_contention_share=idle_contention_share,
+        measured_same_way=evidence.measured_same_way,
+        ranking_holds=holds,
     )

@@ -84,7 +84,11 @@ def _parts(key: str, items: Sequence[ItemScored], g_per_kwh: float) -> tuple[np.
     ones = np.ones(len(measured))
     per_item: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
         "energy": lambda: (joules, ones),
-        "jpt": lambda: (joules, np.array([float(i.tokens_out) for i in measured])),
+        # J/token over the items with both figures (a served model's server may report no token counts)
+        "jpt": lambda: (
+            np.array([float(i.joules or 0.0) for i in measured if i.tokens_out]),
+            np.array([float(i.tokens_out or 0) for i in measured if i.tokens_out]),
+        ),
         "jpc": lambda: (joules, np.array([i.score for i in measured])),
         "co2": lambda: (joules * KWH_PER_J * g_per_kwh, ones),
     }

@@ -6,6 +6,7 @@ Units: energy in joules (J), emissions in grams CO2e (g), scores in [0, 1], diff
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -16,7 +17,19 @@ _T = TypeVar("_T")
 
 Mode = Literal["fine-tune", "head-to-head"]
 MIN_PAIRED_ITEMS = 5
-CEGI_FORMULA = "CEGI = E / (G × P / 1e6)"
+# Fewer items than this on a side: no confidence interval is printed for its score ("n = 2: too few for an
+# interval"), since a Wilson or bootstrap interval over two or three items says more about the method than the model.
+MIN_INTERVAL_ITEMS = 5
+# The at-scale projections (per million answers, a year, the car-km equivalence) need at least this many items with
+# energy on each side, and an energy ratio whose 95% CI excludes 1: multiplying a noisy per-answer figure by a
+# million turns noise into a headline.
+MIN_SCALE_ITEMS = 30
+# A model is called cheaper only when the energy ratio's whole 95% CI lies more than this far from 1: two runs of
+# the same model differ by a few percent from timer jitter, scheduling and the sampler's resolution, and a
+# "difference" of 1 % with a tight interval is real arithmetic but no reason to pick a model.
+MIN_ENERGY_DIFFERENCE = 0.05
+CEGI_FORMULA = "CEGI = E / (G × P)"
+VERDICT_FORMAT_VERSION = 2  # 2: contention, provenance, gated scale; older stored verdicts are recomputed
 
 
 class VerdictError(ValueError):
@@ -34,6 +47,8 @@ class SideInput:
     quant: str
     items: tuple[ItemScored, ...]
     failed_reason: str | None = None
+    provenance: str = ""  # where the weights came from ("from Q4_1 GGUF, dequantized to fp32")
+    energy_note: str | None = None  # a served lane measured elsewhere: "energy not measured here: <why>"
 
 
 @dataclass(frozen=True)
@@ -60,12 +75,15 @@ class SideSummary:
     dynamic_co2e_g: float | None
     joules_per_token: float | None
     joules_per_correct: float | None  # None: no energy, or no correct answers
-    tokens_out: int
+    tokens_out: int | None  # over the items with a count; None: no count at all (a server reporting no usage)
     seconds: float
     decode_tokens_per_s_p50: float | None
     e2e_tokens_per_s_p50: float | None
     ttft_p50_s: float | None
     ttft_p95_s: float | None
+    provenance: str = ""
+    energy_note: str | None = None  # "energy not measured here: <why>" (a served lane whose server is elsewhere)
+    tokens_counted_by: str = ""  # "generated ids", "reported by the server", "counted by greentui", "not reported"
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,7 @@ class Comparison:
     energy_ratio_lo: float | None
     energy_ratio_hi: float | None
     more_accurate: Side | None  # set only when the accuracy CI excludes 0
-    cheaper: Side | None  # set only when the energy-ratio CI excludes 1
+    cheaper: Side | None  # set only when the energy-ratio CI lies wholly beyond 1 +- MIN_ENERGY_DIFFERENCE
     extra_j_per_extra_correct: float | None  # (E_more - E_less) / (correct_more - correct_less)
     outcome: str  # matches | more_accurate | dominates | too_close | no_correct | incomplete
 
@@ -129,6 +147,7 @@ class Scale:
     equivalence_kg_per_year: float | None  # the yearly emissions the equivalence is about
     equivalence_km: float | None
     equivalence_source: str
+    withheld: str | None = None  # why there is no projection (too few items, a ratio CI that includes 1)
 
 
 @dataclass(frozen=True)
@@ -151,7 +170,16 @@ class Verdict:
     grid: GridIntensity
     idle_power_w: float | None
     seed: int
-    format_version: int = 1
+    format_version: int = VERDICT_FORMAT_VERSION
+    # contention: how busy the machine was while measuring (core/measure/contention.py)
+    contention_note: str | None = None  # the one plain line every view prints; None on a quiet machine
+    contended_windows: int = 0
+    windows_with_contention: int = 0  # item windows that recorded contention (0 for sessions stored before)
+    other_cpu_share: float | None = None  # time-weighted share of CPU time other programs used during the items
+    idle_contended: bool = False  # the baseline was taken on a busy machine: dynamic energy is not available
+    idle_contention_share: float | None = None
+    measured_same_way: bool = True  # both sides' energy came from the same source, method and scope
+    ranking_holds: bool = False  # same way, no contended window, and the energy ratio's 95% CI excludes 1
 
     def side(self, side: Side) -> SideSummary:
         return self.a if side == "A" else self.b
@@ -162,6 +190,18 @@ class Verdict:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """Rebuild a stored verdict; :class:`VerdictError` when ``data`` is not a whole verdict of this format
+        (callers then recompute it from the stored items, see ``core.run.tally.session_verdict``)."""
+        if not isinstance(data, dict) or data.get("format_version") != VERDICT_FORMAT_VERSION:
+            found = data.get("format_version") if isinstance(data, dict) else None
+            raise VerdictError(f"a stored verdict of format {found!r}, not {VERDICT_FORMAT_VERSION}")
+        try:
+            return cls._from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise VerdictError(f"a damaged stored verdict ({type(exc).__name__}: {exc})") from exc
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> Verdict:
         return _build(
             cls,
             data,
@@ -196,3 +236,12 @@ def _build(cls: type[_T], data: dict[str, Any], **nested: Callable[[Any], Any]) 
 def latest_by_item(items: tuple[ItemScored, ...]) -> dict[str, ItemScored]:
     """One result per item id (a resumed session may hold a retried item twice: the last one counts)."""
     return {item.item_id: item for item in items}
+
+
+def tokens_source(items: list[ItemScored] | tuple[ItemScored, ...]) -> str:
+    """Where the items' token counts came from: one label, or each label with its item count when they differ
+    (a resumed session, or a server that reported usage for some answers only); "" without items."""
+    counts = Counter(item.tokens_counted_by for item in items)
+    if len(counts) <= 1:
+        return next(iter(counts), "")
+    return ", ".join(f"{label} ({n})" for label, n in counts.most_common())

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 
-from greentui.core.records import Quality, Side
+from greentui.core.records import CONTENDED_CPU_SHARE, Quality, Side
+from greentui.core.verdict.evidence import Evidence
 from greentui.core.verdict.model import (
+    MIN_INTERVAL_ITEMS,
     MIN_PAIRED_ITEMS,
     CegiSide,
     Comparison,
@@ -17,10 +19,15 @@ from greentui.core.verdict.model import (
     Verdict,
 )
 
+# Below this many joules a figure is float noise (a window that did no measurable work), printed as 0.
+NOISE_J = 1e-6
+
 
 def verdict_lines(verdict: Verdict) -> list[str]:
-    """Plain-text lines for the TUI: sentence, Pareto line, energy note, CEGI lines, scale lines."""
+    """Plain-text lines for the TUI: sentence, Pareto line, notes (contention, energy), CEGI lines, scale lines."""
     lines = [verdict.sentence, verdict.pareto]
+    if verdict.contention_note:
+        lines.append(verdict.contention_note)
     if verdict.energy_note:
         lines.append(verdict.energy_note)
     lines.extend(cegi_lines(verdict))
@@ -32,6 +39,9 @@ def verdict_lines(verdict: Verdict) -> list[str]:
 # Words: number formats, the sentence, the Pareto line, CEGI and scale lines
 # --------------------------------------------------------------------------------------------------
 
+# Token counts that need no remark: counted from the generated ids in process, or reported by the server.
+TOKENS_FROM_MODEL = ("generated ids", "reported by the server")
+
 # One everyday equivalence, cited by name. Type-approval figure: real-world driving emits more.
 CAR_G_PER_KM = 106.6
 CAR_SOURCE = (
@@ -40,14 +50,20 @@ CAR_SOURCE = (
 )
 
 
+def too_few_for_interval(n: int) -> str | None:
+    """ "n = 2: too few for an interval" below MIN_INTERVAL_ITEMS items, else None (print the interval)."""
+    return f"n = {n}: too few for an interval" if n < MIN_INTERVAL_ITEMS else None
+
+
 def format_number(x: float, sig: int = 3) -> str:
     """``sig`` significant digits, trailing zeros kept ("5.00", "0.0500"); thousands separators from
-    10**(sig-1) up; an exponent only below 1e-4 or from 1e9."""
-    if x == 0:
+    10**(sig-1) up; magnitudes below 1e-6 (float noise at the scales greentui prints) are 0; an exponent only
+    from 1e9 (small values carry their unit one step down instead, see :func:`format_grams`)."""
+    if abs(x) < 1e-6:
         return "0"
     rounded = float(f"{x:.{sig}g}")  # round first, so 9.9999 becomes 10.0 and not "10.00"
     ax = abs(rounded)
-    if ax >= 1e9 or ax < 1e-4:
+    if ax >= 1e9:
         return f"{rounded:.{sig - 1}e}"
     if ax >= 10 ** (sig - 1):
         return f"{rounded:,.0f}"
@@ -69,12 +85,19 @@ def format_energy(j: float | None) -> str:
     """Joules with the same energy in watt-hours beside them: ``1.32 kJ · 0.367 Wh``."""
     if j is None:
         return "—"
+    if abs(j) < NOISE_J:
+        return "0 J"
     wh = _scaled(j / 3600.0, ((1e-6, "µWh"), (1e-3, "mWh"), (1.0, "Wh"), (1e3, "kWh")))
     return f"{format_joules(j)} · {wh}"
 
 
 def format_grams(g: float | None) -> str:
-    return "—" if g is None else _scaled(g, ((1.0, "g"), (1e3, "kg"), (1e6, "t")))
+    """Grams, stepping down to mg, µg and ng for the tiny emissions of short runs ("13.0 µg")."""
+    if g is None:
+        return "—"
+    if g == 0:
+        return "0 g"
+    return _scaled(g, ((1e-9, "ng"), (1e-6, "µg"), (1e-3, "mg"), (1.0, "g"), (1e3, "kg"), (1e6, "t")))
 
 
 def format_params(n: int) -> str:
@@ -133,8 +156,18 @@ def _ci(lo: float, hi: float) -> str:
 
 
 def sentences(
-    a: SideSummary, b: SideSummary, c: Comparison, quality: Quality, source: str, continuous: bool
+    a: SideSummary,
+    b: SideSummary,
+    c: Comparison,
+    quality: Quality,
+    source: str,
+    continuous: bool,
+    *,
+    metric: str = "accuracy",
+    ranking_holds: bool = False,
+    ranking_why_not: str = "",
 ) -> tuple[str, str, str | None]:
+    """The sentence (naming the task's metric), the Pareto line and the energy note."""
     label = {"A": model_label(a, b), "B": model_label(b, a)}
     other: dict[Side, Side] = {"A": "B", "B": "A"}
     answer = "correct-equivalent answer" if continuous else "correct answer"
@@ -160,12 +193,12 @@ def sentences(
         cheap = c.cheaper
         d, lo, hi = _diff_for(c, cheap)
         sentence = (
-            f"{label[cheap]} matches {label[other[cheap]]}: accuracy {d:+.1f} points ({_ci(lo, hi)}) "
+            f"{label[cheap]} matches {label[other[cheap]]}: {metric} {d:+.1f} points ({_ci(lo, hi)}) "
             f"at {_pct(_ratio_for(c, cheap)[0])} of {other[cheap]}'s energy."
         )
     elif m is None:
         d, lo, hi = _diff_for(c, "B")
-        head = f"Too close to call: {label['B']} vs {label['A']}, accuracy {d:+.1f} points ({_ci(lo, hi)})"
+        head = f"Too close to call: {label['B']} vs {label['A']}, {metric} {d:+.1f} points ({_ci(lo, hi)})"
         if c.energy_ratio is None:
             sentence = head + " and no energy figures to separate them."
         else:
@@ -176,7 +209,7 @@ def sentences(
     else:
         less = other[m]
         d, lo, hi = _diff_for(c, m)
-        head = f"{label[m]} is more accurate than {label[less]} by {d:.1f} points ({_ci(lo, hi)})"
+        head = f"{label[m]} scores higher on {metric} than {label[less]} by {d:.1f} points ({_ci(lo, hi)})"
         r, r_lo, r_hi = _ratio_for(c, m)
         if c.energy_ratio is None:
             sentence = head + f"; without energy figures there is no cost per extra {answer}."
@@ -195,63 +228,161 @@ def sentences(
     if c.outcome == "incomplete" or c.n_paired < MIN_PAIRED_ITEMS:
         pareto = "Pareto: not enough items answered by both models to rank them."
     elif m is not None and c.cheaper == m:
-        pareto = f"Pareto: {label[m]} is better on both accuracy and energy (it dominates)."
+        pareto = f"Pareto: {label[m]} is better on both {metric} and energy (it dominates)."
     elif m is not None and c.cheaper is not None:
-        pareto = f"Pareto: {label[m]} is better on accuracy, {label[c.cheaper]} on energy: a trade-off."
+        pareto = f"Pareto: {label[m]} is better on {metric}, {label[c.cheaper]} on energy: a trade-off."
     elif m is not None:
-        pareto = f"Pareto: {label[m]} is better on accuracy; " + (
+        pareto = f"Pareto: {label[m]} is better on {metric}; " + (
             "energy was not measured." if c.energy_ratio is None else "on energy neither is (ratio CI includes 1)."
         )
     elif c.cheaper is not None:
-        pareto = f"Pareto: {label[c.cheaper]} is better on energy; on accuracy neither is (difference CI includes 0)."
+        pareto = f"Pareto: {label[c.cheaper]} is better on energy; on {metric} neither is (difference CI includes 0)."
     else:
-        pareto = "Pareto: neither model is better on accuracy or on energy at 95% confidence."
+        pareto = f"Pareto: neither model is better on {metric} or on energy at 95% confidence."
 
     notes = []
+    elsewhere = [s for s in (a, b) if s.energy_note]  # served lanes whose server is not measured here
+    for s in elsewhere:
+        notes.append(f"{s.side}: {_sentence(s.energy_note or '')}")
     if a.energy_j is None and b.energy_j is None:
-        notes.append("No energy figures: the power source reported none, so energy, CO2e and CEGI are unavailable.")
+        if len(elsewhere) < 2:
+            notes.append("No energy figures: the power source reported none, so energy, CO2e and CEGI are unavailable.")
+    elif quality == "estimated" and ranking_holds:
+        notes.append(
+            "Estimated energy: both models were estimated the same way on this host, on a quiet machine, and the "
+            "energy ratio's 95% CI excludes 1, so the ranking holds; the absolute joules and grams are estimates "
+            f"(no power sensor; power source: {source})."
+        )
     elif quality == "estimated":
         notes.append(
-            "Estimated energy: both models were estimated the same way on this host, so the ranking holds, "
-            f"but the absolute joules and grams are estimates (no power sensor; power source: {source})."
+            f"Estimated energy (no power sensor; power source: {source}): the absolute joules and grams are "
+            f"estimates, and no energy ranking is claimed: {ranking_why_not}."
         )
+    elif not ranking_holds and ranking_why_not and c.energy_ratio is not None:
+        notes.append(f"No energy ranking is claimed: {ranking_why_not}.")
     for s in (a, b):
-        if s.n_items and s.energy_items < s.n_items:
+        if s.n_items and s.energy_items < s.n_items and not (s.energy_note and not s.energy_items):
             notes.append(f"Energy for {s.side} covers {s.energy_items} of its {s.n_items} items.")
+        if s.n_items and s.tokens_counted_by and s.tokens_counted_by not in TOKENS_FROM_MODEL:
+            notes.append(f"Token counts for {s.side}: {s.tokens_counted_by}.")
     return sentence, pareto, " ".join(notes) or None
 
 
-def _cegi_side_line(row: CegiSide, unit: str) -> str:
+def _sentence(line: str) -> str:
+    """A lower-case one-line note as a sentence: capitalised, ending with a full stop."""
+    line = line.strip()
+    if not line:
+        return line
+    return line[0].upper() + line[1:] + ("" if line.endswith(".") else ".")
+
+
+def _cegi_unit(cegi_mode: str, points: bool) -> tuple[str, str]:
+    """(G's unit in a formula, the CEGI's unit in words)."""
+    if cegi_mode == "head-to-head" or points:
+        return "points", "per percentage point per million parameters"
+    return "%", "per % of gain per million trainable parameters"
+
+
+def _cegi_side_line(row: CegiSide, unit: str, per: str) -> str:
     if row.value is not None:
         return (
-            f"{row.side}: {format_number(row.emissions_g or 0)} / ({format_number(row.gain or 0)} × "
-            f"{row.params / 1e6:.4g}) = {row.value:.2g}"
+            f"{row.side}: E {format_grams(row.emissions_g)} / (G {format_number(row.gain or 0)} {unit} × "
+            f"P {format_params(row.params)}) = {format_grams(row.value)} CO2e {per}"
         )
     gain = "" if row.gain is None else f", G = {row.gain:+.1f} {unit}"
     return f"{row.side}: CEGI undefined ({row.status}{gain})"
 
 
+def cegi_comparison(rows: tuple[CegiSide, ...], per: str) -> str | None:
+    """Which model has the better (lower) CEGI, and by how much, in words."""
+    known = [r for r in rows if r.value is not None]
+    if len(rows) == 1 and known:  # fine-tune mode: B's gain over its own base model
+        return (
+            f"Only {known[0].side} has a CEGI in fine-tune mode (A is the base model it gains over): "
+            f"{format_grams(known[0].value)} CO2e {per}."
+        )
+    if len(rows) < 2:
+        return None
+    if len(known) == 1:
+        missing = next(r for r in rows if r.value is None)
+        return f"Only {known[0].side} has a CEGI ({missing.side}: {missing.status}); lower is better."
+    if not known:
+        return "Neither model has a CEGI, so CEGI ranks neither."
+    low, high = sorted(known, key=lambda r: r.value or 0.0)
+    if low.value == high.value or not low.value:
+        return f"Both models have the same CEGI: {format_grams(low.value)} CO2e {per}."
+    times = (high.value or 0.0) / low.value
+    return (
+        f"{low.side} has the better (lower) CEGI: {format_grams(low.value)} vs {format_grams(high.value)} CO2e "
+        f"{per}, {format_number(times, 2)}× lower than {high.side}'s."
+    )
+
+
 def cegi_lines(verdict: Verdict) -> list[str]:
-    """The CEGI block: formula and mode, each side's inputs and value, notes. Lower is better."""
+    """The CEGI block: formula and mode with each input's unit, each side's inputs and value, which is better."""
     cegi = verdict.cegi
-    unit = "points" if cegi.mode == "head-to-head" or cegi.points_fallback else "%"
-    params = "the adapter's trainable parameters" if cegi.mode == "fine-tune" else "all parameters"
+    unit, per = _cegi_unit(cegi.mode, cegi.points_fallback)
+    if cegi.mode == "fine-tune":
+        what = "E: model B's run emissions in g CO2e (total energy); P: the adapter's trainable parameters"
+    else:
+        what = "E: each model's run emissions in g CO2e (total energy); P: all parameters of the model"
     lines = [
-        f"CEGI ({cegi.mode} mode): {cegi.formula}; E in g CO2e, G = {cegi.gain_definition}, "
-        f"P = {params} (millions); lower is better"
+        f"CEGI ({cegi.mode} mode): {cegi.formula}, lower is better. {what}, in millions (M); G: {cegi.gain_definition}."
     ]
     only = "  (inference only)" if cegi.amortized else ""
-    lines.extend(_cegi_side_line(row, unit) + only for row in cegi.sides)
-    lines.extend(f"{_cegi_side_line(row, unit)}  (training emissions included)" for row in cegi.amortized)
+    lines.extend(_cegi_side_line(row, unit, per) + only for row in cegi.sides)
+    lines.extend(f"{_cegi_side_line(row, unit, per)}  (training emissions included)" for row in cegi.amortized)
+    words = cegi_comparison(cegi.sides, per)
+    c = verdict.comparison
+    if words and len(cegi.sides) == 2 and c.more_accurate is None and c.cheaper is None and "lower than" in words:
+        # CEGI divides emissions by gain: with neither established, its difference is the noise of both
+        words += f" Neither {verdict.metric} nor energy differs at 95% confidence, so this difference is noise."
+    if words:
+        lines.append(words)
     if cegi.points_fallback:
         lines.append("s_A is 0: G falls back to percentage points (a relative gain over 0 is undefined).")
-    lines.append(cegi.note)
+    if cegi.note:
+        lines.append(cegi.note)
     return lines
+
+
+def busy_line(share: float | None, *, process_scope: bool = False, contended: int = 0, windows: int = 0) -> str:
+    """The one plain line every view prints when the machine was busy while greentui measured."""
+    what = "a lot of" if share is None else f"{100 * share:.0f} % of"
+    line = f"the machine was busy: {what} CPU time went to other programs"
+    if windows and 0 < contended < windows:
+        line += f" ({contended} of {windows} measurements above the {100 * CONTENDED_CPU_SHARE:.0f} % limit)"
+    if process_scope:
+        return line + "; the CPU estimate charges each model only its own processes, but their work slowed the run"
+    return line + "; energy includes their work"
+
+
+def contention_note(evidence: Evidence) -> str | None:
+    """The verdict's contention line (and why dynamic energy is missing), or None on a quiet machine."""
+    parts = []
+    if evidence.contended_windows:
+        line = busy_line(
+            evidence.other_cpu_share,
+            process_scope=evidence.process_scope,
+            contended=evidence.contended_windows,
+            windows=evidence.windows_with_contention,
+        )
+        parts.append(line[0].upper() + line[1:] + ".")
+    if evidence.idle_contended:
+        share = evidence.idle_contention_share
+        during = "" if share is None else f" ({100 * share:.0f} % of CPU time went to other programs)"
+        parts.append(
+            f"The idle baseline was taken on a busy machine{during}, so it is not used: dynamic energy is not "
+            "available (machine busy during the baseline)."
+        )
+    return " ".join(parts) or None
 
 
 def scale_lines(verdict: Verdict) -> list[str]:
     """What the run means at the user's request rate, with one cited everyday equivalence."""
     scale, grid = verdict.scale, verdict.grid
+    if scale.withheld:
+        return [scale.withheld]
     known = [r for r in scale.sides if r.kwh_per_day is not None]
     if not known:
         return ["At scale: no energy figures, so no projection."]

@@ -139,8 +139,11 @@ class LiveScreen(Screen[None]):
 
     def state_label(self) -> str:
         finished = self.tally.finished
+        store_note: str | None = getattr(self.feed, "store_note", None)
         if finished is not None:
-            return finished.status
+            return finished.status + (f" · {store_note}" if store_note else "")
+        if store_note:
+            return store_note
         if self.stopping:
             return "stopping after the item in flight"
         if self.paused:
@@ -224,6 +227,12 @@ class LiveScreen(Screen[None]):
             )
             return
         self.app.pop_screen()  # on_unmount stops a replay still playing
+
+    def quit_when_done(self) -> None:
+        """Leave the app once the feed has ended (SIGTERM / SIGHUP: the session was told to stop now)."""
+        self._quit_when_done = True
+        self.stopping = True
+        self._redraw()
 
     def request_quit(self) -> bool:
         """Stop the feed before the app exits; True when the app may exit at once."""

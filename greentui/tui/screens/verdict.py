@@ -1,4 +1,5 @@
-"""The verdict screen: the sentence first, the A-vs-B table, bar charts, CEGI with its inputs, the power chart."""
+"""The verdict screen: the sentence first, the A-vs-B table, bar charts, CEGI with its inputs, the power chart, and
+every item with why it scored what it did."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from greentui.tui.power_trace import PowerTrace
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.cegi_panel import CegiPanel
 from greentui.tui.widgets.comparison_table import ComparisonTable
+from greentui.tui.widgets.item_list import ItemList
 from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.paired_bars import PairedBars
 from greentui.tui.widgets.power_chart import PowerChart
@@ -89,6 +91,7 @@ class VerdictScreen(Screen[None]):
                 yield PairedBars(jpc_title(self.verdict), id="bars-jpc")
             yield CegiPanel(id="cegi-panel")
             yield PowerChart(self.trace, id="verdict-power-chart")
+            yield ItemList(id="item-list")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -111,6 +114,10 @@ class VerdictScreen(Screen[None]):
             b.joules_per_correct,
             format_joules(b.joules_per_correct) + (est if b.joules_per_correct else ""),
             "(lower is better)",
+        )
+        self.query_one(ItemList).show(
+            [item for lane in self.tally.sides.values() for item in lane.items],
+            estimated=verdict.energy_quality == "estimated",
         )
         chart = self.query_one(PowerChart)
         chart.window_s = None

@@ -54,6 +54,7 @@ class LanePanel(Vertical):
         super().__init__(id=id, classes=f"lane -side-{side.lower()}")
         self.side = side
         self._title = Text()
+        self._subtitle: str | None = None
 
     def compose(self) -> ComposeResult:
         yield TextLine(classes="lane-item")
@@ -96,6 +97,12 @@ class LanePanel(Vertical):
         self.set_class(view.failed, "-failed")
         self.set_class(view.active, "-active")
         self._item.show(item_line(view.line))
+        # one line under the lane: a served model whose server is elsewhere says why its energy is not measured;
+        # otherwise, when the machine was busy, that
+        subtitle = view.subtitle
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = literal_text(subtitle, one_line=True) if subtitle else None
         output = self._output
         output.text = view.output
         output.streaming = view.streaming

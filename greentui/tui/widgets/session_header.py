@@ -30,6 +30,9 @@ def session_summary(view: HeaderView, level: int = 0) -> Text:
         text.append(f" ─ {view.schedule} ─ grid {view.grid_g_per_kwh:.0f} g/kWh")
     text.append(" ─ power: ")
     text.append_text(literal_text(view.power_note if level < 2 else view.power_quality, one_line=True))
+    if view.busy:
+        text.append(" ─ ")
+        text.append(view.busy, style="bold")
     return text
 
 

@@ -129,6 +129,8 @@ def summary_text(summary: Any) -> Text:
     for side in (summary.a, summary.b):
         text.append(f"\n{side.side} ", "bold")
         text.append_text(literal_text(side.spec, one_line=True))
+        if getattr(side, "provenance", None):
+            text.append_text(literal_text(f" · {side.provenance}", one_line=True))
         text.append(
             f" · {side.items_done}/{summary.n_items} items · mean score {fmt.percent(side.accuracy)}"
             f" · {fmt.fmt_joules(side.energy_j)}{est if side.energy_j is not None else ''}"

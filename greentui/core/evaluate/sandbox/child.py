@@ -1,204 +1,212 @@
-"""The program that runs inside the code sandbox's process (``python -I -B -X utf8 child.py CONFIG``).
+"""The program that runs model code inside the sandbox (``python -I -S -B -X utf8 child.py SETUP_FD``).
 
-It is started by path, never imported by greentui's own process, and uses the standard library only (``-I`` keeps
-greentui and site-packages out of its ``sys.path``). It sets the limits on itself before the model's code runs, then
-executes ``solution.py`` and ``tests.py`` in one namespace whose ``__name__`` is not ``"__main__"`` (so a model's demo
-block does not run), and reports through a private pipe with a nonce: exiting 0 early (``os._exit(0)``, ``sys.exit``
-in the solution) never counts as passing.
+Started by path, never imported by greentui's own process for its work; standard library only (it loads
+``confine.py`` and ``wire.py`` beside it by path). It reads its configuration from a pipe, confines itself
+(:mod:`.confine`: mounts, user, limits, seccomp), says hello, and then only answers the judge's requests, one
+JSON line each, on its reply pipe:
+
+* ``{"op": "load", "source": ...}``: run the model's program (as module ``solution``, so its demo block under
+  ``if __name__ == "__main__"`` does not run);
+* ``{"op": "describe", "names": [...]}``: which of those names the program defines, and how (a function to call,
+  a plain value, something else);
+* ``{"op": "call", "name": ..., "args": [...], "kwargs": [[key, value], ...]}``: call one of its functions.
+
+Answers are ``{"ok": VALUE}``, ``{"raise": {"type", "builtin", "message", "where"}}`` or ``{"bad": WHY}``
+(a result that is not plain data, see :mod:`.wire`). The tests never come here: the judge holds them and decides;
+this process cannot reach the judge, only answer it. Whatever the model's code does to this process (replacing
+builtins, walking frames, writing to the reply pipe itself) changes nothing but the values it answers with.
 """
 
 from __future__ import annotations
 
-import ctypes
+import builtins
 import json
 import os
-import resource
 import sys
-import traceback
-from typing import Any, TextIO
 
-# Classic BPF opcodes and seccomp return values (linux/filter.h, linux/seccomp.h).
-_LD, _JEQ, _JSET, _RET = 0x20, 0x15, 0x45, 0x06
-_ALLOW, _EPERM, _ENOSYS, _KILL = 0x7FFF0000, 0x50001, 0x50026, 0x80000000
-_ARCHES: dict[str, tuple[int, dict[str, int]]] = {
-    "x86_64": (
-        0xC000003E,
-        {
-            "fork": 57,
-            "vfork": 58,
-            "clone": 56,
-            "kill": 62,
-            "tkill": 200,
-            "tgkill": 234,
-            "ptrace": 101,
-            "setrlimit": 160,
-            "prlimit64": 302,
-            "pvr": 310,
-            "pvw": 311,
-        },
-    ),
-    "aarch64": (
-        0xC00000B7,
-        {
-            "clone": 220,
-            "kill": 129,
-            "tkill": 130,
-            "tgkill": 131,
-            "ptrace": 117,
-            "setrlimit": 164,
-            "prlimit64": 261,
-            "pvr": 270,
-            "pvw": 271,
-        },
-    ),
-}
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs every sandboxed item
+
+MAX_REQUEST_BYTES = 256 << 20  # requests come from the trusted judge; this only bounds a broken one
 
 
-def limit(name: str, value: int, hard: int | None = None) -> None:
-    """Set the resource limit ``name`` (soft ``value``, hard ``hard`` or the same) where this OS has it."""
-    res = getattr(resource, name, None)
-    if res is not None:
-        try:
-            resource.setrlimit(res, (value, value if hard is None else hard))
-        except (ValueError, OSError):
+def _sibling(name: str) -> ModuleType:
+    """A module beside this file. Run as a script (``-I`` leaves greentui off sys.path) it is executed from its
+    path, without importlib machinery: the sandbox starts an interpreter per item, and every import costs."""
+    if __package__:
+        __import__(f"{__package__}.{name}")
+        return sys.modules[f"{__package__}.{name}"]
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    module = type(sys)(f"_greentui_sandbox_{name}")
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    with open(path, encoding="utf-8") as handle:
+        exec(compile(handle.read(), path, "exec"), module.__dict__)
+    return module
+
+
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
+    from greentui.core.evaluate.sandbox import confine, wire
+else:
+    confine = _sibling("confine")
+    wire = _sibling("wire")
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def print_solution_traceback(exc: BaseException) -> None:
+    """The traceback from the model's own first frame on (the sandbox's frames are noise to its reader)."""
+    import traceback  # only when something failed: every import delays every item
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != "solution.py":
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)
+
+
+def describe_exception(exc: BaseException, filename: str) -> dict[str, Any]:
+    """What the judge needs to re-raise it: the class name, whether it is the built-in class, message, place."""
+    kind = type(exc)
+    name = str(type.__dict__["__name__"].__get__(kind))[:80]
+    try:
+        text = str(exc)[:500]
+    except BaseException:
+        text = "<the message could not be read>"
+    import traceback
+
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == filename]
+    where = f"{filename}:{frames[-1].lineno}: {(frames[-1].line or '').strip()[:160]}" if frames else ""
+    return {"type": name, "builtin": getattr(builtins, name, None) is kind, "message": text, "where": where}
+
+
+class Solution:
+    """The model's program and the requests it answers."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {"__name__": "solution", "__builtins__": builtins}
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "load":
+            return self.load(str(request["source"]))
+        if op == "describe":
+            return {"ok": {str(name): self.describe(str(name)) for name in request["names"]}}
+        if op == "call":
+            return self.call(str(request["name"]), request["args"], request["kwargs"])
+        return {"raise": {"type": "RuntimeError", "builtin": True, "message": f"unknown op {op!r}", "where": ""}}
+
+    def load(self, source: str) -> dict[str, Any]:
+        try:  # the file is only for tracebacks and linecache; the source runs from memory
+            with open("solution.py", "w", encoding="utf-8") as handle:
+                handle.write(source)
+        except OSError:
             pass
+        try:
+            exec(compile(source, "solution.py", "exec"), self.namespace)
+        except BaseException as exc:
+            print_solution_traceback(exc)
+            return {"raise": describe_exception(exc, "solution.py")}
+        return {"ok": None}
+
+    def describe(self, name: str) -> Any:
+        if name not in self.namespace or name == "__builtins__":
+            return "missing"
+        value = self.namespace[name]
+        if isinstance(value, type(sys)):  # `import math` in the solution, used by the tests: the judge imports it
+            return {"module": str(getattr(value, "__name__", ""))[:100]}
+        if callable(value):
+            return "call"
+        try:
+            return {"value": wire.to_wire(value)}
+        except wire.NotPlain:
+            return "other"
+
+    def call(self, name: str, args: list[Any], kwargs: list[list[Any]]) -> dict[str, Any]:
+        function = self.namespace.get(name)
+        try:
+            if function is None or not callable(function):
+                raise NameError(f"name {name!r} is not a function of the solution")
+            result = function(*[wire.from_wire(a) for a in args], **{str(k): wire.from_wire(v) for k, v in kwargs})
+        except BaseException as exc:
+            print_solution_traceback(exc)
+            return {"raise": describe_exception(exc, "solution.py")}
+        try:
+            return {"ok": wire.to_wire(result)}
+        except wire.NotPlain as exc:
+            return {"bad": f"{name}() returned {exc}, not plain data"}
+        except RecursionError:
+            return {"bad": f"{name}() returned a value nested too deeply"}
+
+    def serve(self, requests: wire.LineReader, reply_fd: int) -> None:
+        """Answer requests until the judge closes the pipe."""
+        while True:
+            request = requests.read_message()
+            if request is None:
+                return
+            answer = self.handle(request)
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
+            wire.write_all(reply_fd, wire.message(answer))
 
 
-def tasks_of_my_uid() -> int | None:
-    """Tasks (threads) of the real user, as RLIMIT_NPROC counts them; None where /proc cannot tell."""
-    n, uid = 0, os.getuid()
-    if not os.path.isdir("/proc"):
-        return None
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if os.stat("/proc/" + pid).st_uid == uid:
-                    n += len(os.listdir(f"/proc/{pid}/task"))
-            except OSError:
-                pass
-    return n
+def confine_self(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Every step of :mod:`.confine` that this configuration asks for; returns what now holds (for the hello)."""
+    drop_to = cfg.get("drop_to")
+    linux = sys.platform.startswith("linux")
+    if cfg.get("mounts"):
+        confine.lay_out_mounts(cfg["mounts"], tuple(drop_to) if drop_to else None)
+    if drop_to:
+        confine.drop_user(int(drop_to[0]), int(drop_to[1]))
+    elif linux and os.getuid() == 0 and cfg.get("user_namespace"):
+        confine.drop_capabilities()
+    os.chdir(str(cfg["scratch"]))
+    confine.set_limits(cfg)
+    if linux:
+        confine.die_with_parent()
+        confine.not_dumpable()
+    bpf = cfg.get("seccomp_bpf")
+    if bpf:
+        confine.load_seccomp(bytes.fromhex(bpf))
+    return {
+        "uid": os.getuid(),
+        "gid": os.getgid(),
+        "groups": os.getgroups(),
+        "pid": os.getpid(),
+        "capabilities": confine.effective_capabilities() if linux else None,
+        "seccomp": bool(bpf),
+        "mounts": cfg.get("mounts_by") or "none",
+    }
 
 
-def seccomp_program(machine: str, pid: int, *, allow_fork: bool) -> list[tuple[int, int, int, int]] | None:
-    """The BPF program (code, jump-if-true, jump-if-false, k) for ``machine``; None for an unknown architecture."""
-    arch = _ARCHES.get(machine)
-    if arch is None:
-        return None
-    audit, nr = arch
-    deny = [nr[k] for k in ("tkill", "ptrace", "setrlimit", "prlimit64", "pvr", "pvw") if k in nr] + [424]
-    if not allow_fork:
-        deny += [nr[k] for k in ("fork", "vfork") if k in nr]
-    # Over struct seccomp_data: nr at offset 0, arch at 4, args[0] at 16 (low word) and 20 (high).
-    # Jumps skip that many instructions. Wrong arch or the x32 ABI: kill.
-    prog = [
-        (_LD, 0, 0, 4),
-        (_JEQ, 1, 0, audit),
-        (_RET, 0, 0, _KILL),
-        (_LD, 0, 0, 0),
-        (_JSET, 0, 1, 0x40000000),
-        (_RET, 0, 0, _KILL),
-    ]
-    for number in deny:
-        prog += [(_JEQ, 0, 1, number), (_RET, 0, 0, _EPERM)]
-    if not allow_fork:  # clone3 cannot be inspected: ENOSYS makes libc fall back to clone
-        prog += [
-            (_JEQ, 0, 1, 435),
-            (_RET, 0, 0, _ENOSYS),
-            (_JEQ, 0, 4, nr["clone"]),
-            (_LD, 0, 0, 16),
-            (_JSET, 0, 1, 0x10000),
-            (_RET, 0, 0, _ALLOW),  # threads
-            (_RET, 0, 0, _EPERM),
-        ]
-    # kill/tgkill: only this process may be signalled
-    prog += [
-        (_JEQ, 1, 0, nr["kill"]),
-        (_JEQ, 0, 5, nr["tgkill"]),
-        (_LD, 0, 0, 16),
-        (_JEQ, 0, 2, pid),
-        (_LD, 0, 0, 20),
-        (_JEQ, 1, 0, 0),
-        (_RET, 0, 0, _EPERM),
-        (_RET, 0, 0, _ALLOW),
-    ]
-    return prog
-
-
-def seccomp(allow_fork: bool) -> bool:
-    """Install the filter on this process; False when the kernel or architecture does not allow it."""
-    prog = seccomp_program(os.uname().machine, os.getpid(), allow_fork=allow_fork)
-    if prog is None:
-        return False
-
-    class Filter(ctypes.Structure):
-        _fields_ = [
-            ("code", ctypes.c_ushort),
-            ("jt", ctypes.c_ubyte),
-            ("jf", ctypes.c_ubyte),
-            ("k", ctypes.c_uint32),
-        ]
-
-    class Program(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
-
-    array = (Filter * len(prog))(*[Filter(*instruction) for instruction in prog])
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-        return False
-    return bool(libc.prctl(22, 2, ctypes.byref(Program(len(prog), array)), 0, 0) == 0)  # PR_SET_SECCOMP, FILTER
-
-
-def cap_processes(max_processes: int) -> str:
-    """Limit new processes as ``max_processes`` asks; returns how: "seccomp", "rlimit" or "none"."""
-    cap = "none"
-    running = tasks_of_my_uid() if hasattr(resource, "RLIMIT_NPROC") else None
-    if max_processes > 0 and running is not None:  # before seccomp, which refuses setrlimit
-        limit("RLIMIT_NPROC", running + max_processes)
-        cap = "rlimit" if os.getuid() != 0 else "none"
+def main(argv: list[str]) -> int:
+    cfg = json.loads(read_all(int(argv[1])))
+    reply_fd = int(cfg["reply_fd"])
     try:
-        if seccomp(max_processes > 0) and max_processes == 0:
-            cap = "seccomp"
-    except Exception:
-        pass
-    if cap == "none" and max_processes == 0 and running is not None:
-        limit("RLIMIT_NPROC", running)  # no seccomp: no new process (or thread) for non-root users
-        cap = "rlimit" if os.getuid() != 0 else "none"
-    return cap
-
-
-def run_files(status: TextIO, nonce: str) -> None:
-    """Execute solution.py then tests.py in one namespace; report ``ok NONCE`` or ``fail NONCE PHASE WHAT``."""
-    namespace: dict[str, Any] = {"__name__": "solution", "__builtins__": __builtins__}
-    phase = "solution"
-    try:
-        for phase in ("solution", "tests"):
-            with open(phase + ".py", encoding="utf-8") as handle:
-                source = handle.read()
-            exec(compile(source, phase + ".py", "exec"), namespace)
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException as exc:
-        frames = [fr for fr in traceback.extract_tb(exc.__traceback__) if fr.filename in ("solution.py", "tests.py")]
-        where = f" at {frames[-1].filename}:{frames[-1].lineno}: {frames[-1].line}" if frames else ""
-        what = f"{type(exc).__name__}: {exc}".rstrip(": ")[:200]
-        status.write(f"fail {nonce} {phase} {what}{where}\n")
-        traceback.print_exc()
-        sys.exit(1)
-    status.write(f"ok {nonce}\n")
-
-
-def main(argv: list[str]) -> None:
-    cfg = json.loads(argv[1])
-    status = os.fdopen(cfg["status_fd"], "w", buffering=1)
-    nonce = os.environ.pop("GREENTUI_SANDBOX_NONCE")
-    limit("RLIMIT_CPU", cfg["cpu_s"], cfg["cpu_s"] + 1)  # SIGXCPU first, SIGKILL 1 s later
-    limit("RLIMIT_AS", cfg["memory_bytes"])
-    limit("RLIMIT_FSIZE", cfg["file_bytes"])
-    limit("RLIMIT_CORE", 0)
-    limit("RLIMIT_NOFILE", 256)
-    status.write(f"cap {cap_processes(cfg['max_processes'])}\n")
-    run_files(status, nonce)
+        facts = confine_self(cfg)
+    except Exception as exc:
+        wire.write_all(reply_fd, wire.message({"setup_failed": f"{type(exc).__name__}: {exc}"[:300]}))
+        return 70
+    wire.write_all(reply_fd, wire.message({"hello": facts}))
+    Solution().serve(wire.LineReader(0, MAX_REQUEST_BYTES), reply_fd)
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    code = main(sys.argv)
+    for _stream in (sys.stdout, sys.stderr):
+        try:
+            _stream.flush()
+        except BaseException:
+            pass
+    os._exit(code)  # no atexit handlers or finalizers of the model's code

@@ -11,8 +11,10 @@ Model::
 * ``utilisation``: the whole machine's busy share from ``psutil.cpu_times()`` deltas (busy = all time but idle,
   iowait and steal; guest time is already inside user), taken under our own lock rather than
   ``psutil.cpu_percent``'s process-global state, so the sampler thread and the meter can both call
-  :meth:`EstimateSource.read`. The model workers' process trees (``process_pids``) are measured too and kept as detail (:attr:`EstimateSource.detail`);
-  they do not change the figure, since the machine's CPU draws power whoever uses it.
+  :meth:`EstimateSource.read`. The model workers' process trees (``process_pids``) are measured too and kept as detail (:attr:`EstimateSource.detail`).
+  The samples stay machine-wide (the machine's CPU draws power whoever uses it); each model's *window* is then
+  charged its own process tree's share by the measuring door (``core/measure/measuring.py``), with this
+  machine-wide figure kept beside it.
 * Optional RAM term (``include_ram``): 3 W per 8 GB of installed memory, CodeCarbon's rule before 3.0, as a second
   device ``ram``.
 
