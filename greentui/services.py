@@ -15,6 +15,7 @@ from greentui import signals
 from greentui.core.records import Event, SessionStatus, Side
 from greentui.core.run.session import Session, SessionConfig, SessionError
 from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.verdict.compute import Verdict
 from greentui.store.errors import StoreError
 
 SIGNAL_CLOSE_WAIT_S = 10.0  # after SIGTERM/SIGHUP, how long a locked database is waited for before journaling
@@ -25,7 +26,7 @@ class SessionOutcome:
     session_id: str
     status: SessionStatus
     reason: str
-    verdict: Any | None  # core.verdict.Verdict, or None when neither side finished an item
+    verdict: Verdict | None  # computed once, as the session ended; None when neither side finished an item
     store_errors: tuple[str, ...] = ()
     # results the database did not take: in this recovery journal (``greentui recover``), or only in memory when
     # ``unsaved`` is True and ``journal`` is None. Never report such a session as simply completed.
@@ -34,7 +35,12 @@ class SessionOutcome:
 
 
 class SessionRun:
-    """A session wired to a store writer and a tally. Subscribe more handlers, then call :meth:`run`."""
+    """A session wired to a store writer and its one tally. Subscribe more handlers, then call :meth:`run`.
+
+    :attr:`tally` is fed on the session (and sampler) thread before any later subscriber hears of an event; the
+    headless printer and the live screen read it (the live screen under its lock) and never fold events again, and
+    :meth:`run` computes the session's verdict from it once.
+    """
 
     def __init__(
         self,

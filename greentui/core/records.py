@@ -176,6 +176,10 @@ class ModelLoaded(Event):
     # where the weights came from and what was done to them: "from Q4_1 GGUF, dequantized to fp32, then
     # bitsandbytes nf4" ("" when not known: sessions stored before greentui recorded it)
     provenance: str = ""
+    # The spec names a PEFT adapter; ``base_spec`` is the spec without it (fine-tune mode: B = A + an adapter).
+    # Carried here so no consumer parses spec text; defaults for events built before these fields existed.
+    has_adapter: bool = False
+    base_spec: str = ""
 
     @property
     def label(self) -> str:

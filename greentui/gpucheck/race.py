@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from greentui.core.figures import SideFigures
 from greentui.core.records import (
     Event,
     IdleMeasured,
@@ -129,8 +130,10 @@ def _side(side: str, events: Sequence[Event]) -> dict[str, Any]:
     items = [e for e in events if isinstance(e, ItemScored) and e.side == side]
     failure = next((e.reason for e in events if isinstance(e, RunFailed) and e.side == side), None)
     joules = [e.joules for e in items if e.joules is not None]
-    tokens = sum(e.tokens_out or 0 for e in items if e.joules is not None)
     total = sum(joules) if joules else None
+    figures = SideFigures()  # J/token as everywhere else: energy and tokens of the items that have both
+    for e in items:
+        figures.add(e)
     return {
         "model": None
         if loaded is None
@@ -150,12 +153,12 @@ def _side(side: str, events: Sequence[Event]) -> dict[str, Any]:
         "items_without_energy": len(items) - len(joules),
         "joules_total": _round(total, 3),
         "joules_per_item_median": _median([e.joules for e in items]),
-        "joules_per_token": _round(total / tokens, 5) if total is not None and tokens else None,
+        "joules_per_token": _round(figures.joules_per_token, 5),
         "flagged_short": sum(1 for e in items if e.energy_flagged),
         "flagged_share": round(sum(1 for e in items if e.energy_flagged) / len(items), 3) if items else None,
         "ttft_s_median": _median([e.ttft_s for e in items]),
         "decode_tokens_per_s_median": _median([e.decode_tokens_per_s for e in items]),
-        "tokens_out": sorted({e.tokens_out for e in items}),
+        "tokens_out": sorted({e.tokens_out for e in items if e.tokens_out is not None}),
         "items": [_item(e) for e in items],
     }
 

@@ -32,6 +32,11 @@ from greentui.core.records import (
 
 Row = Mapping[str, Any]
 
+# A spec's text form ends in "+adapter=PATH" when it names a PEFT adapter (the grammar of core/models/spec.py,
+# which the store may not import). The runs table keeps the spec, not ModelLoaded.has_adapter / base_spec, so
+# those are read back from it: sessions stored before the fields existed replay with them too.
+ADAPTER_MARK = "+adapter="
+
 
 @dataclass(frozen=True)
 class SideSummary:
@@ -194,6 +199,7 @@ class RunRecord:
     def loaded_event(self) -> ModelLoaded | None:
         if self.loaded_mono_s is None:
             return None
+        base_spec, marked, _ = (self.spec or "").partition(ADAPTER_MARK)
         return ModelLoaded(
             side=self.side,
             spec=self.spec or "",
@@ -208,6 +214,8 @@ class RunRecord:
             peak_rss_bytes=self.peak_rss_bytes,
             peak_cuda_bytes=self.peak_cuda_bytes,
             t_mono_s=self.loaded_mono_s,
+            has_adapter=bool(marked),
+            base_spec=base_spec,
             provenance=self.provenance or "",
         )
 

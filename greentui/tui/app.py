@@ -12,11 +12,13 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 
 from greentui.errors import one_line
 from greentui.tui.feeds import Feed, SessionFeed
+from greentui.tui.messages import WorkFailed
 
 Start = Literal["setup", "live", "demo", "history"]
 SIGNAL_EXIT_GRACE_S = 5.0  # after SIGTERM / SIGHUP, the longest an exit may take once the sessions have ended
@@ -220,6 +222,11 @@ class GreentuiApp(App[int]):
                 self.notify(status.message, title="store", severity=severity, timeout=10)
             else:
                 self.call_from_thread(self.notify, status.message, title="store", severity=severity, timeout=10)
+
+    @on(WorkFailed)
+    def _work_failed(self, message: WorkFailed) -> None:
+        """The one place where work done off the UI thread reports failing: one visible line, the app stays up."""
+        self.notify(message.line, title=message.title, severity="error", timeout=message.timeout_s)
 
     def action_history(self) -> None:
         """Open the history screen (or go back to it when it is already on the stack)."""

@@ -36,9 +36,10 @@ def started(n_items: int = 3, *, continuous: bool = False, session_id: str = "s1
 
 
 def loaded(side: Side, params: int = 134_515_008) -> ModelLoaded:
+    spec = "smollm2-135m@fp32" if side == "A" else "smollm2-135m@nf4"
     return ModelLoaded(
         side=side,
-        spec="smollm2-135m@fp32" if side == "A" else "smollm2-135m@nf4",
+        spec=spec,
         display_name=f"smollm2-135m {side}",
         params_total=params,
         params_trainable=params,
@@ -50,6 +51,7 @@ def loaded(side: Side, params: int = 134_515_008) -> ModelLoaded:
         peak_rss_bytes=None,
         peak_cuda_bytes=None,
         t_mono_s=0.5,
+        base_spec=spec,  # as a session sets it: the spec without an adapter (none here)
     )
 
 

@@ -102,6 +102,7 @@ class LiveSession:
                 peak_rss_bytes=1_000_000_000,
                 peak_cuda_bytes=None,
                 t_mono_s=clock.now,
+                base_spec=f"fake:{side.lower()}",  # as a session sets it: the spec without an adapter (none here)
             )
         yield from clock.advance(0.5)
         yield IdleMeasured(

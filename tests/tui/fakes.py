@@ -140,6 +140,7 @@ def race_events(
                 peak_rss_bytes=None,
                 peak_cuda_bytes=None,
                 t_mono_s=T0 + 0.5,
+                base_spec=f"smollm2-135m@{'fp32' if side == 'A' else 'nf4'}",
             ),
         )
     add(
@@ -268,7 +269,9 @@ def fill_store(store: object, events: list[Event], *, verdict: bool = True) -> s
 
 
 class HeldFeed:
-    """A live-looking feed: hands over its events, then holds (as a session mid-item does) until stopped.
+    """A live-looking feed: folds its events into its one tally and hands them over, as a session does; then holds
+    (as a session mid-item does) until stopped, or, when the events end the session, ends with the verdict
+    computed once from that tally (as ``services.SessionRun`` does).
 
     Pause, resume and stop are recorded so tests can check what the screen asked for.
     """
@@ -279,15 +282,26 @@ class HeldFeed:
     def __init__(self, events: list[Event]) -> None:
         import threading
 
+        from greentui.core.run.tally import Tally
+
         self.events = events
         self.calls: list[str] = []
+        self.tally = Tally()
         self._stop = threading.Event()
 
-    def run(self, sink) -> str:  # type: ignore[no-untyped-def]
+    def run(self, sink):  # type: ignore[no-untyped-def]
+        from greentui.core.run.tally import verdict_from_tally
+        from greentui.tui.feeds import FeedEnd
+
         for event in self.events:
+            self.tally.apply(event)
             sink(event)
+        finished = self.tally.finished
+        if finished is not None:
+            judged = any(lane.items for lane in self.tally.sides.values())
+            return FeedEnd(finished.status, verdict_from_tally(self.tally) if judged else None)
         self._stop.wait()
-        return "interrupted"
+        return FeedEnd("interrupted")
 
     def request_stop(self) -> None:
         self.calls.append("stop")

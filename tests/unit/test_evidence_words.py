@@ -119,14 +119,16 @@ def test_a_stored_verdict_of_an_older_format_is_recomputed() -> None:
 
 
 def test_the_live_header_and_each_lane_say_the_machine_was_busy() -> None:
-    from greentui.tui.widgets.lane_panel import lane_busy_line
+    from greentui.tui.views import header_view, lane_busy_line, lane_view
     from greentui.tui.widgets.session_header import session_summary
 
     busy = events_for("accuracy", contended=True)
-    header = session_summary(busy).plain
+    header = session_summary(header_view(busy, "running")).plain
     assert "the machine was busy: 60 % of CPU time went to other programs" in header
     assert (
         lane_busy_line(busy.sides["A"]) == " machine busy in 6 of 6 measurements: 60 % of CPU time to other programs "
     )
+    assert lane_view(busy, "A").subtitle == lane_busy_line(busy.sides["A"])  # the line under lane A
     quiet = events_for("accuracy")
-    assert "busy" not in session_summary(quiet).plain and lane_busy_line(quiet.sides["B"]) is None
+    assert "busy" not in session_summary(header_view(quiet, "running")).plain
+    assert lane_busy_line(quiet.sides["B"]) is None and lane_view(quiet, "B").subtitle is None

@@ -99,10 +99,67 @@ def test_eta_counts_what_is_left_of_the_item_in_flight() -> None:
     assert tally.eta_s(2.5) == pytest.approx(2.0 + 1.5 + 2.0)
 
 
-def test_fine_tune_mode_is_b_equal_to_a_plus_an_adapter() -> None:
-    from greentui.core.run.tally import _is_fine_tune
+def loaded_spec(side: str, text: str):  # type: ignore[no-untyped-def]
+    """The ModelLoaded a session emits for ``text``: the adapter facts come from the parsed spec, as in session.py."""
+    import dataclasses
 
-    assert _is_fine_tune("smollm2-135m@fp32", "smollm2-135m@fp32+adapter=./lora")
-    assert not _is_fine_tune("smollm2-135m@fp32+adapter=./lora", "smollm2-135m@fp32")
-    assert not _is_fine_tune("smollm2-135m@fp32", "smollm2-135m@nf4+adapter=./lora")
-    assert not _is_fine_tune("smollm2-135m@fp32", "smollm2-135m@nf4")
+    from greentui.core.models.spec import ModelSpec
+
+    spec = ModelSpec.parse(text)
+    return dataclasses.replace(
+        ev.loaded(side),  # type: ignore[arg-type]
+        spec=str(spec),
+        has_adapter=spec.adapter is not None,
+        base_spec=str(spec.base()),
+    )
+
+
+def test_fine_tune_mode_is_b_equal_to_a_plus_an_adapter() -> None:
+    from greentui.core.run.tally import is_fine_tune
+
+    def fine_tune(a: str, b: str) -> bool:
+        return is_fine_tune(loaded_spec("A", a), loaded_spec("B", b))
+
+    assert fine_tune("smollm2-135m@fp32", "smollm2-135m@fp32+adapter=./lora")
+    assert not fine_tune("smollm2-135m@fp32+adapter=./lora", "smollm2-135m@fp32")
+    assert not fine_tune("smollm2-135m@fp32", "smollm2-135m@nf4+adapter=./lora")
+    assert not fine_tune("smollm2-135m@fp32", "smollm2-135m@nf4")
+    assert not fine_tune("smollm2-135m@fp32+adapter=./a", "smollm2-135m@fp32+adapter=./b")
+    assert not is_fine_tune(None, loaded_spec("B", "smollm2-135m@fp32+adapter=./lora"))  # A never loaded
+
+
+def test_the_verdict_takes_the_mode_and_the_adapter_from_the_loaded_events() -> None:
+    from greentui.core.run.tally import verdict_from_tally
+
+    events = [ev.started(2), loaded_spec("A", "smollm2-135m@fp32"), loaded_spec("B", "smollm2-135m@fp32+adapter=./l")]
+    for n in range(2):
+        events += [ev.scored("A", n, score=n, joules=1.0, start=2 * n), ev.scored("B", n, score=1, joules=1.0, start=1)]
+    verdict = verdict_from_tally(fed(*events))
+    assert verdict.fine_tune
+    assert verdict.b.has_adapter and not verdict.a.has_adapter
+    head_to_head = verdict_from_tally(fed(*events[:2], loaded_spec("B", "smollm2-135m@nf4"), *events[3:]))
+    assert not head_to_head.fine_tune and not head_to_head.b.has_adapter
+
+
+def test_the_store_replays_the_adapter_facts_from_the_stored_spec(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Stored runs keep the spec text, not has_adapter: the store's replay reads both fields back from it (so a
+    session stored before the fields existed replays in fine-tune mode too), in agreement with the spec grammar."""
+    import dataclasses
+
+    from greentui.core.records import ModelLoaded
+    from greentui.store import SessionStore
+
+    a = loaded_spec("A", "smollm2-135m@fp32")
+    b = loaded_spec("B", "./base@fp32,cpu+adapter=org/lora-x")
+    store = SessionStore(tmp_path / "s.db")
+    try:
+        writer = store.writer()
+        # written as an old event would be: without the adapter facts
+        for event in (ev.started(1), a, dataclasses.replace(b, has_adapter=False, base_spec="")):
+            writer.handle(event)
+        writer.close()
+        replayed = {e.side: e for e in store.replay("s1") if isinstance(e, ModelLoaded)}
+    finally:
+        store.close()
+    assert (replayed["A"].has_adapter, replayed["A"].base_spec) == (False, a.spec)
+    assert (replayed["B"].has_adapter, replayed["B"].base_spec) == (True, b.base_spec)

@@ -361,6 +361,8 @@ class Session(RunControl):
                             peak_rss_bytes=info.peak_rss_bytes,
                             peak_cuda_bytes=info.peak_cuda_bytes,
                             t_mono_s=time.monotonic(),
+                            has_adapter=lanes[side].spec.adapter is not None,
+                            base_spec=str(lanes[side].spec.base()),
                             provenance=info.provenance,
                         )
                     )

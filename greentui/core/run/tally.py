@@ -2,20 +2,25 @@
 
 The headless printer, the live screen and the history replay all feed events into a :class:`Tally` and read the
 same numbers from it; the figures themselves are defined once, in :mod:`greentui.core.figures`, which the verdict
-uses too. Pure bookkeeping: no threads, no I/O. Every update costs the same at item 800 as at item 5 (running sums,
-no resampling: the verdict's bootstrap runs once, at the end).
+uses too. Pure bookkeeping, no I/O. Every update costs the same at item 800 as at item 5 (running sums, no
+resampling: the verdict's bootstrap runs once, at the end).
+
+A session's one tally is fed on the session thread and the sampler thread and read by the live view on the UI
+thread: :meth:`Tally.apply` holds :attr:`Tally.lock`, and a reader that needs several figures from one moment takes
+it too (briefly: every update is O(1), so neither side waits long on the other).
 """
 
 from __future__ import annotations
 
 import bisect
 import statistics
+import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from greentui.core.figures import SideFigures
 from greentui.core.measure.served_energy import is_not_measured
-from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.records import (
     SIDES,
     Event,
@@ -161,6 +166,8 @@ class Tally:
     active_side: Side | None = None
     latest_power: dict[str, PowerSample] = field(default_factory=dict)
     continuous: bool = False
+    # held by apply() and by readers that need one consistent moment (the live view, the verdict's inputs)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def grid(self) -> GridIntensity | None:
@@ -256,6 +263,11 @@ class Tally:
         return max(left_s.values()) if parallel else sum(left_s.values())
 
     def apply(self, event: Event) -> None:
+        """Fold one event in (thread-safe: the session and the sampler thread both call it)."""
+        with self.lock:
+            self._apply(event)
+
+    def _apply(self, event: Event) -> None:
         if isinstance(event, PowerSampled):
             self.latest_power[event.sample.device] = event.sample
         elif isinstance(event, TokenEvent):
@@ -320,7 +332,28 @@ class Tally:
 
 
 def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
-    """The verdict of what the tally has seen so far (a finished session, or the part of it that finished)."""
+    """The verdict of what the tally has seen so far (a finished session, or the part of it that finished).
+
+    The inputs are copied under the tally's lock; the bootstrap runs after, so a running session is not held up.
+    """
+    with tally.lock:
+        judge = _verdict_call(tally)
+    return judge(seed=seed)
+
+
+def is_fine_tune(loaded_a: ModelLoaded | None, loaded_b: ModelLoaded | None) -> bool:
+    """Fine-tune mode (DESIGN section 4): model B is model A plus a PEFT adapter (both must have loaded)."""
+    return (
+        loaded_a is not None
+        and loaded_b is not None
+        and not loaded_a.has_adapter
+        and loaded_b.has_adapter
+        and loaded_b.base_spec == loaded_a.spec
+    )
+
+
+def _verdict_call(tally: Tally) -> partial[Verdict]:
+    """``compute_verdict`` bound to a copy of what it reads from the tally (the items as tuples)."""
     if tally.started is None:
         raise ValueError("no session has started")
     settings = tally.started.settings
@@ -328,7 +361,6 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
     inputs = []
     for lane in tally.sides.values():
         loaded = lane.loaded
-        spec = _parsed(lane.spec)
         inputs.append(
             SideInput(
                 side=lane.side,
@@ -337,7 +369,7 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
                 # 0 = unknown (not loaded, or a served model with no count): the CEGI says "no parameters"
                 params_total=(loaded.params_total or 0) if loaded else 0,
                 params_trainable=(loaded.params_trainable or 0) if loaded else 0,
-                has_adapter=spec is not None and spec.adapter is not None,
+                has_adapter=loaded is not None and loaded.has_adapter,
                 quant=loaded.quant if loaded else "",
                 items=tuple(lane.items),
                 failed_reason=lane.failed_reason,
@@ -345,7 +377,6 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
                 energy_note=lane.energy_note,
             )
         )
-    fine_tune = _is_fine_tune(tally.sides["A"].spec, tally.sides["B"].spec)
     idle = tally.idle
     quality: Quality = (
         "estimated"
@@ -353,7 +384,8 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
         or tally.started.power_quality == "estimated"
         else "measured"
     )
-    return compute_verdict(
+    return partial(
+        compute_verdict,
         inputs[0],
         inputs[1],
         task_name=task.get("name", tally.started.task_name),
@@ -364,11 +396,10 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
         idle_power_w=idle.power_w if idle and idle.seconds > 0 else None,
         energy_quality=quality,
         energy_source=tally.started.power_note,
-        fine_tune=fine_tune,
+        fine_tune=is_fine_tune(tally.sides["A"].loaded, tally.sides["B"].loaded),
         requests_per_day=float(settings.get("requests_per_day") or 1e6),
         training_emissions_g=settings.get("training_emissions_g"),
         amortize_answers=settings.get("amortize_answers"),
-        seed=seed,
         idle_contended=bool(idle and idle.seconds > 0 and idle.contended),
         idle_contention_share=idle.contention_share if idle and idle.seconds > 0 else None,
     )
@@ -386,16 +417,3 @@ def session_verdict(stored: dict[str, Any] | None, tally: Tally, *, seed: int = 
         return None
     stored_seed = stored.get("seed") if isinstance(stored, dict) else None
     return verdict_from_tally(tally, seed=stored_seed if isinstance(stored_seed, int) else seed)
-
-
-def _parsed(text: str) -> ModelSpec | None:
-    try:
-        return ModelSpec.parse(text)
-    except SpecError:
-        return None
-
-
-def _is_fine_tune(spec_a: str, spec_b: str) -> bool:
-    """Fine-tune mode (DESIGN section 4): model B is model A plus a PEFT adapter."""
-    a, b = _parsed(spec_a), _parsed(spec_b)
-    return a is not None and b is not None and a.adapter is None and b.adapter is not None and b.base() == a

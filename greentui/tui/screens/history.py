@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
-from textual.worker import Worker, WorkerState
 
 from greentui.errors import one_line
+from greentui.tui.messages import SessionOpened, SessionsCompared, post_result
 from greentui.tui.replay import fold_session
 from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
@@ -233,36 +233,36 @@ class HistoryScreen(Screen[None]):
     def action_open(self) -> None:
         session_id = self._current()
         if session_id is not None:
-            self.fold([session_id], purpose="open")
+            self.open_session(session_id)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="history-fold", description="open")
-    def fold(self, session_ids: list[str], purpose: str) -> tuple[str, list[Any]]:
-        """Replay sessions from the store off the UI thread (the result is shown by ``_folded``); two sessions to
-        compare are compared here too (the bootstrap takes a moment on long sessions)."""
-        folded = [fold_session(self.store, session_id) for session_id in session_ids]
-        if purpose == "compare":
-            from greentui.tui.comparison import compare_sessions
+    # One exclusive group: a newer open or compare replaces one still reading (its result is never shown).
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-fold", description="open a session")
+    def open_session(self, session_id: str) -> None:
+        """Replay a session from the store off the UI thread; :meth:`_opened` shows it."""
+        post_result(
+            self, lambda: SessionOpened(fold_session(self.store, session_id)), failure="cannot open the session"
+        )
 
-            return purpose, [compare_sessions(folded[0], folded[1])]
-        return purpose, folded
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history-fold", description="compare sessions")
+    def compare(self, left_id: str, right_id: str) -> None:
+        """Replay two sessions and compare them off the UI thread (the bootstrap takes a moment on long ones)."""
+        from greentui.tui.comparison import compare_sessions
 
-    @on(Worker.StateChanged)
-    def _folded(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group != "history-fold":
-            return
-        if worker.state == WorkerState.ERROR and worker.error is not None:
-            self.notify(one_line(worker.error), title="cannot open the session", severity="error", timeout=10)
-            return
-        if worker.state != WorkerState.SUCCESS or worker.result is None:
-            return
-        purpose, folded = worker.result
-        if purpose == "compare":
-            from greentui.tui.screens.compare import CompareScreen
+        def compared() -> SessionsCompared:
+            left, right = fold_session(self.store, left_id), fold_session(self.store, right_id)
+            return SessionsCompared(compare_sessions(left, right))
 
-            self.app.push_screen(CompareScreen(folded[0]))
-            return
-        session = folded[0]
+        post_result(self, compared, failure="cannot compare the sessions")
+
+    @on(SessionsCompared)
+    def _compared(self, message: SessionsCompared) -> None:
+        from greentui.tui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(message.comparison))
+
+    @on(SessionOpened)
+    def _opened(self, message: SessionOpened) -> None:
+        session = message.session
         if session.verdict is None:
             self.notify("this session has no finished item on either side: no verdict; replaying it instead", timeout=5)
             self.action_replay()
@@ -296,10 +296,10 @@ class HistoryScreen(Screen[None]):
             self.marked.append(session_id)
         table.set_marked(session_id, session_id in self.marked)
         if len(self.marked) == 2:
-            pair, self.marked = list(self.marked), []
-            for marked in pair:
+            (left_id, right_id), self.marked = self.marked, []
+            for marked in (left_id, right_id):
                 table.set_marked(marked, False)
-            self.fold(pair, purpose="compare")
+            self.compare(left_id, right_id)
         self._show_status()
 
     # ---- export, resume, delete, new ---------------------------------------------------------------------

@@ -1,28 +1,28 @@
 """The live screen: two lanes racing on the same items, the power chart, progress; also replays stored sessions.
 
-Events reach the screen only through the :class:`EventBridge`: the feed's thread appends, a timer here drains the
-buffer at most ``APPLY_HZ`` times a second, folds the batch into a :class:`Tally` (the same figures the CLI
-prints) and a :class:`PowerTrace`, and redraws once.
+The feed folds every event into its one tally (for a running session, the :class:`SessionRun`'s, which the CLI
+prints from and the verdict is computed from). Events also reach the screen through the :class:`EventBridge`: the
+feed's thread appends, a timer here drains the buffer at most ``APPLY_HZ`` times a second, folds the batch into
+the :class:`PowerTrace` (the chart's data), and redraws once from a frozen :class:`LiveView` of the tally.
 """
 
 from __future__ import annotations
-
-import copy
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
 
 from greentui.core.records import Event, RunFailed, SessionFinished, SessionStarted
 from greentui.core.run.tally import Tally, verdict_from_tally
 from greentui.core.verdict.compute import Verdict
 from greentui.errors import one_line
 from greentui.tui.bridge import APPLY_HZ, EventBridge
-from greentui.tui.feeds import Feed, event_time
+from greentui.tui.feeds import Feed, FeedEnd, event_time
+from greentui.tui.messages import FeedEnded, VerdictComputed, WorkFailed, post_result
 from greentui.tui.power_trace import PowerTrace
+from greentui.tui.views import LiveView, live_view
 from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.lane_panel import LanePanel
 from greentui.tui.widgets.power_chart import PowerChart
@@ -48,15 +48,20 @@ class LiveScreen(Screen[None]):
         super().__init__(name=name)
         self.feed = feed
         self.bridge = EventBridge()
-        starting = getattr(feed, "starting_tally", None)  # a resumed session starts from its stored items
-        self.tally: Tally = starting() if callable(starting) else Tally()
         self.trace = PowerTrace()
+        self.view: LiveView | None = None  # the frame drawn last
         self.clock_mono_s: float | None = None  # the newest event's time: the session's own "now"
         self.paused = False
         self.stopping = False
         self.feed_done = False
+        self.feed_end: FeedEnd | None = None  # how the feed ended (a live session's one verdict with it)
         self._quit_when_done = False
         self._verdict_opened = False
+
+    @property
+    def tally(self) -> Tally:
+        """The session's one tally: the feed folds each event into it before the screen hears of the event."""
+        return self.feed.tally
 
     def compose(self) -> ComposeResult:
         yield SessionHeader(id="live-header")
@@ -87,25 +92,29 @@ class LiveScreen(Screen[None]):
 
     # ---- the feed (a thread worker) and its events ---------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="feed", description="session")
-    def run_feed(self) -> str:
-        """Run the session (or replay) to its end; every event goes through the bridge."""
-        return self.feed.run(self.bridge.handle)
+    def run_feed(self) -> None:
+        """Run the session (or replay) to its end; every event goes through the bridge, the end comes as a
+        :class:`FeedEnded` (after a :class:`WorkFailed` when the feed raised)."""
+        try:
+            end: FeedEnd | None = self.feed.run(self.bridge.handle)
+        except Exception as exc:
+            self.post_message(WorkFailed("the session stopped", one_line(exc), timeout_s=15))
+            end = None
+        self.post_message(FeedEnded(end))
 
-    @on(Worker.StateChanged)
-    def _feed_state(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "feed" or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-            WorkerState.CANCELLED,
-        ):
-            return
+    @on(FeedEnded)
+    def _feed_ended(self, message: FeedEnded) -> None:
         self.feed_done = True
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(one_line(event.worker.error), title="the session stopped", severity="error", timeout=15)
+        self.feed_end = message.end
         self.apply_pending()
         self._redraw()  # the state line and the lanes say the feed has ended
         if self._quit_when_done:
             self.app.exit()
+            return
+        verdict = message.end.verdict if message.end is not None else None
+        if verdict is not None and self.feed.live and not self._verdict_opened:
+            self._verdict_opened = True  # the session's verdict, computed once as it ended
+            self._show_verdict(verdict, self.state_label())
 
     def apply_pending(self) -> None:
         """Fold every buffered event, then redraw once (called by the timer, at most ``APPLY_HZ`` a second)."""
@@ -117,7 +126,6 @@ class LiveScreen(Screen[None]):
         self._redraw()
 
     def _fold(self, event: Event) -> None:
-        self.tally.apply(event)
         self.trace.apply(event)
         t = event_time(event)
         if t is not None and (self.clock_mono_s is None or t > self.clock_mono_s):
@@ -126,16 +134,8 @@ class LiveScreen(Screen[None]):
             self._views[2].describe_session(event)
         elif isinstance(event, RunFailed):
             self.notify(event.reason, title=f"model {event.side} failed", severity="error", timeout=15)
-        elif isinstance(event, SessionFinished):
-            self._finished(event)
-
-    def _finished(self, event: SessionFinished) -> None:
-        if event.status == "failed" and event.reason:
+        elif isinstance(event, SessionFinished) and event.status == "failed" and event.reason:
             self.notify(event.reason, title="session failed", severity="error", timeout=15)
-        opens_verdict = self.feed.live and not self._quit_when_done and not self._verdict_opened
-        if opens_verdict and any(lane.items for lane in self.tally.sides.values()):
-            self._verdict_opened = True
-            self.call_after_refresh(self.action_verdict)
 
     def state_label(self) -> str:
         finished = self.tally.finished
@@ -153,13 +153,15 @@ class LiveScreen(Screen[None]):
         return "running" if self.feed.live else self.feed.label
 
     def _redraw(self) -> None:
-        label = self.state_label()
+        view = self.view = live_view(
+            self.tally, state=self.state_label(), ended=self.feed_done, now_mono_s=self.clock_mono_s
+        )
         header, lanes, chart, progress = self._views
-        header.show(self.tally, label)
+        header.show(view.header)
         for lane in lanes:
-            lane.show(self.tally, ended=self.feed_done)
+            lane.show(view.lane(lane.side))
         chart.refresh_trace()
-        progress.show(self.tally, self.clock_mono_s, label)
+        progress.show(view.progress)
 
     # ---- actions ----------------------------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:
@@ -188,28 +190,30 @@ class LiveScreen(Screen[None]):
 
     def action_verdict(self) -> None:
         """The verdict on what has finished so far (the whole session once it ended)."""
-        if not any(lane.items for lane in self.tally.sides.values()):
+        end = self.feed_end
+        if end is not None and end.verdict is not None:  # the session's own verdict: not computed again
+            self._show_verdict(end.verdict, self.state_label())
+            return
+        with self.tally.lock:
+            items_done = self.tally.items_done
+        if items_done == 0:
             self.notify("no item has finished yet: nothing to judge", severity="warning", timeout=4)
             return
-        self.judge(copy.deepcopy(self.tally), self.state_label())
+        self.judge(self.state_label())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verdict", description="verdict")
-    def judge(self, tally: Tally, state: str) -> tuple[Tally, Verdict, str]:
-        """Compute the verdict off the UI thread (bootstrap CIs take a moment on long sessions)."""
-        return tally, verdict_from_tally(tally), state
+    def judge(self, state: str) -> None:
+        """Compute the verdict so far off the UI thread (bootstrap CIs take a moment on long sessions)."""
+        post_result(self, lambda: VerdictComputed(verdict_from_tally(self.tally), state), failure="no verdict")
 
-    @on(Worker.StateChanged)
-    def _judged(self, event: Worker.StateChanged) -> None:
+    @on(VerdictComputed)
+    def _judged(self, message: VerdictComputed) -> None:
+        self._show_verdict(message.verdict, message.state)
+
+    def _show_verdict(self, verdict: Verdict, state: str) -> None:
         from greentui.tui.screens.verdict import VerdictScreen
 
-        worker = event.worker
-        if worker.group != "verdict":
-            return
-        if worker.state == WorkerState.ERROR and worker.error is not None:
-            self.notify(one_line(worker.error), title="no verdict", severity="error", timeout=10)
-        elif worker.state == WorkerState.SUCCESS and worker.result is not None:
-            tally, verdict, state = worker.result
-            self.app.push_screen(VerdictScreen(verdict, tally, self.trace, status=state))
+        self.app.push_screen(VerdictScreen(verdict, self.tally, self.trace, status=state))
 
     def action_back(self) -> None:
         """Leave the screen: at once for a replay or an ended session; a running session must be stopped first."""

@@ -11,9 +11,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Select, Static
-from textual.worker import Worker, WorkerState
 
-from greentui.errors import one_line
+from greentui.tui.messages import CatalogLoaded, TasksLoaded, post_result
 from greentui.tui.preferences import load_choices, save_choices
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.key_footer import KeyFooter
@@ -103,29 +102,24 @@ class SetupScreen(Screen[None]):
 
     # ---- data that needs the disk, loaded in thread workers ----------------------------------------------
     @work(thread=True, exit_on_error=False, group="setup-data", description="model catalog")
-    def load_catalog(self) -> list[CatalogChoice]:
-        return catalog_choices()
+    def load_catalog(self) -> None:
+        post_result(self, lambda: CatalogLoaded(catalog_choices()), failure="cannot list the model catalog")
 
     @work(thread=True, exit_on_error=False, group="setup-data", description="built-in tasks")
-    def load_tasks(self) -> list[TaskChoice]:
-        return task_choices()
+    def load_tasks(self) -> None:
+        post_result(self, lambda: TasksLoaded(task_choices()), failure="cannot list the built-in tasks")
 
-    @on(Worker.StateChanged)
-    def _data_loaded(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group != "setup-data":
-            return
-        if worker.state == WorkerState.ERROR and worker.error is not None:
-            self.notify(one_line(worker.error), title=f"cannot list the {worker.description}", severity="error")
-        elif worker.state == WorkerState.SUCCESS and worker.description == "model catalog":
-            for picker in self.query(ModelPicker):
-                picker.set_catalog(worker.result or [])
-        elif worker.state == WorkerState.SUCCESS:
-            tasks = worker.result or []
-            task_picker = self.query_one(TaskPicker)
-            task_picker.set_tasks(tasks)
-            if not task_picker.text and tasks:
-                task_picker.query_one(Input).value = tasks[0].id
+    @on(CatalogLoaded)
+    def _catalog_loaded(self, message: CatalogLoaded) -> None:
+        for picker in self.query(ModelPicker):
+            picker.set_catalog(message.choices)
+
+    @on(TasksLoaded)
+    def _tasks_loaded(self, message: TasksLoaded) -> None:
+        task_picker = self.query_one(TaskPicker)
+        task_picker.set_tasks(message.tasks)
+        if not task_picker.text and message.tasks:
+            task_picker.query_one(Input).value = message.tasks[0].id
 
     # ---- actions -----------------------------------------------------------------------------------------
     @on(Input.Submitted)

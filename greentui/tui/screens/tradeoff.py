@@ -13,11 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
-from textual.worker import Worker, WorkerState
 
 from greentui.core.verdict.text import format_number
-from greentui.errors import one_line
 from greentui.store.tradeoff import RunPoint, run_points
+from greentui.tui.messages import RunsLoaded, post_result
 from greentui.tui.safe_text import literal_text
 from greentui.tui.tradeoff import ChartPoint, Per, chart_points
 from greentui.tui.widgets.key_footer import KeyFooter
@@ -74,18 +73,14 @@ class TradeoffScreen(Screen[None]):
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="tradeoff", description="runs")
-    def load(self) -> list[RunPoint]:
-        return run_points(self.app.store, task_id=self.task_id)  # type: ignore[attr-defined]
+    def load(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]  # GreentuiApp's; screens are typed against App
+        post_result(self, lambda: RunsLoaded(run_points(store, task_id=self.task_id)), failure="cannot read the runs")
 
-    @on(Worker.StateChanged)
-    def _loaded(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "tradeoff":
-            return
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(one_line(event.worker.error), title="cannot read the runs", severity="error", timeout=10)
-        elif event.state == WorkerState.SUCCESS:
-            self.runs = list(event.worker.result or [])
-            self.redraw()
+    @on(RunsLoaded)
+    def _loaded(self, message: RunsLoaded) -> None:
+        self.runs = list(message.runs)
+        self.redraw()
 
     def action_toggle_per(self) -> None:
         self.per = "correct" if self.per == "item" else "item"

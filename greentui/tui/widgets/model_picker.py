@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from greentui.core.models.served_probe import ProbeResult
 from greentui.core.models.spec import ModelSpec, SpecError
+from greentui.tui.messages import post_result
 from greentui.tui.safe_text import literal_text
 
 # catalog status -> (mark, the short word shown in the list)
@@ -184,7 +185,9 @@ class ModelPicker(Vertical):
 
         endpoint = spec.endpoint
         if endpoint is not None:
-            self.post_message(self.ServerProbed(spec, probe_endpoint(endpoint)))
+            post_result(
+                self, lambda: self.ServerProbed(spec, probe_endpoint(endpoint)), failure="cannot ask the server"
+            )
 
     @on(ServerProbed)
     def _probed(self, event: ServerProbed) -> None:

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar
 
-from greentui.core.run.tally import Tally
 from greentui.tui import formatting as fmt
+from greentui.tui.views import ProgressView
 from greentui.tui.widgets.text_line import TextLine
 
 
@@ -19,15 +19,14 @@ class RaceProgress(Horizontal):
         yield ProgressBar(total=None, show_eta=False, show_percentage=True, id="race-bar")
         yield TextLine(id="race-label")
 
-    def show(self, tally: Tally, now_mono_s: float | None, state: str) -> None:
-        """``now_mono_s``: the session clock (the newest event's time), so a replay shows its own ETA."""
-        total = tally.items_total
+    def show(self, view: ProgressView) -> None:
+        """Redraw from the frame's progress (its ETA runs on the session clock, so a replay shows its own)."""
+        total = view.items_total
         bar = self.query_one(ProgressBar)
-        if total and (bar.total, bar.progress) != (total, tally.items_done):
-            bar.update(total=total, progress=tally.items_done)
-        eta = tally.eta_s(now_mono_s) if now_mono_s is not None and tally.finished is None else None
-        parts = [f"{tally.items_done}/{total or '?'} items"]
-        if eta is not None and eta > 0:
-            parts.append(f"ETA {fmt.about(eta)}")
-        parts.append(state)
+        if total and (bar.total, bar.progress) != (total, view.items_done):
+            bar.update(total=total, progress=view.items_done)
+        parts = [f"{view.items_done}/{total or '?'} items"]
+        if view.eta_s is not None and view.eta_s > 0:
+            parts.append(f"ETA {fmt.about(view.eta_s)}")
+        parts.append(view.state)
         self.query_one("#race-label", TextLine).show(Text(" · ".join(parts), end=""))

@@ -4,40 +4,35 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from greentui.core.run.tally import Tally
 from greentui.tui.safe_text import literal_text
+from greentui.tui.views import HeaderView
 from greentui.tui.widgets.text_line import TextLine
 
 DETAIL_LEVELS = 4  # 0: everything ... 3: the task and where the power figures come from
 
 
-def session_summary(tally: Tally, level: int = 0) -> Text:
+def session_summary(view: HeaderView, level: int = 0) -> Text:
     """``sentiment (nlp, 120 items) ─ schedule alternate ─ grid 56 g/kWh (codecarbon data) ─ power: estimated (...)``.
 
     Higher ``level`` drops detail for narrower terminals (the schedule word, the grid's source, the category, then
     the grid and the schedule), but never the power line: whether figures are measured or estimated always shows.
     """
-    started = tally.started
-    if started is None:
+    if view.task_name is None:
         return Text("starting…", end="")
-    task = started.settings.get("task_info", {}) if isinstance(started.settings, dict) else {}
-    category = task.get("category") if level < 2 else None
-    what = f"{started.task_name} ({category + ', ' if category else ''}{started.n_items} items)"
-    grid = started.grid
+    category = view.category if level < 2 else None
+    what = f"{view.task_name} ({category + ', ' if category else ''}{view.n_items} items)"
     text = Text(end="")
     text.append_text(literal_text(what, style="bold", one_line=True))
     if level == 0:
-        text.append(f" ─ schedule {started.schedule} ─ grid ")
-        text.append_text(literal_text(f"{grid.g_per_kwh:.0f} g/kWh ({grid.source})", one_line=True))
+        text.append(f" ─ schedule {view.schedule} ─ grid ")
+        text.append_text(literal_text(f"{view.grid_g_per_kwh:.0f} g/kWh ({view.grid_source})", one_line=True))
     elif level < 3:
-        text.append(f" ─ {started.schedule} ─ grid {grid.g_per_kwh:.0f} g/kWh")
+        text.append(f" ─ {view.schedule} ─ grid {view.grid_g_per_kwh:.0f} g/kWh")
     text.append(" ─ power: ")
-    note = started.power_note or started.power_quality
-    text.append_text(literal_text(note if level < 2 else started.power_quality, one_line=True))
-    busy = tally.busy_line()
-    if busy:
+    text.append_text(literal_text(view.power_note if level < 2 else view.power_quality, one_line=True))
+    if view.busy:
         text.append(" ─ ")
-        text.append(busy, style="bold")
+        text.append(view.busy, style="bold")
     return text
 
 
@@ -49,13 +44,13 @@ class SessionHeader(TextLine):
         super().__init__(id=id, classes=classes)
         self._lines: list[Text] = []
 
-    def show(self, tally: Tally, state: str) -> None:  # type: ignore[override]
+    def show(self, view: HeaderView) -> None:  # type: ignore[override]  # a view in, the lines built here
         lines = []
         for level in range(DETAIL_LEVELS):
             text = Text.assemble((" greentui ", "bold reverse"), end="")
-            text.append(f" {state} ", style="bold")
+            text.append(f" {view.state} ", style="bold")
             text.append("─ ")
-            text.append_text(session_summary(tally, level))
+            text.append_text(session_summary(view, level))
             lines.append(text)
         if lines != self._lines:
             self._lines = lines
