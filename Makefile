@@ -26,9 +26,10 @@ $(STAMP): pyproject.toml Makefile
 	# root on Debian/Ubuntu installs what is missing, anyone else is told (`greentui doctor` says what holds)
 	@missing="$$(command -v bwrap >/dev/null 2>&1 || echo bubblewrap) $$(ldconfig -p 2>/dev/null | grep -q libseccomp.so.2 || echo libseccomp2)"; \
 	if [ -n "$${missing// /}" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
-		else echo "note: not installed: $$missing (the code sandbox then says what it cannot stop)"; fi; \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+			{ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+			  { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1; }; }; \
+		then :; else echo "note: not installed: $$missing (the code sandbox then says what it cannot stop)"; fi; \
 	fi
 	touch $(STAMP)
 
@@ -47,8 +48,8 @@ test: $(STAMP) check browser
 # missing and we are root with apt; otherwise those tests are skipped and say why.
 browser:
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-headless-shell >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq >/dev/null 2>&1 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; then :; \
 	else echo "chromium is not installed (needs root and apt): the browser tests of the HTML report will be skipped"; fi
 
 # The checks CI runs before the tests; each fails on any finding.
