@@ -70,6 +70,10 @@ class SessionRun:
         in the verdict (the resumed run only emits the items it runs now)."""
         from greentui.core.records import PowerSampled, SessionFinished
 
+        if not self.store.has_session(session_id):
+            # a Dask worker resumes into its own local database, which holds none of the earlier items: the driver
+            # merges them and computes the verdict over all of them (greentui.sweeps.driver)
+            return
         for event in self.store.replay(session_id):
             if not isinstance(event, (PowerSampled, SessionFinished)):
                 self.tally.apply(event)
