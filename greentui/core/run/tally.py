@@ -6,6 +6,7 @@ same numbers from it, so the three views cannot disagree. Pure bookkeeping: no t
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from dataclasses import dataclass, field
 
@@ -26,10 +27,13 @@ from greentui.core.records import (
     SessionFinished,
     SessionStarted,
     Side,
+    StoppingChecked,
     TokenEvent,
 )
+from greentui.core.run.stopping import PairStopper
 from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
 from greentui.core.verdict.stats import RunningScore, running_score
+from greentui.core.verdict.stopping import summarise as summarise_stopping
 
 
 @dataclass
@@ -114,6 +118,13 @@ class Tally:
     active_side: Side | None = None
     latest_power: dict[str, PowerSample] = field(default_factory=dict)
     continuous: bool = False
+    # the stopping rule, recomputed from the items (so a replay shows it too) for sessions run in a seeded order
+    stopper: PairStopper | None = None
+
+    @property
+    def stopping(self) -> StoppingChecked | None:
+        """The stopping rule after the latest complete pair (None: no rule, or no pair yet)."""
+        return self.stopper.latest if self.stopper is not None else None
 
     @property
     def grid(self) -> GridIntensity | None:
@@ -177,6 +188,8 @@ class Tally:
             lane.current_output = event.output
             lane.state = "ready"
             lane._score = running_score([i.score for i in lane.items], continuous=self.continuous)
+            if self.stopper is not None:
+                self.stopper.observe(event)
             if self.active_side == event.side:
                 self.active_side = None
         elif isinstance(event, SessionStarted):
@@ -184,6 +197,7 @@ class Tally:
             self.continuous = bool(event.settings.get("task_info", {}).get("continuous", False))
             self.sides["A"].spec = event.model_a
             self.sides["B"].spec = event.model_b
+            self.stopper = PairStopper.from_settings(event.settings, event.n_items)
         elif isinstance(event, ModelLoading):
             lane = self.sides[event.side]
             lane.state, lane.load_stage, lane.load_fraction = "loading", event.stage, event.fraction
@@ -237,7 +251,7 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
         or tally.started.power_quality == "estimated"
         else "measured"
     )
-    return compute_verdict(
+    verdict = compute_verdict(
         inputs[0],
         inputs[1],
         task_name=task.get("name", tally.started.task_name),
@@ -254,6 +268,17 @@ def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
         amortize_answers=settings.get("amortize_answers"),
         seed=seed,
     )
+    check = tally.stopping
+    if check is not None and tally.stopper is not None:
+        stopping = summarise_stopping(
+            check,
+            [lane.items for lane in tally.sides.values()],
+            stop_when_settled=tally.stopper.stop_when_settled,
+            settled_after=tally.stopper.settled_after,
+            order_seed=settings.get("order_seed"),
+        )
+        verdict = dataclasses.replace(verdict, stopping=stopping)
+    return verdict
 
 
 def _parsed(text: str) -> ModelSpec | None:

@@ -19,10 +19,14 @@ from greentui.core.verdict.model import (
 
 
 def verdict_lines(verdict: Verdict) -> list[str]:
-    """Plain-text lines for the TUI: sentence, Pareto line, energy note, CEGI lines, scale lines."""
+    """Plain-text lines: sentence, Pareto line, energy note, the stopping rule (if any), CEGI lines, scale lines."""
     lines = [verdict.sentence, verdict.pareto]
     if verdict.energy_note:
         lines.append(verdict.energy_note)
+    if verdict.stopping is not None:
+        from greentui.core.verdict.stopping import stopping_lines  # it formats with this module's helpers
+
+        lines.extend(stopping_lines(verdict.stopping))
     lines.extend(cegi_lines(verdict))
     lines.extend(scale_lines(verdict))
     return lines
