@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from greentui.core.run.tally import Tally
-from greentui.format import est, fmt_joules
+from greentui.format import est, fmt_joules, fmt_seconds
 from greentui.text.printer import codecarbon_line, summary_table
 
 
@@ -80,6 +80,9 @@ def print_session(store: Any, session_id: str) -> None:
         if stored.verdict
         else (verdict_from_tally(tally) if any(lane.items for lane in tally.sides.values()) else None)
     )
+    stopped = stop_line(session, verdict)
+    if stopped:
+        console.print(Text(stopped))
     if verdict is not None:
         console.print(render_verdict(verdict))
     else:
@@ -91,6 +94,32 @@ def print_session(store: Any, session_id: str) -> None:
     rate = session.measurements.get("sample_rate_hz")
     if rate:
         console.print(Text(f"power sampled at {rate:.1f} Hz from {', '.join(session.power_sources)}"))
+
+
+def stop_line(session: Any, verdict: Any) -> str | None:
+    """When and why a session that ran the stopping rule ended: ``stopped early at 2026-11-21 23:12:05, 1m14s
+    after the start, after 34 of 60 items: settled: B more accurate ...``; None for other sessions."""
+    stopping = verdict.stopping if verdict is not None else None
+    if stopping is None or not session.settings.get("stop_when_settled"):
+        return None
+    ended = session.ended_unix_s
+    when = ""
+    if ended:
+        clock = dt.datetime.fromtimestamp(ended).strftime("%Y-%m-%d %H:%M:%S")
+        when = f" at {clock}, {fmt_seconds(ended - session.started_unix_s)} after the start,"
+    if stopping.stopped_early:
+        from greentui.core.verdict.stopping import accuracy_interval, outcome_words
+
+        words = outcome_words("accuracy", stopping.accuracy_outcome, stopping.delta)
+        interval = accuracy_interval(stopping.accuracy_lo, stopping.accuracy_hi)
+        return (
+            f"  stopped early{when} after {stopping.n_pairs} of {stopping.planned} items, because the accuracy "
+            f"comparison settled: {words} ({interval}, anytime-valid at α {stopping.alpha:g})"
+        )
+    if stopping.n_pairs >= stopping.planned:
+        return f"  ran all {stopping.planned} planned items (ended{when.rstrip(',')}): {stopping.summary}"
+    why = f"{session.status}: {session.status_reason}" if session.status_reason else session.status
+    return f"  ended{when} after {stopping.n_pairs} of {stopping.planned} items ({why}): {stopping.summary}"
 
 
 def export_session(store: Any, session_id: str, fmt: str) -> str:

@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.core.records import Event, IdleMeasured, ItemScored, ModelLoaded, ModelLoading, RunFailed, SessionStarted
+from greentui.core.records import (
+    Event,
+    IdleMeasured,
+    ItemScored,
+    ModelLoaded,
+    ModelLoading,
+    RunFailed,
+    SessionStarted,
+    StoppingChecked,
+)
 from greentui.core.run.tally import SideTally, Tally
 from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
 
@@ -72,6 +81,8 @@ class HeadlessPrinter:
                 )
         elif isinstance(event, ItemScored):
             self._print_item(event)
+        elif isinstance(event, StoppingChecked):
+            self._print_check(event)
         elif isinstance(event, RunFailed):
             self._failures_shown.add(event.reason)
             self.console.print(Text(f"  {event.side} failed: {event.reason}", style="bold red"))
@@ -91,6 +102,17 @@ class HeadlessPrinter:
                 f"running {fmt_score(score)} ({lane.items_done} done)",
             )
         )
+
+    def _print_check(self, check: StoppingChecked) -> None:
+        """The stopping rule after each pair: both running intervals and whether it has settled."""
+        from greentui.core.verdict.stopping import check_line
+
+        style = "bold green" if check.settled else "dim"
+        self.console.print(Text(f"  = {check_line(check)}", style=style))
+        if check.stops:
+            self.console.print(
+                Text(f"  settled: stopping after {check.n_pairs} of {check.planned} items", style="bold")
+            )
 
     def finish(self, tally: Tally, outcome: Any) -> None:
         """The final per-model table, the verdict, and where the session was saved."""
