@@ -34,7 +34,7 @@ class OptionsForm(Grid):
     def compose(self) -> ComposeResult:
         get = self.initial.get
         yield _field(
-            "item limit (empty: all)",
+            "item limit",
             Input(
                 "" if get("limit") is None else str(get("limit")),
                 placeholder="all",
