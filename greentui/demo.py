@@ -13,6 +13,7 @@ conversion when its cache is missing. Either way it is an estimate and says so.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,20 +118,17 @@ def _duration(seconds: float) -> str:
 
 
 def _probe_seconds() -> float:
-    """Seconds for a fixed fp32 matrix workload shaped like the model's layers (576 wide, 8 rows): the best of
-    three rounds, so a momentary spike of other work counts less than a steady load."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((8, 576), dtype=np.float32)
-    w = rng.standard_normal((576, 1536), dtype=np.float32)
-    best = float("inf")
-    for _ in range(3):
+    """Seconds for a fixed piece of pure-Python work, the median of seven rounds: how much of a core this process
+    gets now (a busy machine stretches it as it stretches the models' generation). Pure Python on purpose: a BLAS
+    workload would start its own threads and measure their contention instead."""
+    rounds = []
+    for _ in range(7):
         started = time.perf_counter()
-        for _ in range(60):
-            x @ w
-        best = min(best, time.perf_counter() - started)
-    return best
+        total = 0
+        for i in range(100_000):
+            total += i * i
+        rounds.append(time.perf_counter() - started)
+    return statistics.median(rounds)
 
 
 def _conversion_needed() -> bool:
