@@ -13,11 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-DEMO_MODEL_A = "smollm2-135m@fp32"
-DEMO_MODEL_B = "smollm2-135m@nf4"
-DEMO_TASK = "dialogue-summary"  # measured: the one built-in task where fp32 and nf4 differ beyond the CI
-DEMO_LIMIT = 20
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 JSON_HELP = "print JSON for scripts instead of a table (keys: docs/JSON_OUTPUT.md)"
 
@@ -160,6 +155,43 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
         metavar="N",
         help="request rate for the at-scale figures (default 1,000,000 a day)",
     )
+    _add_stopping_options(p)
+
+
+def _add_stopping_options(p: argparse.ArgumentParser) -> None:
+    """Stopping when settled (anytime-valid confidence sequences, DESIGN section 3)."""
+    from greentui.core.verdict.sequential import DEFAULT_ALPHA, DEFAULT_DELTA
+
+    group = p.add_argument_group("stopping when settled")
+    group.add_argument(
+        "--stop-when-settled",
+        action="store_true",
+        help="stop as soon as the accuracy comparison is settled: items run in a seeded random order and "
+        "anytime-valid confidence sequences are checked after every A/B pair (looking after every item does not "
+        "inflate false winners)",
+    )
+    group.add_argument(
+        "--alpha",
+        type=_checked(float, low=0, inclusive=False),
+        default=DEFAULT_ALPHA,
+        metavar="A",
+        help=f"error level of the stopping rule, split between accuracy and energy (default {DEFAULT_ALPHA:g})",
+    )
+    group.add_argument(
+        "--margin",
+        type=_POSITIVE,
+        default=DEFAULT_DELTA * 100,
+        metavar="POINTS",
+        help=f"equivalence margin in percentage points (default {DEFAULT_DELTA * 100:g})",
+    )
+    group.add_argument("--max-items", type=_COUNT, metavar="N", help="at most N items per side (1 or more)")
+    group.add_argument(
+        "--order-seed",
+        type=int,
+        metavar="S",
+        help="run the items in the order this seed shuffles them (default with --stop-when-settled: a fresh "
+        "seed, stored with the session)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,13 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
 
     demo = sub.add_parser(
-        "demo", help=f"the offline demo: {DEMO_MODEL_A} vs {DEMO_MODEL_B}, {DEMO_LIMIT} items", **exits
+        "demo",
+        help="the offline demo: SmolLM2-135M against itself + a bundled LoRA adapter, stopping when settled",
+        **exits,
     )
     demo.add_argument("--headless", action="store_true", help="print progress as text instead of the TUI")
     demo.add_argument(
-        "--limit", type=_COUNT, default=DEMO_LIMIT, metavar="N", help=f"items per model (default {DEMO_LIMIT})"
+        "--quantized",
+        action="store_true",
+        help="race fp32 against nf4 (the same GGUF-derived weights, then bitsandbytes nf4) on dialogue-summary",
     )
-    demo.add_argument("--task", default=DEMO_TASK, help=f"any task (default {DEMO_TASK})")
+    demo.add_argument("--limit", type=_COUNT, metavar="N", help="items per model (default: 60 at most, 20 quantized)")
+    demo.add_argument("--task", help="any task (default arithmetic; dialogue-summary with --quantized)")
     demo.add_argument("--country", metavar="ISO3", help="grid carbon intensity of this country (codecarbon data)")
     demo.add_argument(
         "--power-source",
@@ -273,20 +310,46 @@ def _config_from_args(args: argparse.Namespace) -> Any:
         training_emissions_g=args.training_emissions_g,
         amortize_answers=args.amortize_answers,
         requests_per_day=args.requests_per_day,
+        stop_when_settled=args.stop_when_settled,
+        alpha=args.alpha,
+        delta=args.margin / 100.0,
+        max_items=args.max_items,
+        order_seed=args.order_seed,
     )
 
 
 def _demo_config(args: argparse.Namespace) -> Any:
-    from greentui.core.run.session import SessionConfig
+    from greentui.demo import demo_config
 
-    return SessionConfig(
-        model_a=DEMO_MODEL_A,
-        model_b=DEMO_MODEL_B,
+    return demo_config(
+        quantized=args.quantized,
         task=args.task,
-        limit=args.limit,
+        limit=args.limit if args.quantized else None,
+        max_items=None if args.quantized else args.limit,
         country=args.country,
         power_source=args.power_source,
     )
+
+
+def _announce_demo(args: argparse.Namespace, config: Any) -> str:
+    """What the demo races and how long it expects to take here (an estimate from measured figures)."""
+    from greentui import demo
+
+    line = demo.describe(config)
+    if not args.quantized:
+        store = None
+        try:
+            store = _open_store(args, readonly=True)
+        except CliError:
+            pass  # the run reports an unusable store itself; the estimate goes without history
+        try:
+            line += "\n" + demo.expected_duration(config, store).line()
+        finally:
+            if store is not None:
+                store.close()
+        if demo.adapter_folder() is None:
+            line += "\nwarning: the bundled adapter is missing (greentui/adapters/lora-arithmetic): model B fails"
+    return line
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -542,12 +605,13 @@ def cmd_tui(
     start: Literal["setup", "live", "demo", "history"] = "setup",
     config: Any = None,
     store: Any = None,
+    notice: str | None = None,
 ) -> int:
     from greentui import signals
     from greentui.tui.app import make_app
 
     store = store if store is not None else _open_store(args, readonly=start == "history")
-    app = make_app(store=store, db_path=_db_path(args), start=start, session_config=config)
+    app = make_app(store=store, db_path=_db_path(args), start=start, session_config=config, notice=notice)
     app.run()  # SIGTERM / SIGHUP: the app stops its sessions and exits (GreentuiApp.on_mount)
     lines, unsaved = app.session_report()
     try:
@@ -581,9 +645,12 @@ def dispatch(args: argparse.Namespace) -> int:
         config = _config_from_args(args) if command == "run" else _demo_config(args)
         store = _open_store(args)
         _prewarm([config.model_a, config.model_b])
+        notice = _announce_demo(args, config) if command == "demo" else None
         if args.headless:
+            if notice:
+                print(notice, flush=True)
             return cmd_run(args, config, store=store)
-        return cmd_tui(args, start="live", config=config, store=store)
+        return cmd_tui(args, start="live", config=config, store=store, notice=notice)
     if command == "history":
         return cmd_tui(args, start="history")
     if command in ("sweep", "sweeps"):

@@ -223,7 +223,7 @@ class ItemStarted(Event):
     kind: ClassVar[str] = "item_started"
     side: Side
     item_id: str
-    index: int  # 0-based position of the item in the task (same for A and B)
+    index: int  # 0-based position of the item in the run order (the task's, or seeded: same for A and B)
     prompt: str  # the user-visible question, not the full chat-templated prompt
     t_mono_s: float
 
@@ -334,6 +334,36 @@ class RunFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class StoppingChecked(Event):
+    """The anytime-valid stopping rule after one more complete A/B pair (core/verdict/sequential.py).
+
+    Accuracy: B - A as fractions in [-1, 1]; energy: A's share E_A / (E_A + E_B) in [0, 1] (0.5: equal cost; None
+    until a pair carries joules on both sides). Outcomes: "A", "B", "equivalent" or "not settled". ``stops``: the
+    session ends after this pair (it runs with stop_when_settled and the comparison has settled).
+    """
+
+    kind: ClassVar[str] = "stopping_checked"
+    item_id: str  # the item whose second side completed the pair
+    n_pairs: int
+    population: int  # the task's items (the sequences cover the mean over all of them)
+    planned: int  # items per side the run does without stopping
+    alpha: float
+    delta: float  # equivalence margin, as a fraction (0.05 = 5 points)
+    accuracy_estimate: float | None
+    accuracy_lo: float
+    accuracy_hi: float
+    accuracy_outcome: str
+    energy_pairs: int
+    energy_estimate: float | None
+    energy_lo: float | None
+    energy_hi: float | None
+    energy_outcome: str
+    settled: bool
+    stops: bool
+    t_mono_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class SessionFinished(Event):
     kind: ClassVar[str] = "session_finished"
     status: SessionStatus
@@ -356,6 +386,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TokenEvent,
         ItemScored,
         RunFailed,
+        StoppingChecked,
         SessionFinished,
     )
 }

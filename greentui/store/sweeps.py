@@ -151,17 +151,15 @@ class BoardRow:
     host: str | None
 
 
-def _settled(settings: Mapping[str, Any], verdict: Mapping[str, Any], measurements: Mapping[str, Any]) -> str | None:
-    """The anytime-valid stopping outcome in words, for a session that ran with stop_when_settled."""
+def _settled(settings: Mapping[str, Any], verdict: Mapping[str, Any]) -> str | None:
+    """The anytime-valid stopping outcome in words, for a session that ran with stop_when_settled: the verdict's
+    ``stopping`` block (core/verdict/model.py ``StoppingSummary.summary``), e.g. "settled after 34 of 60 items:
+    B more accurate"."""
     if not settings.get("stop_when_settled"):
         return None
-    for block in (verdict.get("stopping"), verdict.get("settled"), measurements.get("stopping")):
-        if isinstance(block, Mapping):
-            for name in ("summary", "outcome", "accuracy_outcome"):
-                if block.get(name):
-                    return str(block[name])
-        elif isinstance(block, str) and block:
-            return block
+    block = verdict.get("stopping")
+    if isinstance(block, Mapping) and block.get("summary"):
+        return str(block["summary"])
     return "not settled yet"
 
 
@@ -209,7 +207,7 @@ def sweep_board(store: SessionStore, name: str) -> tuple[SweepRecord, list[Board
                 more_accurate=comparison.get("more_accurate"),
                 sentence=sentence,
                 energy_quality=verdict.get("energy_quality"),
-                settled=_settled(session.settings, verdict, session.measurements) if session else None,
+                settled=_settled(session.settings, verdict) if session else None,
                 fingerprint_key=session.fingerprint_key if session else None,
                 host=(session.fingerprint.get("host") if session else None),
             )

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.format import est, fmt_joules
+from greentui.format import est, fmt_joules, fmt_seconds
 from greentui.text.console import print_natural, script_console
 from greentui.untrusted import escape_controls
 
@@ -126,6 +126,9 @@ def print_session(store: Any, session_id: str) -> None:
     busy = tally.busy_line()
     if busy:
         console.print(Text(f"  {busy}", style="bold yellow"))
+    stopped = stop_line(session, verdict)
+    if stopped:
+        console.print(Text(stopped))
     if verdict is not None:
         print_natural(console, render_verdict(verdict))
     else:
@@ -154,6 +157,32 @@ def _session_facts(session: Any, tally: Tally) -> list[str]:
         lines.append(f"sweep: {session.sweep_id} (greentui sweep show {session.sweep_id})")
     lines.extend(f"{lane.side} {lane.energy_note}" for lane in tally.sides.values() if lane.energy_note)
     return lines
+
+
+def stop_line(session: Any, verdict: Any) -> str | None:
+    """When and why a session that ran the stopping rule ended: ``stopped early at 2026-11-21 23:12:05, 1m14s
+    after the start, after 34 of 60 items: settled: B more accurate ...``; None for other sessions."""
+    stopping = verdict.stopping if verdict is not None else None
+    if stopping is None or not session.settings.get("stop_when_settled"):
+        return None
+    ended = session.ended_unix_s
+    when = ""
+    if ended:
+        clock = dt.datetime.fromtimestamp(ended).strftime("%Y-%m-%d %H:%M:%S")
+        when = f" at {clock}, {fmt_seconds(ended - session.started_unix_s)} after the start,"
+    if stopping.stopped_early:
+        from greentui.core.verdict.stopping import accuracy_interval, outcome_words
+
+        words = outcome_words("accuracy", stopping.accuracy_outcome, stopping.delta)
+        interval = accuracy_interval(stopping.accuracy_lo, stopping.accuracy_hi)
+        return (
+            f"  stopped early{when} after {stopping.n_pairs} of {stopping.planned} items, because the accuracy "
+            f"comparison settled: {words} ({interval}, anytime-valid at α {stopping.alpha:g})"
+        )
+    if stopping.n_pairs >= stopping.planned:
+        return f"  ran all {stopping.planned} planned items (ended{when.rstrip(',')}): {stopping.summary}"
+    why = f"{session.status}: {session.status_reason}" if session.status_reason else session.status
+    return f"  ended{when} after {stopping.n_pairs} of {stopping.planned} items ({why}): {stopping.summary}"
 
 
 def export_session(store: Any, session_id: str, fmt: str) -> str:

@@ -18,7 +18,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.core.records import Event, IdleMeasured, ItemScored, ModelLoaded, ModelLoading, RunFailed, SessionStarted
+from greentui.core.records import (
+    Event,
+    IdleMeasured,
+    ItemScored,
+    ModelLoaded,
+    ModelLoading,
+    RunFailed,
+    SessionStarted,
+    StoppingChecked,
+)
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.text import TOKENS_FROM_MODEL
 from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
@@ -114,6 +123,8 @@ class HeadlessPrinter:
                 self.console.print(Text(f"  {line}", style="yellow" if event.contended else ""))
         elif isinstance(event, ItemScored):
             self._print_item(event)
+        elif isinstance(event, StoppingChecked):
+            self._print_check(event)
         elif isinstance(event, RunFailed):
             self._failures_shown.add(event.reason)
             self.console.print(Text(f"  {event.side} failed: {event.reason}", style="bold red"))
@@ -140,6 +151,17 @@ class HeadlessPrinter:
     def _print_fields(self, fields: Sequence[Text | str], *, separator: str = "  ") -> None:
         width = self.console.width if self.console.is_terminal else None
         self.console.print(fields_line(fields, width, separator=separator), soft_wrap=True)
+
+    def _print_check(self, check: StoppingChecked) -> None:
+        """The stopping rule after each pair: both running intervals and whether it has settled."""
+        from greentui.core.verdict.stopping import check_line
+
+        style = "bold green" if check.settled else "dim"
+        self.console.print(Text(f"  = {check_line(check)}", style=style))
+        if check.stops:
+            self.console.print(
+                Text(f"  settled: stopping after {check.n_pairs} of {check.planned} items", style="bold")
+            )
 
     def finish(self, tally: Tally, outcome: Any) -> None:
         """The final per-model table, the verdict, and where the session was saved."""

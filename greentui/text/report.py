@@ -177,7 +177,15 @@ def render_verdict(verdict: Verdict) -> RenderableType:
     for line in cegi[1:]:
         cegi_text.append("\n  " + line)
     scale_text = Text("\n".join(scale_lines(verdict)))
-    return Group(panel, table, Text(""), cegi_text, scale_text)
+    if verdict.stopping is None:
+        return Group(panel, table, Text(""), cegi_text, scale_text)
+    from greentui.core.verdict.stopping import stopping_lines
+
+    lines = stopping_lines(verdict.stopping)
+    stopping_text = Text(lines[0], style="bold")
+    for line in lines[1:]:
+        stopping_text.append("\n  " + line)
+    return Group(panel, table, Text(""), stopping_text, cegi_text, scale_text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -334,6 +342,11 @@ def session_markdown(
         lines += ["", f"**{md_escape(verdict.contention_note)}**"]
     if verdict.energy_note:
         lines += ["", f"*{md_escape(verdict.energy_note)}*"]
+    if verdict.stopping is not None:
+        from greentui.core.verdict.stopping import stopping_lines
+
+        lines += ["", "## Stopping when settled", ""]
+        lines += [f"- {md_escape(line)}" for line in stopping_lines(verdict.stopping)]
     cegi = cegi_lines(verdict)
     lines += ["", "## CEGI", "", md_escape(cegi[0]), ""]
     lines += [f"- {md_escape(line)}" for line in cegi[1:]]

@@ -46,6 +46,7 @@ class GreentuiApp(App[int]):
         session_config: Any | None = None,
         feed: Feed | None = None,
         inline_workers: bool = False,
+        notice: str | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -54,11 +55,14 @@ class GreentuiApp(App[int]):
         self.session_config = session_config
         self.start_feed = feed
         self.inline_workers = inline_workers
+        self.notice = notice  # shown once the app is up (the demo: what it races, how long it expects to take)
         self._feeds: list[Feed] = []
         self._exit_watchdog_started = False
 
     def on_mount(self) -> None:
         self._watch_stop_signals()
+        if self.notice:
+            self.notify(self.notice, title="greentui demo", timeout=30)
         if self.start_feed is not None:
             self.show_live(self.start_feed)
         elif self.start == "history":
@@ -281,13 +285,15 @@ def make_app(
     session_config: Any | None = None,
     feed: Feed | None = None,
     inline_workers: bool = False,
+    notice: str | None = None,
 ) -> GreentuiApp:
     """The app as ``greentui`` runs it.
 
     ``store``: an open :class:`greentui.store.SessionStore` (None: history and runs are unavailable, said on
     screen). ``start``: "setup" (default), "live"/"demo" (runs ``session_config`` at once, the setup screen
     underneath), or "history". ``feed``: show this feed on the live screen instead (tests, replays).
-    ``inline_workers``: run model backends in threads (fake models in tests).
+    ``inline_workers``: run model backends in threads (fake models in tests). ``notice``: a notification
+    shown at start (the demo's plan and expected duration).
     """
     return GreentuiApp(
         store=store,
@@ -296,4 +302,5 @@ def make_app(
         session_config=session_config,
         feed=feed,
         inline_workers=inline_workers,
+        notice=notice,
     )

@@ -13,7 +13,18 @@ from typing import Any
 from greentui import paths
 
 FILE_NAME = "setup.json"
-REMEMBERED = ("model_a", "model_b", "task", "limit", "schedule", "power_source", "country", "grid_intensity", "idle_s")
+REMEMBERED = (
+    "model_a",
+    "model_b",
+    "task",
+    "limit",
+    "schedule",
+    "power_source",
+    "country",
+    "grid_intensity",
+    "idle_s",
+    "stop_when_settled",
+)
 """The SessionConfig fields the setup screen offers and remembers."""
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.text import Text
+
 from greentui.core.records import SIDES, Side
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.compute import format_params
 from greentui.core.verdict.model import MIN_INTERVAL_ITEMS
+from greentui.core.verdict.stopping import accuracy_interval, energy_interval, outcome_words
 from greentui.core.verdict.text import too_few_for_interval
 from greentui.tui import formatting as fmt
 
@@ -121,6 +124,7 @@ class LiveView:
     header: HeaderView
     lanes: tuple[LaneView, LaneView]
     progress: ProgressView
+    stopping: Text | None = None  # the stopping rule's two lines; None for a session without one
 
     def lane(self, side: Side) -> LaneView:
         return self.lanes[SIDES.index(side)]
@@ -137,6 +141,7 @@ def live_view(tally: Tally, *, state: str, ended: bool = False, now_mono_s: floa
             header=header_view(tally, state),
             lanes=(lane_view(tally, "A", ended=ended), lane_view(tally, "B", ended=ended)),
             progress=progress_view(tally, now_mono_s, state),
+            stopping=stopping_text(tally) if tally.stopper is not None else None,
         )
 
 
@@ -320,3 +325,31 @@ def _tiles(tally: Tally, lane: SideTally) -> tuple[TileView, ...]:
         "ttft": TileView("ttft", LABELS["ttft"], fmt.fmt_seconds(lane.ttft_p50_s), "median"),
     }
     return tuple(tiles[key] for key, _ in TILES)
+
+
+def stopping_text(tally: Tally) -> Text:
+    """The two lines for ``tally`` (a session with a stopping rule)."""
+    stopper = tally.stopper
+    check = tally.stopping
+    rule = "stops when settled" if stopper is not None and stopper.stop_when_settled else "watching only"
+    if check is None:
+        planned = stopper.monitor.planned if stopper is not None else 0
+        return Text.assemble(
+            ("○ not settled yet", "bold"),
+            f" · no complete pair yet (at most {planned} items)\n  {rule}",
+            end="",
+        )
+    accuracy = outcome_words("accuracy", check.accuracy_outcome, check.delta)
+    energy = outcome_words("energy", check.energy_outcome, check.delta)
+    text = Text(end="")
+    if check.settled:
+        after = stopper.settled_after if stopper is not None and stopper.settled_after else check.n_pairs
+        text.append(f"● settled after {after} of {check.planned} items: {accuracy}", style="bold green")
+    else:
+        text.append(f"○ not settled yet ({check.n_pairs} of {check.planned} items)", style="bold")
+    text.append(f" · accuracy {accuracy_interval(check.accuracy_lo, check.accuracy_hi)}")
+    text.append(
+        f"\n  energy {energy_interval(check.energy_lo, check.energy_hi)} ({energy}) · α {check.alpha:g} · margin "
+        f"±{check.delta * 100:g} points · {rule}"
+    )
+    return text

@@ -42,8 +42,10 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
+from greentui.core.run import stopping
 from greentui.core.run.control import RunControl
 from greentui.core.run.schedule import SCHEDULES, schedule_order
+from greentui.core.verdict.sequential import DEFAULT_ALPHA, DEFAULT_DELTA, StoppingError
 
 
 class SessionError(ValueError):
@@ -79,6 +81,14 @@ class SessionConfig:
     requests_per_day: float = 1e6
     sweep_id: str | None = None  # the sweep's name when the session is part of one (greentui sweep)
     sweep_key: str | None = None  # its content hash inside that sweep (core.run.sweep.content_key)
+    # Stopping when settled (core/run/stopping.py): the rule's level, equivalence margin (a fraction: 0.05 = 5
+    # points) and item cap, declared before the run; items run in the order seeded by order_seed (None: file
+    # order, unless stopping draws one, stored with the session).
+    stop_when_settled: bool = False
+    alpha: float = DEFAULT_ALPHA
+    delta: float = DEFAULT_DELTA
+    max_items: int | None = None
+    order_seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -125,6 +135,7 @@ class Session(RunControl):
         self._lanes: dict[Side, _Lane] = {}
         self._measuring: Measuring | None = None  # the one door to measuring, open while run() runs
         self._served = ServedEnergy({})
+        self._stopper: stopping.PairStopper | None = None
 
     def request_stop(self, reason: str = "", *, now: bool = False) -> None:
         super().request_stop(reason, now=now)
@@ -172,6 +183,11 @@ class Session(RunControl):
             raise SessionError(f"--limit must be at least 1, not {config.limit}")
         if config.max_new_tokens is not None and config.max_new_tokens < 1:
             raise SessionError(f"--max-new-tokens must be at least 1, not {config.max_new_tokens}")
+        try:
+            stopping.check_config(config)
+        except StoppingError as exc:
+            raise SessionError(str(exc)) from None
+        self.config = config = stopping.with_order_seed(config)  # the drawn seed is stored with the session
         from greentui.core.measure.carbon import CarbonError, grid_intensity
 
         try:  # impossible numbers (PUE below 1, negative intensity) are refused before any model loads
@@ -189,7 +205,8 @@ class Session(RunControl):
         if self.task is None:
             self.prepare()
         config, task = self.config, self.task
-        items = list(task.items[: config.limit] if config.limit else task.items)
+        items = stopping.run_items(task.items, config)
+        self._stopper = stopping.PairStopper.for_config(config, len(task.items), len(items))
         lanes = self._lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
         served = self._served = ServedEnergy.locate(self._specs)  # a served lane: where its server works
         try:
@@ -236,6 +253,8 @@ class Session(RunControl):
             from greentui.core.evaluate.sandbox.isolation import current as sandbox_isolation
 
             settings["sandbox"] = sandbox_isolation().describe()
+        if self._stopper is not None:
+            settings[stopping.SETTINGS_KEY] = self._stopper.settings()
         self._emit(
             SessionStarted(
                 session_id=self.session_id,
@@ -390,6 +409,8 @@ class Session(RunControl):
             if not todo:
                 continue
             self._run_step(lanes, [(side, items[idx], idx) for side, idx in todo], measuring)
+            if self._stopper is not None and self._stopper.should_stop:
+                return "completed", self._stopper.reason()
             failed = [lane for lane in lanes.values() if not lane.alive]
             if failed and (self.config.stop_on_failure or len(failed) == 2):
                 break
@@ -449,7 +470,11 @@ class Session(RunControl):
                 elif isinstance(message, Generated):
                     window = measuring.end(key)
                     del in_flight[side]
-                    self._emit(self._scored(side, item, idx, message, window))
+                    scored = self._scored(side, item, idx, message, window)
+                    self._emit(scored)
+                    check = self._stopper.observe(scored) if self._stopper is not None else None
+                    if check is not None:
+                        self._emit(check)
                 elif isinstance(message, WorkerFailed):
                     measuring.discard(key)
                     del in_flight[side]

@@ -33,6 +33,8 @@ from greentui.core.evaluate.tasks import _KeyLines as KeyLines  # the task files
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.run.option_checks import option_problem
 from greentui.core.run.session import SessionConfig
+from greentui.core.run.stopping import check_config
+from greentui.core.verdict.sequential import StoppingError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -246,6 +248,9 @@ def parse_sweep(text: str, *, path: Path | None = None) -> Sweep:
         SessionConfig(model_a=reference, model_b=candidates[0], task=tasks[0], **options)
     except (TypeError, ValueError) as exc:  # a SessionConfig that checks its own fields says what is wrong
         raise fail(next(iter(options), "name"), str(exc)) from None
+    if options.get("limit") is not None and options["limit"] < 1:
+        raise fail("limit", f"limit must be at least 1, not {options['limit']}")
+    _check_stopping(options, fail)
     return Sweep(
         name=name,
         reference=reference,
@@ -256,6 +261,25 @@ def parse_sweep(text: str, *, path: Path | None = None) -> Sweep:
         path=path,
         lines={key: keys.line("", key) for key in data},
     )
+
+
+def _check_stopping(options: Mapping[str, Any], fail: Callable[[str, str], SweepError]) -> None:
+    """The stopping options (stop_when_settled, alpha, delta, max_items, order_seed) checked as the session
+    would check them, but blamed on their own line of the file."""
+    config = SessionConfig(model_a="a", model_b="b", task="t", **options)
+    for key in ("alpha", "delta", "max_items", "stop_when_settled"):
+        if key not in options:
+            continue
+        alone = {name: getattr(config, name) for name in ("schedule", key)}
+        try:
+            check_config(SessionConfig(model_a="a", model_b="b", task="t", **alone))
+        except StoppingError as exc:
+            what = str(exc).replace("--max-items", "max_items").replace("--stop-when-settled", "stop_when_settled")
+            if key == "delta":  # the file names the field, a fraction; the message speaks of points
+                what = (
+                    f"delta (the equivalence margin, a fraction: 0.05 = 5 points) must be in (0, 1), not {config.delta}"
+                )
+            raise fail(key, what) from None
 
 
 def load_sweep(path: str | Path) -> Sweep:

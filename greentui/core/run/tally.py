@@ -13,8 +13,10 @@ it too (briefly: every update is O(1), so neither side waits long on the other).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import statistics
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -37,10 +39,13 @@ from greentui.core.records import (
     SessionFinished,
     SessionStarted,
     Side,
+    StoppingChecked,
     TokenEvent,
 )
+from greentui.core.run.stopping import PairStopper
 from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, compute_verdict, tokens_source
 from greentui.core.verdict.stats import RunningScore, running_score_of
+from greentui.core.verdict.stopping import summarise as summarise_stopping
 from greentui.core.verdict.text import busy_line
 
 
@@ -168,6 +173,13 @@ class Tally:
     continuous: bool = False
     # held by apply() and by readers that need one consistent moment (the live view, the verdict's inputs)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # the stopping rule, recomputed from the items (so a replay shows it too) for sessions run in a seeded order
+    stopper: PairStopper | None = None
+
+    @property
+    def stopping(self) -> StoppingChecked | None:
+        """The stopping rule after the latest complete pair (None: no rule, or no pair yet)."""
+        return self.stopper.latest if self.stopper is not None else None
 
     @property
     def grid(self) -> GridIntensity | None:
@@ -298,6 +310,8 @@ class Tally:
                 lane._share_weighted += event.contention_share * event.seconds
             if event.joules is None and is_not_measured(event.energy_source):
                 lane.energy_note = event.energy_source
+            if self.stopper is not None:
+                self.stopper.observe(event)
             if self.active_side == event.side:
                 self.active_side = None
         elif isinstance(event, SessionStarted):
@@ -310,6 +324,7 @@ class Tally:
             for side, where in (event.settings.get("served_energy") or {}).items():
                 if side in self.sides and isinstance(where, dict):
                     self.sides[side].energy_note = where.get("not_measured")
+            self.stopper = PairStopper.from_settings(event.settings, event.n_items)
         elif isinstance(event, ModelLoading):
             lane = self.sides[event.side]
             lane.state, lane.load_stage, lane.load_fraction = "loading", event.stage, event.fraction
@@ -352,7 +367,7 @@ def is_fine_tune(loaded_a: ModelLoaded | None, loaded_b: ModelLoaded | None) -> 
     )
 
 
-def _verdict_call(tally: Tally) -> partial[Verdict]:
+def _verdict_call(tally: Tally) -> Callable[..., Verdict]:
     """``compute_verdict`` bound to a copy of what it reads from the tally (the items as tuples)."""
     if tally.started is None:
         raise ValueError("no session has started")
@@ -384,7 +399,7 @@ def _verdict_call(tally: Tally) -> partial[Verdict]:
         or tally.started.power_quality == "estimated"
         else "measured"
     )
-    return partial(
+    judge = partial(
         compute_verdict,
         inputs[0],
         inputs[1],
@@ -403,6 +418,22 @@ def _verdict_call(tally: Tally) -> partial[Verdict]:
         idle_contended=bool(idle and idle.seconds > 0 and idle.contended),
         idle_contention_share=idle.contention_share if idle and idle.seconds > 0 else None,
     )
+    check = tally.stopping
+    stopping = None
+    if check is not None and tally.stopper is not None:
+        stopping = summarise_stopping(
+            check,
+            [tuple(lane.items) for lane in tally.sides.values()],
+            stop_when_settled=tally.stopper.stop_when_settled,
+            settled_after=tally.stopper.settled_after,
+            order_seed=settings.get("order_seed"),
+        )
+
+    def call(*, seed: int) -> Verdict:
+        verdict = judge(seed=seed)
+        return dataclasses.replace(verdict, stopping=stopping) if stopping is not None else verdict
+
+    return call
 
 
 def session_verdict(stored: dict[str, Any] | None, tally: Tally, *, seed: int = 0) -> Verdict | None:

@@ -151,6 +151,40 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class StoppingSummary:
+    """The anytime-valid stopping rule at the end of a session (core/verdict/sequential.py, core/run/stopping.py).
+
+    Accuracy bounds are B - A as fractions in [-1, 1]; energy bounds are A's share E_A / (E_A + E_B) in [0, 1].
+    Outcomes: "A", "B", "equivalent", "not settled". The cost of the items not run is an estimate: the measured
+    mean energy and time per item of each side, times the items that side did not run.
+    """
+
+    stop_when_settled: bool  # the session was asked to stop once settled (else the rule only watched)
+    alpha: float
+    delta: float  # equivalence margin as a fraction (0.05 = 5 points)
+    population: int  # the task's items
+    planned: int  # items per side without stopping (the task, or the declared cap)
+    order_seed: int | None
+    n_pairs: int
+    settled: bool
+    settled_after: int | None  # pairs when accuracy first settled
+    stopped_early: bool  # the session ended because it settled, before its planned items
+    accuracy_outcome: str
+    accuracy_estimate: float | None
+    accuracy_lo: float
+    accuracy_hi: float
+    energy_outcome: str
+    energy_pairs: int
+    energy_estimate: float | None
+    energy_lo: float | None
+    energy_hi: float | None
+    items_not_run: int  # per side
+    saved_energy_j_estimate: float | None
+    saved_seconds_estimate: float | None
+    summary: str  # one short line: "settled after 34 of 60 items: B more accurate"
+
+
+@dataclass(frozen=True)
 class Verdict:
     task_name: str
     metric: str
@@ -180,6 +214,7 @@ class Verdict:
     idle_contention_share: float | None = None
     measured_same_way: bool = True  # both sides' energy came from the same source, method and scope
     ranking_holds: bool = False  # same way, no contended window, and the energy ratio's 95% CI excludes 1
+    stopping: StoppingSummary | None = None  # sessions whose items ran in a seeded order (stopping when settled)
 
     def side(self, side: Side) -> SideSummary:
         return self.a if side == "A" else self.b
@@ -211,6 +246,7 @@ class Verdict:
             cegi=lambda d: _build(Cegi, d, sides=_cegi_rows, amortized=_cegi_rows),
             scale=lambda d: _build(Scale, d, sides=lambda rows: tuple(_build(ScaleSide, r) for r in rows)),
             grid=lambda d: GridIntensity(**d),
+            stopping=lambda d: _build(StoppingSummary, d) if isinstance(d, dict) else None,
         )
 
 

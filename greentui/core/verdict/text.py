@@ -24,12 +24,17 @@ NOISE_J = 1e-6
 
 
 def verdict_lines(verdict: Verdict) -> list[str]:
-    """Plain-text lines for the TUI: sentence, Pareto line, notes (contention, energy), CEGI lines, scale lines."""
+    """Plain-text lines: sentence, Pareto line, notes (contention, energy), the stopping rule (if any), CEGI lines,
+    scale lines."""
     lines = [verdict.sentence, verdict.pareto]
     if verdict.contention_note:
         lines.append(verdict.contention_note)
     if verdict.energy_note:
         lines.append(verdict.energy_note)
+    if verdict.stopping is not None:
+        from greentui.core.verdict.stopping import stopping_lines  # it formats with this module's helpers
+
+        lines.extend(stopping_lines(verdict.stopping))
     lines.extend(cegi_lines(verdict))
     lines.extend(scale_lines(verdict))
     return lines

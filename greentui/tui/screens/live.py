@@ -28,6 +28,7 @@ from greentui.tui.widgets.lane_panel import LanePanel
 from greentui.tui.widgets.power_chart import PowerChart
 from greentui.tui.widgets.race_progress import RaceProgress
 from greentui.tui.widgets.session_header import SessionHeader
+from greentui.tui.widgets.stopping_status import StoppingStatus
 
 CHART_WINDOWS_S: tuple[float | None, ...] = (60.0, None)  # the chart's span: the last minute, or everything
 
@@ -69,6 +70,7 @@ class LiveScreen(Screen[None]):
             yield LanePanel("A", id="lane-a")
             yield LanePanel("B", id="lane-b")
         yield PowerChart(self.trace, id="power-chart")
+        yield StoppingStatus(id="stopping-status")
         yield RaceProgress(id="race-progress")
         yield KeyFooter()
 
@@ -79,6 +81,7 @@ class LiveScreen(Screen[None]):
             list(self.query(LanePanel)),
             self.query_one(PowerChart),
             self.query_one(RaceProgress),
+            self.query_one(StoppingStatus),
         )
         self.set_interval(1.0 / APPLY_HZ, self.apply_pending, name="apply-events")
         self._redraw()
@@ -156,12 +159,13 @@ class LiveScreen(Screen[None]):
         view = self.view = live_view(
             self.tally, state=self.state_label(), ended=self.feed_done, now_mono_s=self.clock_mono_s
         )
-        header, lanes, chart, progress = self._views
+        header, lanes, chart, progress, stopping = self._views
         header.show(view.header)
         for lane in lanes:
             lane.show(view.lane(lane.side))
         chart.refresh_trace()
         progress.show(view.progress)
+        stopping.show(view.stopping)
 
     # ---- actions ----------------------------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:

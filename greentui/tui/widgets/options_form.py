@@ -1,4 +1,5 @@
-"""OptionsForm: item limit, schedule, power source, country or grid intensity, idle baseline seconds."""
+"""OptionsForm: item limit, schedule, power source, country or grid intensity, idle baseline seconds, and the switch
+that stops the race once the comparison is settled."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.validation import Function, Integer, Number
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Switch
 
 SCHEDULES = (("alternate (ABBA)", "alternate"), ("sequential", "sequential"), ("parallel (2 devices)", "parallel"))
 
@@ -16,7 +17,7 @@ class OptionsError(ValueError):
     """A field of the options form holds something unusable; the message names the field."""
 
 
-def _field(label: str, widget: Input | Select[str]) -> Vertical:
+def _field(label: str, widget: Input | Select[str] | Switch) -> Vertical:
     return Vertical(Label(label, classes="field-label"), widget, classes="field")
 
 
@@ -33,7 +34,7 @@ class OptionsForm(Grid):
     def compose(self) -> ComposeResult:
         get = self.initial.get
         yield _field(
-            "item limit (empty: all)",
+            "item limit",
             Input(
                 "" if get("limit") is None else str(get("limit")),
                 placeholder="all",
@@ -81,6 +82,13 @@ class OptionsForm(Grid):
                 f"{get('idle_s', 3.0):g}", id="opt-idle", validators=[Number(minimum=0.0, maximum=600.0)], type="number"
             ),
         )
+        # anytime-valid: checked after every pair, items in a seeded random order (alpha and margin: see --help)
+        stop = Switch(bool(get("stop_when_settled")), id="opt-stop")
+        stop.tooltip = (
+            "Stop as soon as the accuracy comparison is settled: items run in a seeded random order and "
+            "anytime-valid confidence sequences are checked after every A/B pair"
+        )
+        yield _field("stop when settled", stop)
 
     def values(self) -> dict[str, Any]:
         """The options as SessionConfig keyword arguments; raises OptionsError naming the first bad field."""
@@ -111,4 +119,5 @@ class OptionsForm(Grid):
             "country": country or None,
             "grid_intensity": grid_value,
             "idle_s": idle_value,
+            "stop_when_settled": self.query_one("#opt-stop", Switch).value,
         }

@@ -1,4 +1,5 @@
-"""VerdictSummary: the verdict sentence first, then the Pareto line, the energy note and the legend of marks."""
+"""VerdictSummary: the verdict sentence first, then the Pareto line, the energy note, the stopping rule (when the
+session ran one) and the legend of marks."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ class VerdictSummary(Static):
         if verdict.energy_note:
             text.append("\n")
             text.append_text(literal_text(verdict.energy_note, style=note))
+        if verdict.stopping is not None:
+            from greentui.core.verdict.stopping import stopping_lines
+
+            for line in stopping_lines(verdict.stopping):
+                text.append("\n")
+                text.append_text(literal_text(line))
         if verdict.energy_quality == "estimated":
             text.append("\n")
             text.append(ESTIMATE_LEGEND, style=note)
