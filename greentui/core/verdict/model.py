@@ -17,9 +17,6 @@ _T = TypeVar("_T")
 
 Mode = Literal["fine-tune", "head-to-head"]
 MIN_PAIRED_ITEMS = 5
-# Fewer items than this on a side: no confidence interval is printed for its score ("n = 2: too few for an
-# interval"), since a Wilson or bootstrap interval over two or three items says more about the method than the model.
-MIN_INTERVAL_ITEMS = 5
 # The at-scale projections (per million answers, a year, the car-km equivalence) need at least this many items with
 # energy on each side, and an energy ratio whose 95% CI excludes 1: multiplying a noisy per-answer figure by a
 # million turns noise into a headline.

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from greentui.core.verdict.text import format_number
+from greentui.format import format_number
 from greentui.store.tradeoff import RunPoint, run_points
 from greentui.tui.messages import RunsLoaded, post_result
 from greentui.tui.safe_text import literal_text
