@@ -141,6 +141,16 @@ def format_joules(j: float | None) -> str:
     return _scaled(j, _ENERGY_UNITS)
 
 
+def format_joules_interval(j: float, lo: float, hi: float) -> str:
+    """An energy with its 95% interval: ``7.20 J (6.10–8.30)``; each bound keeps its unit where the units differ
+    (``980 J (950 J–1.02 kJ)``)."""
+    text, low, high = format_joules(j), format_joules(lo), format_joules(hi)
+    unit = text.split(" ")[-1]
+    if low.endswith(f" {unit}") and high.endswith(f" {unit}"):
+        low, high = low[: -len(unit) - 1], high[: -len(unit) - 1]
+    return f"{text} ({low}–{high})"
+
+
 def format_wh(j: float | None) -> str:
     """An energy given in joules, in watt-hours (1 Wh = 3600 J): ``8.00 mWh``, ``1.00 Wh``."""
     if j is None:

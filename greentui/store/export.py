@@ -9,7 +9,8 @@ gets a leading apostrophe, which :func:`read_items_csv` takes off again. The esc
 lossless format.
 
 JSON (``"format": "greentui.session"``): the session row, both runs, the finished items, the ItemStarted
-events, the power samples in columns, and the latest verdict. It is written ASCII-only (``ensure_ascii``):
+events, the power samples in columns, and the latest verdict (``greentui export`` adds ``shown``: the figures as
+the reports write them, from greentui.format, which an import ignores). It is written ASCII-only (``ensure_ascii``):
 every control, bidi and other non-ASCII character is a ``\\uXXXX`` escape, so the file holds no byte a
 terminal acts on, and it reads back to exactly the same text. :func:`import_json` writes such a file into a
 store through the ordinary writer, so an imported session replays exactly like the original.

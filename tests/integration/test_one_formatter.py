@@ -195,6 +195,9 @@ async def test_one_session_reads_the_same_in_every_output(stored: tuple[Path, st
     document = json.loads(greentui("export", session_id, "--format", "json", db=db))
     assert document["shown"]["started"] == when
     json_rows = {row["figure"]: (row["A"], row["B"]) for row in document["shown"]["figures"]}
+    show_json = json.loads(greentui("show", session_id, "--json", db=db))["shown"]
+    assert show_json["started"] == when
+    show_rows = {row["figure"]: (row["A"], row["B"]) for row in show_json["figures"]}
     csv_items = list(csv.DictReader(io.StringIO(greentui("export", session_id, "--format", "csv", db=db))))
 
     # the TUI: the history (its table and the highlighted session's preview), then the verdict screen
@@ -211,7 +214,13 @@ async def test_one_session_reads_the_same_in_every_output(stored: tuple[Path, st
     tui = table_rows(verdict_screen)
 
     # the same rounded values everywhere
-    for name, rows in (("markdown", markdown_rows(markdown)), ("HTML", html_rows(page)), ("JSON", json_rows)):
+    readers = {
+        "markdown": markdown_rows(markdown),
+        "HTML": html_rows(page),
+        "JSON": json_rows,
+        "show --json": show_rows,
+    }
+    for name, rows in readers.items():
         assert rows.keys() >= set(FIGURES), name
         for figure in FIGURES:
             assert rows[figure] == cli[figure], (name, figure)

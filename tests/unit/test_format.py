@@ -19,6 +19,7 @@ from greentui.format import (
     format_item_score,
     format_j_per_token,
     format_joules,
+    format_joules_interval,
     format_params,
     format_percent,
     format_points,
@@ -49,6 +50,8 @@ def test_energy_has_three_significant_digits_and_steps_its_unit() -> None:
     assert format_wh(3600.0) == "1.00 Wh" and format_wh(1320.0) == "367 mWh" and format_wh(28.8) == "8.00 mWh"
     assert format_energy(1320.0) == "1.32 kJ · 367 mWh"
     assert format_joules(None) == format_energy(None) == format_wh(None) == DASH
+    assert format_joules_interval(7.2, 6.1, 8.3) == "7.20 J (6.10–8.30)"
+    assert format_joules_interval(980.0, 950.0, 1020.0) == "980 J (950 J–1.02 kJ)"
 
 
 def test_grams_step_down_to_micrograms_rather_than_long_decimals() -> None:
