@@ -160,7 +160,7 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
 
 def _add_stopping_options(p: argparse.ArgumentParser) -> None:
     """Stopping when settled (anytime-valid confidence sequences, DESIGN section 3)."""
-    from greentui.core.verdict.sequential import DEFAULT_ALPHA, DEFAULT_DELTA
+    from greentui.core.verdict.model import DEFAULT_ALPHA, DEFAULT_DELTA  # not sequential: it imports numpy
 
     group = p.add_argument_group("stopping when settled")
     group.add_argument(

@@ -9,7 +9,8 @@ gets a leading apostrophe, which :func:`read_items_csv` takes off again. The esc
 lossless format.
 
 JSON (``"format": "greentui.session"``): the session row, both runs, the finished items, the ItemStarted
-events, the power samples in columns, and the latest verdict. It is written ASCII-only (``ensure_ascii``):
+events, the power samples in columns, and the latest verdict (``greentui export`` adds ``shown``: the figures as
+the reports write them, from greentui.format, which an import ignores). It is written ASCII-only (``ensure_ascii``):
 every control, bidi and other non-ASCII character is a ``\\uXXXX`` escape, so the file holds no byte a
 terminal acts on, and it reads back to exactly the same text. :func:`import_json` writes such a file into a
 store through the ordinary writer, so an imported session replays exactly like the original.
@@ -243,9 +244,19 @@ def measurement_summary(session: SessionRecord) -> dict[str, Any]:
     }
 
 
-def write_json(store: SessionStore, session_id: str, out: TextIO, *, include_samples: bool = True) -> None:
+def write_json(
+    store: SessionStore,
+    session_id: str,
+    out: TextIO,
+    *,
+    include_samples: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """``extra``: keys the caller adds (the figures as the reports write them, rendered above the store); an
+    import reads none of them."""
+    document = session_to_json(store, session_id, include_samples=include_samples) | (extra or {})
     # ensure_ascii: no raw control, bidi or escape byte in the file (see the module docstring)
-    json.dump(session_to_json(store, session_id, include_samples=include_samples), out, indent=1, ensure_ascii=True)
+    json.dump(document, out, indent=1, ensure_ascii=True)
     out.write("\n")
 
 
@@ -261,10 +272,12 @@ def export_csv(store: SessionStore, session_id: str, *, what: str = "items") -> 
     return out.getvalue()
 
 
-def export_json(store: SessionStore, session_id: str, *, include_samples: bool = True) -> str:
-    """The whole session as JSON text (see :func:`session_to_json`)."""
+def export_json(
+    store: SessionStore, session_id: str, *, include_samples: bool = True, extra: dict[str, Any] | None = None
+) -> str:
+    """The whole session as JSON text (see :func:`session_to_json`; ``extra`` as in :func:`write_json`)."""
     out = io.StringIO()
-    write_json(store, session_id, out, include_samples=include_samples)
+    write_json(store, session_id, out, include_samples=include_samples, extra=extra)
     return out.getvalue()
 
 

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from greentui.core.doctor import DoctorReport
 from greentui.core.evaluate.sandbox.isolation import Isolation
+from greentui.format import format_hz, format_intensity, format_power, format_seconds
 
 
 def render_doctor(report: DoctorReport) -> RenderableType:
@@ -26,13 +27,13 @@ def render_doctor(report: DoctorReport) -> RenderableType:
             state = Text(check.quality or "available", style="green" if check.quality == "measured" else "yellow")
         else:
             state = Text("unavailable", style="red")
-        rate = f"{check.sample_rate_hz:.1f} Hz" if check.sample_rate_hz is not None else "-"
-        read = f"{check.read_ms:.2f} ms" if check.read_ms is not None else "-"
+        rate = format_hz(check.sample_rate_hz)
+        read = format_seconds(None if check.read_ms is None else check.read_ms / 1000)
         if check.counter_period_s is not None:
             counter = f"~{check.counter_period_s * 1000:g} ms"
         else:
-            counter = "none" if status.available else "-"
-        power = f"{check.mean_power_w:.1f} W" if check.mean_power_w is not None else "-"
+            counter = "none" if status.available else "—"
+        power = format_power(check.mean_power_w)
         table.add_row(status.name, state, Text(status.reason), rate, read, power, counter)
     lines: list[RenderableType] = [table]
     for check in report.checks:
@@ -50,11 +51,11 @@ def render_doctor(report: DoctorReport) -> RenderableType:
     lines.append(
         Text(
             f"CPU: {cpu.cpu_model}, {cpu.logical_cpus} logical CPUs; TDP {cpu.tdp_w:g} W from "
-            f"{cpu.tdp_source}; idle {cpu.idle_w:.1f} W ({cpu.idle_fraction:g} x TDP, {cpu.idle_source})."
+            f"{cpu.tdp_source}; idle {format_power(cpu.idle_w)} ({cpu.idle_fraction:g} x TDP, {cpu.idle_source})."
         )
     )
     grid = report.grid
-    lines.append(Text(f"Grid: {grid.g_per_kwh:g} g CO2e/kWh, {grid.source}; PUE {grid.pue:g}."))
+    lines.append(Text(f"Grid: {format_intensity(grid.g_per_kwh)}, {grid.source}; PUE {grid.pue:g}."))
     for warning in report.grid_warnings:
         lines.append(Text(f"  note: {warning}", style="yellow"))
     lines.append(Text(f"A session here would report: {report.session_line}", style="bold"))

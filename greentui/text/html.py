@@ -13,7 +13,6 @@ goes through :func:`~greentui.text.html_chart.svg_text`: control and bidi charac
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -21,7 +20,19 @@ from typing import Any
 
 from greentui import __version__
 from greentui.core.records import ItemScored, Side
-from greentui.core.verdict.compute import Verdict, cegi_lines, format_joules, model_label, scale_lines
+from greentui.core.verdict.compute import Verdict, cegi_lines, model_label, scale_lines
+from greentui.format import (
+    DASH,
+    est,
+    format_cpu_share,
+    format_hz,
+    format_intensity,
+    format_item_score,
+    format_joules,
+    format_power,
+    format_seconds,
+    format_when,
+)
 from greentui.text.html_chart import COLOURS, Interval, interval_svg, power_trace_svg, svg_text
 from greentui.text.report import comparison_rows
 
@@ -95,12 +106,12 @@ def provenance_lines(stored: Any, verdict: Verdict | None) -> list[str]:
     ]
     rate = measurements.get("sample_rate_hz") or getattr(session, "sampling_rate_hz", None)
     if rate:
-        lines[-1] += f", sampled at {float(rate):.1f} Hz"
+        lines[-1] += f", sampled at {format_hz(float(rate))}"
     method = getattr(session, "measurement_method", None)
     if method:
         lines.append(f"Measurement method: {method}")
     grid = session.grid
-    lines.append(f"Grid: {grid.g_per_kwh:g} g CO2e/kWh ({grid.source}), PUE {grid.pue:g}")
+    lines.append(f"Grid: {format_intensity(grid.g_per_kwh)} ({grid.source}), PUE {grid.pue:g}")
     lines.append(_idle_line(session.idle))
     task = f"Task: {session.task_name} ({session.task_id})"
     if session.task_version:
@@ -138,10 +149,10 @@ def _fact(name: str, value: object) -> str:
 def _idle_line(idle: Any) -> str:
     if idle is None or not idle.seconds:
         return "Idle baseline: not measured (dynamic energy unavailable)"
-    line = f"Idle baseline: {idle.power_w:.2f} W over {idle.seconds:.1f} s ({idle.quality}, {idle.source})"
+    line = f"Idle baseline: {format_power(idle.power_w)} over {format_seconds(idle.seconds)} ({idle.quality}, {idle.source})"
     share = getattr(idle, "contention_share", None)
     if share is not None:
-        line += f"; {100 * share:.0f} % of CPU time went to other programs"
+        line += f"; {format_cpu_share(share)} went to other programs"
     if getattr(idle, "contended", False):
         line += " (machine busy: not used, so dynamic energy is not available)"
     return line
@@ -172,12 +183,6 @@ def contention_lines(stored: Any, items: Sequence[ItemScored], verdict: Verdict 
 
 
 # ---- the page --------------------------------------------------------------------------------------------------
-
-
-def _when(unix_s: float | None) -> str:
-    if unix_s is None:
-        return "—"
-    return dt.datetime.fromtimestamp(unix_s, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _ul(lines: Sequence[str]) -> str:
@@ -241,10 +246,10 @@ def _mark(item: ItemScored | None) -> str:
     if item is None:
         return '<span class="note">not run</span>'
     cls, sign = ("ok", "✓") if item.correct else (("part", "~") if item.score > 0 else ("no", "✗"))
-    estimated = " est." if item.energy_quality == "estimated" else ""
-    joules = "" if item.joules is None else f" · {format_joules(item.joules)}{estimated}"
+    joules = "" if item.joules is None else f" · {format_joules(item.joules)}{est(item.energy_quality)}"
     busy = " · machine busy" if getattr(item, "contended", False) else ""
-    return f'<span class="{cls}">{sign}</span> {item.score:.2f}{joules} · {item.tokens_out} tokens{busy}'
+    tokens = DASH if item.tokens_out is None else item.tokens_out
+    return f'<span class="{cls}">{sign}</span> {format_item_score(item.score)}{joules} · {tokens} tokens{busy}'
 
 
 def _items_table(items: Sequence[ItemScored]) -> str:
@@ -288,7 +293,7 @@ def session_html(stored: Any, samples: Any, verdict: Verdict | None, *, generate
     meta = (
         f"session {session.id} · {session.status}"
         + (f" ({session.status_reason})" if session.status_reason else "")
-        + f" · started {_when(session.started_unix_s)} · {counts['A']} / {counts['B']} of {session.n_items} items done"
+        + f" · started {format_when(session.started_unix_s)} · {counts['A']} / {counts['B']} of {session.n_items} items done"
     )
     out = [
         "<!doctype html>",
@@ -337,7 +342,7 @@ def session_html(stored: Any, samples: Any, verdict: Verdict | None, *, generate
     )
     if items:
         out.append(f"<section><h2>Items</h2>{_items_table(items)}</section>")
-    generated = _when(generated_unix_s if generated_unix_s is not None else time.time())
+    generated = format_when(generated_unix_s if generated_unix_s is not None else time.time())
     out.append(
         f"<footer>Written by greentui {__version__} on {generated}. One self-contained file: no script, nothing "
         "fetched from the network. Model outputs are shown as text; control characters appear as escapes such as "

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 
 from greentui.core.records import ItemScored, PowerSample, Side
+from greentui.format import format_fixed, format_power
 from greentui.untrusted import escape_controls
 
 # The models' colours (solid: lines, marks, legend) and tints (their item windows behind the trace). Chosen apart
@@ -201,7 +202,9 @@ def _legend(
     if "idle" in activities:
         entries.append((None, COLOURS["idle"], "", "no item running"))
     if idle_power_w is not None:
-        entries.append((None, COLOURS["idle"], ' stroke-dasharray="6 4"', f"idle baseline {idle_power_w:.1f} W"))
+        entries.append(
+            (None, COLOURS["idle"], ' stroke-dasharray="6 4"', f"idle baseline {format_power(idle_power_w)}")
+        )
     parts, cursor, row = [], left, 0
     for fill, colour, dash, text in entries:
         entry_w = 7 * len(text) + 48  # about 7 px a character at the legend's 12 px
@@ -289,8 +292,10 @@ def interval_svg(
                 f'stroke="{row.colour}" stroke-width="6" stroke-linecap="round" opacity="0.45"/>'
             )
         parts.append(f'<circle cx="{x(row.value):.1f}" cy="{cy:.1f}" r="6.5" fill="{row.colour}"/>')
-        figures = f"{row.value:.{digits}f}{unit}" + (
-            f"  ({row.lo:.{digits}f} to {row.hi:.{digits}f})" if row.lo is not None and row.hi is not None else ""
+        figures = f"{format_fixed(row.value, digits)}{unit}" + (
+            f"  ({format_fixed(row.lo, digits)} to {format_fixed(row.hi, digits)})"
+            if row.lo is not None and row.hi is not None
+            else ""
         )
         parts.append(f'<text x="{left + plot_w + 16}" y="{cy + 4:.1f}" class="row">{figures}</text>')
     parts.append("</svg>")

@@ -8,7 +8,6 @@ greentui.text.listing_json.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.format import est, fmt_joules, fmt_seconds
+from greentui.format import est, format_hz, format_intensity, format_joules, format_seconds, format_when
 from greentui.text.console import print_natural, script_console
 from greentui.untrusted import escape_controls
 
@@ -27,10 +26,6 @@ if TYPE_CHECKING:  # the listing itself must start without the engine (and numpy
 def _cell(value: object) -> Text:
     """Untrusted text as a table cell: never markup, no byte a terminal acts on, one line."""
     return Text(escape_controls(str(value), keep=""))
-
-
-def _when(unix_s: float | None) -> str:
-    return dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M") if unix_s else "—"
 
 
 def print_sessions(rows: list[Any], db_path: Path, *, matching: int | None = None) -> None:
@@ -46,13 +41,13 @@ def print_sessions(rows: list[Any], db_path: Path, *, matching: int | None = Non
     table.add_column("verdict", ratio=1)
     for row in rows:
         mark = est(row.power_quality)
-        energy = f"{fmt_joules(row.a.energy_j)} · {fmt_joules(row.b.energy_j)}{mark}"
+        energy = f"{format_joules(row.a.energy_j)} · {format_joules(row.b.energy_j)}{mark}"
         table.add_row(
             *[
                 _cell(v)
                 for v in (
                     row.id,
-                    _when(row.started_unix_s),
+                    format_when(row.started_unix_s),
                     row.task_id,
                     row.model_a,
                     row.model_b,
@@ -90,11 +85,11 @@ def stored_verdict(store: Any, stored: Any) -> tuple[Any | None, Tally, str | No
 
 def session_json(store: Any, session_id: str) -> str:
     """`greentui show --json` (keys in docs/JSON_OUTPUT.md)."""
-    from greentui.text.listing_json import show_json
+    from greentui.text.listing_json import show_json, shown
 
     stored = store.load_session(session_id)
     verdict, _, source = stored_verdict(store, stored)
-    return show_json(stored, verdict.to_dict() if verdict is not None else None, source)
+    return show_json(stored, verdict.to_dict() if verdict is not None else None, source, shown(stored, verdict, source))
 
 
 def print_session(store: Any, session_id: str) -> None:
@@ -111,8 +106,8 @@ def print_session(store: Any, session_id: str) -> None:
             (session.id, "bold"),
             f" · {session.status}",
             f" ({escape_controls(session.status_reason)})" if session.status_reason else "",
-            f"\n  task {session.task_id} · started {_when(session.started_unix_s)} · schedule {session.schedule}",
-            f"\n  power: {session.power_note}\n  grid: {session.grid_g_per_kwh:.0f} g CO2e/kWh ({session.grid_source})",
+            f"\n  task {session.task_id} · started {format_when(session.started_unix_s)} · schedule {session.schedule}",
+            f"\n  power: {session.power_note}\n  grid: {format_intensity(session.grid_g_per_kwh)} ({session.grid_source})",
         )
     )
     verdict, tally, _ = stored_verdict(store, stored)
@@ -139,7 +134,7 @@ def print_session(store: Any, session_id: str) -> None:
         console.print(Text(crosscheck))
     rate = session.measurements.get("sample_rate_hz")
     if rate:
-        console.print(Text(f"power sampled at {rate:.1f} Hz from {', '.join(session.power_sources)}"))
+        console.print(Text(f"power sampled at {format_hz(rate)} from {', '.join(session.power_sources)}"))
 
 
 def _session_facts(session: Any, tally: Tally) -> list[str]:
@@ -168,8 +163,7 @@ def stop_line(session: Any, verdict: Any) -> str | None:
     ended = session.ended_unix_s
     when = ""
     if ended:
-        clock = dt.datetime.fromtimestamp(ended).strftime("%Y-%m-%d %H:%M:%S")
-        when = f" at {clock}, {fmt_seconds(ended - session.started_unix_s)} after the start,"
+        when = f" at {format_when(ended)}, {format_seconds(ended - session.started_unix_s)} after the start,"
     if stopping.stopped_early:
         from greentui.core.verdict.stopping import accuracy_interval, outcome_words
 
@@ -192,7 +186,11 @@ def export_session(store: Any, session_id: str, fmt: str) -> str:
     if fmt == "csv":
         return export_csv(store, session_id)
     if fmt == "json":
-        return export_json(store, session_id)
+        from greentui.text.listing_json import shown
+
+        stored = store.load_session(session_id)
+        verdict, _, source = stored_verdict(store, stored)
+        return export_json(store, session_id, extra={"shown": shown(stored, verdict, source)})
     if fmt == "html":
         from greentui.text.html import session_html
 

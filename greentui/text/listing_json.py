@@ -12,12 +12,13 @@ cannot hold) are written as ``null``.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from greentui.format import format_iso_utc, format_when
 
 FORMAT_VERSION = 1
 
@@ -37,13 +38,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-def _iso(unix_s: float | None) -> str | None:
-    """UTC time in ISO 8601 (``2026-11-21T23:10:00Z``), or None."""
-    if unix_s is None:
-        return None
-    return dt.datetime.fromtimestamp(unix_s, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _document(kind: str, **body: Any) -> dict[str, Any]:
@@ -76,7 +70,7 @@ def session_summary(summary: Any) -> dict[str, Any]:
         "model_b": summary.model_b,
         "power_quality": summary.power_quality,
         "started_unix_s": summary.started_unix_s,
-        "started_utc": _iso(summary.started_unix_s),
+        "started_utc": format_iso_utc(summary.started_unix_s),
         "ended_unix_s": summary.ended_unix_s,
         "sweep_id": summary.sweep_id,
         "verdict_sentence": summary.verdict_sentence,
@@ -97,8 +91,36 @@ def sessions_json(rows: Sequence[Any], *, matching: int, db_path: Path, limit: i
     )
 
 
-def show_json(stored: Any, verdict: Mapping[str, Any] | None, verdict_source: str | None) -> str:
-    """``greentui show --json``: the session row, both runs (with their totals) and the verdict.
+def shown(stored: Any, verdict: Any | None, verdict_source: str | None) -> dict[str, Any]:
+    """The session's figures as greentui shows them to a person -- ``greentui show``, the TUI's verdict screen, the
+    markdown and HTML reports -- written by greentui.format, so a script prints (or checks) the same rounded values.
+    ``verdict``: the :class:`~greentui.core.verdict.compute.Verdict` those views show, or None."""
+    from greentui.core.verdict.compute import model_label
+    from greentui.text.report import comparison_rows
+
+    session = stored.session
+    document: dict[str, Any] = {
+        "started": format_when(session.started_unix_s),
+        "verdict_source": verdict_source,
+        "sentence": None,
+        "models": None,
+        "figures": [],
+    }
+    if verdict is not None:
+        document["sentence"] = verdict.sentence
+        document["models"] = {"A": model_label(verdict.a, verdict.b), "B": model_label(verdict.b, verdict.a)}
+        document["figures"] = [{"figure": f, "A": a, "B": b} for f, a, b in comparison_rows(verdict)]
+    return document
+
+
+def show_json(
+    stored: Any,
+    verdict: Mapping[str, Any] | None,
+    verdict_source: str | None,
+    shown_figures: Mapping[str, Any] | None = None,
+) -> str:
+    """``greentui show --json``: the session row, both runs (with their totals), the verdict, and the figures as
+    shown to people (:func:`shown`).
 
     ``verdict_source``: "stored" (saved when the session ended), "items" (computed now from the finished items of
     a session that ended without one) or None (no finished item: no verdict)."""
@@ -111,6 +133,7 @@ def show_json(stored: Any, verdict: Mapping[str, Any] | None, verdict_source: st
             verdict_sentence=(verdict or {}).get("sentence", stored.verdict_sentence),
             verdict_source=verdict_source,
             verdict_saved_unix_s=stored.verdict_created_unix_s,
+            shown=dict(shown_figures) if shown_figures is not None else None,
         )
     )
 

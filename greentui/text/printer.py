@@ -30,7 +30,23 @@ from greentui.core.records import (
 )
 from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.text import TOKENS_FROM_MODEL
-from greentui.format import est, fmt_joules, fmt_num, fmt_score, fmt_seconds, fmt_wh
+from greentui.format import (
+    NOT_MEASURED,
+    est,
+    format_cpu_share,
+    format_energy,
+    format_grams,
+    format_intensity,
+    format_item_score,
+    format_j_per_token,
+    format_joules,
+    format_params,
+    format_power,
+    format_score,
+    format_seconds,
+    format_tokens_per_s,
+    with_est,
+)
 from greentui.text.console import print_natural, script_console
 
 
@@ -89,7 +105,7 @@ class HeadlessPrinter:
             self.console.print(Text(f"  power: {event.power_note}"))  # prose: wraps between words
             self._print_fields(
                 [
-                    f"  grid: {event.grid.g_per_kwh:.0f} g CO2e/kWh",
+                    f"  grid: {format_intensity(event.grid.g_per_kwh)}",
                     f"({event.grid.source}),",
                     f"PUE {event.grid.pue:g}",
                 ],
@@ -107,13 +123,13 @@ class HeadlessPrinter:
                 self.console.print(Text(f"  {event.side} loading: {event.stage}", style="dim"))
         elif isinstance(event, ModelLoaded):
             params = (
-                f"{event.params_total / 1e6:.1f} M parameters"
+                f"{format_params(event.params_total)} parameters"
                 if event.params_total
                 else "parameters unknown (params= in the spec gives them)"
             )
             self.console.print(
                 Text(
-                    f"  {event.side} loaded {event.label} in {event.load_s:.1f} s: "
+                    f"  {event.side} loaded {event.label} in {format_seconds(event.load_s)}: "
                     f"{params}, {event.dtype}, quant {event.quant}, {event.device}"
                 )
             )
@@ -131,20 +147,19 @@ class HeadlessPrinter:
 
     def _print_item(self, item: ItemScored) -> None:
         lane = self.tally.sides[item.side]
-        score = lane.score
         mark = ("✓", "green") if item.correct else (("~", "yellow") if item.score > 0 else ("✗", "red"))
         if item.joules is None and lane.energy_note:
-            energy = "energy not measured here"  # the why was printed once, at the start
+            energy = f"energy {NOT_MEASURED}"  # the why was printed once, at the start
         elif item.joules is not None and item.tokens_out is None:
-            energy = f"{fmt_joules(item.joules)}{est(item.energy_quality)} (J/token: tokens not reported)"
+            energy = f"{format_joules(item.joules)}{est(item.energy_quality)} (J/token: tokens not reported)"
         else:
-            energy = f"{fmt_num(item.joules_per_token, 3):>6} J/token{est(item.energy_quality)}"
+            energy = f"{format_j_per_token(item.joules_per_token):>6} J/token{est(item.energy_quality)}"
         counted = "" if item.tokens_counted_by in TOKENS_FROM_MODEL else f" (tokens {item.tokens_counted_by})"
         fields: list[Text | str] = [
-            Text.assemble(f"  {item.side} {item.item_id:<12} ", mark, f" {item.score:4.2f}"),
-            f"{fmt_num(item.e2e_tokens_per_s, 1):>5} tok/s{counted}",
+            Text.assemble(f"  {item.side} {item.item_id:<12} ", mark, f" {format_item_score(item.score)}"),
+            f"{format_tokens_per_s(item.e2e_tokens_per_s):>5} tok/s{counted}",
             energy,
-            f"running {fmt_score(score)} ({lane.items_done} done)",
+            f"running {_score(lane, self.tally.continuous)} ({lane.items_done} done)",
         ]
         self._print_fields(fields)
 
@@ -204,9 +219,9 @@ def idle_line(idle: Any) -> str | None:
     """The idle baseline in one line ("idle baseline: 7.9 W over 3.0 s est., machine busy: ..."), None if skipped."""
     if idle is None or not idle.seconds:
         return None
-    line = f"idle baseline: {fmt_num(idle.power_w, 1)} W over {idle.seconds:.1f} s{est(idle.quality)}"
+    line = f"idle baseline: {format_power(idle.power_w)} over {format_seconds(idle.seconds)}{est(idle.quality)}"
     if idle.contention_share is not None:
-        line += f", {100 * idle.contention_share:.0f} % of CPU time went to other programs"
+        line += f", {format_cpu_share(idle.contention_share)} went to other programs"
     if idle.contended:
         line += " (machine busy: not used, so no dynamic energy)"
     return line
@@ -221,19 +236,20 @@ def codecarbon_line(measurements: dict[str, Any]) -> str | None:
         return f"codecarbon cross-check failed: {figures['error']}"
     run = measurements.get("run") or {}
     ours = (
-        f"greentui over the same span: {fmt_joules(run.get('joules'))}{est(run.get('quality'))}"
+        f"greentui over the same span: {format_joules(run.get('joules'))}{est(run.get('quality'))}"
         if run
         else "greentui: no whole-run figure"
     )
     return (
-        f"codecarbon cross-check (whole run, {fmt_seconds(run.get('seconds'))}): {fmt_joules(figures['joules'])}, "
-        f"{figures['g']:.3g} g CO2e (codecarbon's own CPU and RAM model) · {ours}"
+        f"codecarbon cross-check (whole run, {format_seconds(run.get('seconds'))}): {format_joules(figures['joules'])}, "
+        f"{format_grams(figures['g'])} CO2e (codecarbon's own CPU and RAM model) · {ours}"
     )
 
 
 def summary_table(tally: Tally) -> Table:
     """Accuracy, energy, J/token, J/correct, tokens/s and TTFT of both models, estimates marked."""
     quality = tally.started.power_quality if tally.started else "estimated"
+    estimated = quality == "estimated"
     table = Table(
         title="Results" + (" (energy estimated: no power sensor)" if quality == "estimated" else ""),
         title_justify="left",
@@ -244,25 +260,33 @@ def summary_table(tally: Tally) -> Table:
         table.add_column(Text(f"{lane.side}  {lane.label}"), justify="right")
     rows: list[tuple[str, list[str]]] = [
         ("items", [f"{lane.items_done}" + (" (failed)" if lane.state == "failed" else "") for lane in lanes]),
-        ("accuracy (95% CI)", [fmt_score(lane.score) for lane in lanes]),
+        ("accuracy (95% CI)", [_score(lane, tally.continuous) for lane in lanes]),
+        ("energy", [_energy(lane, with_est(format_energy(lane.energy_j), estimated)) for lane in lanes]),
         (
-            "energy",
-            [_energy(lane, f"{fmt_joules(lane.energy_j)} · {fmt_wh(lane.energy_j)}{est(quality)}") for lane in lanes],
+            "J / token",
+            [_energy(lane, with_est(format_j_per_token(lane.joules_per_token), estimated)) for lane in lanes],
         ),
-        ("J / token", [_energy(lane, f"{fmt_num(lane.joules_per_token, 3)}{est(quality)}") for lane in lanes]),
         (
             "J / correct answer",
-            [_energy(lane, f"{fmt_num(lane.joules_per_correct, 2)}{est(quality)}") for lane in lanes],
+            [_energy(lane, with_est(format_joules(lane.joules_per_correct), estimated)) for lane in lanes],
         ),
-        ("CO2e", [_energy(lane, f"{fmt_num(tally.co2_g(lane.side), 5)} g") for lane in lanes]),
-        ("tokens/s", [fmt_num(lane.tokens_per_s, 1) for lane in lanes]),
-        ("TTFT p50", [fmt_seconds(lane.ttft_p50_s) for lane in lanes]),
+        ("CO2e", [_energy(lane, with_est(format_grams(tally.co2_g(lane.side)), estimated)) for lane in lanes]),
+        ("tokens/s", [format_tokens_per_s(lane.tokens_per_s) for lane in lanes]),
+        ("TTFT p50", [format_seconds(lane.ttft_p50_s) for lane in lanes]),
     ]
     for label, values in rows:
         table.add_row(label, *[Text(v) for v in values])
     return table
 
 
+def _score(lane: SideTally, continuous: bool) -> str:
+    """The lane's running score with its 95% interval (the verdict's format)."""
+    score = lane.score
+    if score is None:
+        return format_score(None)
+    return format_score(score.mean, score.lo, score.hi, score.n, continuous=continuous)
+
+
 def _energy(lane: SideTally, figure: str) -> str:
     """An energy figure of one lane, or "not measured here" for a served model whose server is elsewhere."""
-    return "not measured here" if lane.energy_note and lane.energy_j is None else figure
+    return NOT_MEASURED if lane.energy_note and lane.energy_j is None else figure

@@ -7,9 +7,8 @@ in rich they are always :class:`rich.text.Text` (never parsed as markup), in mar
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -18,23 +17,29 @@ from rich.table import Table
 from rich.text import Text
 
 from greentui.core.records import model_label_with_provenance
-from greentui.core.verdict.compute import (
-    SideSummary,
-    Verdict,
-    cegi_lines,
+from greentui.core.verdict.compute import SideSummary, Verdict, cegi_lines, model_label, scale_lines
+from greentui.core.verdict.text import busy_line
+from greentui.format import (
+    DASH,
+    NOT_MEASURED,
+    est,
+    format_cpu_share,
     format_energy,
     format_grams,
+    format_hz,
+    format_intensity,
+    format_j_per_token,
     format_joules,
-    format_number,
     format_params,
-    model_label,
-    scale_lines,
+    format_percent,
+    format_power,
+    format_score,
+    format_seconds,
+    format_tokens_per_s,
+    format_when,
 )
-from greentui.core.verdict.text import busy_line, too_few_for_interval
 from greentui.untrusted import escape_controls
 
-DASH = "—"
-NOT_MEASURED = "not measured here"
 _QUANT_BITS = {"nf4": "4-bit", "fp4": "4-bit", "int8": "8-bit", "dynamic-int8": "8-bit dynamic"}
 
 
@@ -44,17 +49,7 @@ _QUANT_BITS = {"nf4": "4-bit", "fp4": "4-bit", "int8": "8-bit", "dynamic-int8": 
 
 
 def _score(s: SideSummary, continuous: bool) -> str:
-    if s.accuracy is None:
-        return DASH
-    unit = "" if continuous else "%"
-    too_few = too_few_for_interval(s.n_items)
-    if too_few:
-        ci = f" ({too_few})"
-    elif s.accuracy_lo is None or s.accuracy_hi is None:
-        ci = ""
-    else:
-        ci = f" ({100 * s.accuracy_lo:.1f}–{100 * s.accuracy_hi:.1f})"
-    return f"{100 * s.accuracy:.1f}{unit}{ci}"
+    return format_score(s.accuracy, s.accuracy_lo, s.accuracy_hi, s.n_items, continuous=continuous)
 
 
 def _params(s: SideSummary) -> str:
@@ -67,14 +62,9 @@ def _params(s: SideSummary) -> str:
     return text + (f" ({', '.join(extras)})" if extras else "")
 
 
-def _speed(a: float | None, b: float | None, unit: str, fmt: str = "{:.1f}") -> str:
-    if a is None and b is None:
-        return DASH
-
-    def show(x: float | None) -> str:
-        return DASH if x is None else fmt.format(x)
-
-    return f"{show(a)} · {show(b)}{unit}"
+def _pair(a: float | None, b: float | None, fmt: Callable[[float | None], str]) -> str:
+    """Two figures of one side (decode · end-to-end, p50 · p95), or one dash when neither is known."""
+    return DASH if a is None and b is None else f"{fmt(a)} · {fmt(b)}"
 
 
 def _tokens(s: SideSummary) -> str:
@@ -86,13 +76,15 @@ def _tokens(s: SideSummary) -> str:
 
 def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
     """(figure, A, B) rows of the comparison table, as plain text. Energy-derived figures carry "est."."""
-    est = " est." if verdict.energy_quality == "estimated" else ""
+    mark = est(verdict.energy_quality)
     a, b = verdict.a, verdict.b
 
-    def energy(value: float | None, fmt: Any, missing: str = DASH, s: SideSummary | None = None) -> str:
+    def energy(
+        value: float | None, fmt: Callable[[float | None], str], missing: str = DASH, s: SideSummary | None = None
+    ) -> str:
         if value is None and s is not None and s.energy_note and s.energy_j is None:
             return NOT_MEASURED  # a served model measured elsewhere: never 0, never this machine's power
-        return missing if value is None else fmt(value) + est
+        return missing if value is None else fmt(value) + mark
 
     def per_correct(s: SideSummary) -> str:
         if s.energy_j is None or not s.n_items:
@@ -106,7 +98,7 @@ def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
 
     def per_token(s: SideSummary) -> str:
         missing = "not available (no token counts)" if s.energy_j is not None and not s.tokens_out else DASH
-        return energy(s.joules_per_token, format_number, missing, s)
+        return energy(s.joules_per_token, format_j_per_token, missing, s)
 
     rows = [
         (f"{verdict.metric} (95% CI)", _score(a, verdict.continuous), _score(b, verdict.continuous)),
@@ -118,13 +110,13 @@ def comparison_rows(verdict: Verdict) -> list[tuple[str, str, str]]:
         ("CO2e", energy(a.co2e_g, format_grams, DASH, a), energy(b.co2e_g, format_grams, DASH, b)),
         (
             "tokens/s decode · end-to-end (p50)",
-            _speed(a.decode_tokens_per_s_p50, a.e2e_tokens_per_s_p50, ""),
-            _speed(b.decode_tokens_per_s_p50, b.e2e_tokens_per_s_p50, ""),
+            _pair(a.decode_tokens_per_s_p50, a.e2e_tokens_per_s_p50, format_tokens_per_s),
+            _pair(b.decode_tokens_per_s_p50, b.e2e_tokens_per_s_p50, format_tokens_per_s),
         ),
         (
             "TTFT p50 · p95",
-            _speed(a.ttft_p50_s, a.ttft_p95_s, " s", "{:.2f}"),
-            _speed(b.ttft_p50_s, b.ttft_p95_s, " s", "{:.2f}"),
+            _pair(a.ttft_p50_s, a.ttft_p95_s, format_seconds),
+            _pair(b.ttft_p50_s, b.ttft_p95_s, format_seconds),
         ),
         ("parameters", _params(a), _params(b)),
     ]
@@ -212,12 +204,6 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[s
     return lines
 
 
-def _when(unix_s: Any) -> str:
-    if unix_s is None:
-        return DASH
-    return dt.datetime.fromtimestamp(float(unix_s), tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _summary_rows(items_summary: Any) -> list[tuple[str, ...]]:
     """Per-side counts from the store when there is no verdict. Accepts ``{side: {...}}`` or
     ``[{"side": ..., ...}, ...]`` with keys items_done (or items), correct, score_sum, energy_j, tokens_out."""
@@ -231,7 +217,7 @@ def _summary_rows(items_summary: Any) -> list[tuple[str, ...]]:
     for side, row in pairs:
         done = row.get("items_done", row.get("items"))
         score_sum = row.get("score_sum")
-        mean = f"{100 * score_sum / done:.1f}%" if done and score_sum is not None else DASH
+        mean = format_percent(score_sum / done) if done and score_sum is not None else DASH
         rows.append(
             (
                 side,
@@ -251,16 +237,16 @@ def _measurement_facts(session: Mapping[str, Any]) -> list[tuple[str, str]]:
     idle = session.get("idle")
     if isinstance(idle, Mapping) and idle.get("seconds"):
         power = idle.get("power_w")
-        line = f"{DASH if power is None else f'{float(power):.1f}'} W over {float(idle['seconds']):.1f} s"
+        line = f"{format_power(None if power is None else float(power))} over {format_seconds(float(idle['seconds']))}"
         share = idle.get("contention_share")
         if share is not None:
-            line += f", {100 * float(share):.0f} % of CPU time went to other programs"
+            line += f", {format_cpu_share(float(share))} went to other programs"
         if idle.get("contended"):
             line += " (machine busy: not used, so dynamic energy is not available)"
         facts.append(("Idle baseline", line))
     rate = session.get("sampling_rate_hz")
     if rate:
-        facts.append(("Sampling rate", f"{float(rate):.1f} Hz"))
+        facts.append(("Sampling rate", format_hz(float(rate))))
     if session.get("measurement_method"):
         facts.append(("Measurement method", str(session["measurement_method"])))
     return facts
@@ -293,13 +279,13 @@ def session_markdown(
     lines = [f"# greentui report: {md_escape(task)}", ""]
     facts = [
         ("Session", f"{get('id')} ({get('status')})"),
-        ("Date", _when(session.get("started_unix_s"))),
+        ("Date", format_when(None if session.get("started_unix_s") is None else float(session["started_unix_s"]))),
         ("Task", f"{get('task_name')} ({get('task_id')})"),
         ("Model A", get("model_a")),
         ("Model B", get("model_b")),
         ("Schedule", get("schedule")),
         ("Power", f"{get('power_note')} (quality: {get('power_quality')})"),
-        ("Grid intensity", f"{DASH if grid is None else f'{float(grid):g}'} g CO2e/kWh (source: {get('grid_source')})"),
+        ("Grid intensity", f"{format_intensity(None if grid is None else float(grid))} (source: {get('grid_source')})"),
         *_measurement_facts(session),
     ]
     busy = verdict.contention_note if verdict is not None else _session_busy(session)
@@ -320,7 +306,7 @@ def session_markdown(
                     format_params(r["params_trainable"]) if r.get("params_trainable") else DASH,
                     r.get("quant") or DASH,
                     r.get("device") or DASH,
-                    DASH if r.get("load_s") is None else f"{float(r['load_s']):.1f} s",
+                    format_seconds(None if r.get("load_s") is None else float(r["load_s"])),
                 )
                 for r in runs
             ],

@@ -4,7 +4,6 @@ the leaderboard. Names and model specs are wrapped in :class:`rich.text.Text` (n
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from itertools import groupby
 from typing import Any
@@ -13,7 +12,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.format import DASH, est, fmt_joules, fmt_seconds
+from greentui.format import (
+    DASH,
+    est,
+    format_joules,
+    format_number,
+    format_points,
+    format_seconds,
+    format_share,
+    format_when,
+    with_est,
+)
 
 _WOULD = {
     "run": "run (new)",
@@ -25,37 +34,35 @@ _WOULD = {
 _STATUS_STYLE = {"completed": "green", "skipped": "dim", "interrupted": "yellow", "failed": "red"}
 
 
-def _when(unix_s: float | None) -> str:
-    return dt.datetime.fromtimestamp(unix_s).strftime("%Y-%m-%d %H:%M") if unix_s else DASH
-
-
-def _points(value: float | None) -> str:
-    return DASH if value is None else f"{value:+.1f}"
-
-
 def fmt_diff(row: Any) -> str:
     """Accuracy difference (candidate - reference) in points with its 95% interval: ``-2.1 (-6.0 … +1.8)``."""
     if row.diff_points is None:
         return DASH
     if row.diff_lo_points is None or row.diff_hi_points is None:
-        return f"{_points(row.diff_points)} (n too small)"
-    return f"{_points(row.diff_points)} ({_points(row.diff_lo_points)} … {_points(row.diff_hi_points)})"
+        return f"{format_points(row.diff_points)} (n too small)"
+    return (
+        f"{format_points(row.diff_points)} ({format_points(row.diff_lo_points)} … {format_points(row.diff_hi_points)})"
+    )
 
 
 def fmt_ratio(row: Any) -> str:
-    """Energy ratio E_candidate / E_reference as a percentage with its interval: ``88% (81–95%)``."""
+    """Energy ratio E_candidate / E_reference as a percentage with its interval: ``88% (81%–95%)``, as the
+    verdict's sentence writes it."""
     if row.energy_ratio is None:
         return DASH
     mark = est(row.energy_quality)
     if row.energy_ratio_lo is None or row.energy_ratio_hi is None:
-        return f"{row.energy_ratio * 100:.0f}%{mark}"
-    return f"{row.energy_ratio * 100:.0f}% ({row.energy_ratio_lo * 100:.0f}–{row.energy_ratio_hi * 100:.0f}%){mark}"
+        return f"{format_share(row.energy_ratio)}{mark}"
+    return (
+        f"{format_share(row.energy_ratio)} ({format_share(row.energy_ratio_lo)}–{format_share(row.energy_ratio_hi)})"
+        f"{mark}"
+    )
 
 
 def fmt_cegi(value: float | None, status: str) -> str:
     if value is None:
         return status if status not in ("ok", "") else DASH
-    return f"{value:.3g}"
+    return format_number(value)
 
 
 def fmt_outcome(row: Any) -> str:
@@ -108,7 +115,7 @@ def result_line(result: Any, number: int, total: int) -> Text:
     line.append(f"{result.status:<11}", style=_STATUS_STYLE.get(result.status, ""))
     line.append(f" {planned.label}")
     if result.seconds is not None and result.status != "skipped":
-        line.append(f"  {fmt_seconds(result.seconds)}")
+        line.append(f"  {format_seconds(result.seconds)}")
     if result.where and result.status != "skipped":
         line.append(f"  on {result.where}")
     if result.session_id:
@@ -124,7 +131,7 @@ def print_summary(outcome: Any, name: str, rows: Sequence[Any], db_path: Any) ->
     """The table at the end of ``greentui sweep FILE``: every planned session with its figures."""
     console = Console(highlight=False)
     table = Table(
-        title=f"sweep summary ({outcome.executor}, {fmt_seconds(outcome.seconds)}): "
+        title=f"sweep summary ({outcome.executor}, {format_seconds(outcome.seconds)}): "
         f"{outcome.count('completed')} completed now, {outcome.count('skipped')} already done, "
         f"{outcome.count('interrupted')} interrupted, {outcome.count('failed')} failed, "
         f"{outcome.count('not started')} not started",
@@ -178,7 +185,7 @@ def print_sweeps(records: Sequence[Any], db_path: Any) -> None:
                 Text(str(v))
                 for v in (
                     record.name,
-                    _when(record.updated_unix_s),
+                    format_when(record.updated_unix_s),
                     definition.get("reference", ""),
                     len(definition.get("candidates", [])),
                     ", ".join(definition.get("tasks", [])),
@@ -203,7 +210,7 @@ def print_board(record: Any, rows: Sequence[Any]) -> None:
     definition = record.definition
     console.print(
         Text(
-            f"sweep {record.name} · reference (A) {definition.get('reference')} · last run {_when(record.updated_unix_s)}"
+            f"sweep {record.name} · reference (A) {definition.get('reference')} · last run {format_when(record.updated_unix_s)}"
             + (f" · {definition['description']}" if definition.get("description") else "")
         )
     )
@@ -221,7 +228,8 @@ def print_board(record: Any, rows: Sequence[Any]) -> None:
         ordered = sorted(group, key=_rank)
         reference = next((r for r in ordered if r.j_per_correct[0] is not None or r.cegi[0] is not None), ordered[0])
         table = Table(
-            title=f"{task_id}: reference J/correct {fmt_joules(reference.j_per_correct[0])}{est(reference.energy_quality)}"
+            title=f"{task_id}: reference J/correct "
+            f"{with_est(format_joules(reference.j_per_correct[0]), reference.energy_quality == 'estimated')}"
             f", CEGI {fmt_cegi(reference.cegi[0], reference.cegi_status[0])}",
             title_justify="left",
         )
@@ -238,7 +246,7 @@ def print_board(record: Any, rows: Sequence[Any]) -> None:
                         f"{row.items_done[1]}" + (f"/{row.n_items}" if row.n_items else ""),
                         fmt_diff(row),
                         fmt_ratio(row),
-                        fmt_joules(row.j_per_correct[1]) + est(row.energy_quality),
+                        with_est(format_joules(row.j_per_correct[1]), row.energy_quality == "estimated"),
                         fmt_cegi(row.cegi[1], row.cegi_status[1]),
                         fmt_outcome(row),
                         row.settled or DASH,

@@ -15,11 +15,26 @@ from rich.text import Text
 
 from greentui.core.records import SIDES, Side
 from greentui.core.run.tally import SideTally, Tally
-from greentui.core.verdict.compute import format_params
-from greentui.core.verdict.model import MIN_INTERVAL_ITEMS
 from greentui.core.verdict.stopping import accuracy_interval, energy_interval, outcome_words
-from greentui.core.verdict.text import too_few_for_interval
-from greentui.tui import formatting as fmt
+from greentui.format import (
+    DASH,
+    MIN_INTERVAL_ITEMS,
+    format_cpu_share,
+    format_grams,
+    format_intensity,
+    format_item_score,
+    format_j_per_token,
+    format_joules,
+    format_params,
+    format_percent,
+    format_power,
+    format_score,
+    format_seconds,
+    format_tokens_per_s,
+    format_wh,
+    too_few_for_interval,
+)
+from greentui.tui.formatting import shorten
 
 # (key, label), most important first: power, energy, J/token and the score (with its interval and the est. mark)
 # stay at every size; TTFT and tokens/s fold away first when the lane is small, then CO2e and J/correct.
@@ -192,7 +207,7 @@ def lane_busy_line(lane: SideTally) -> str | None:
     if not lane.contended_items:
         return None
     share = lane.other_cpu_share
-    what = "" if share is None else f": {100 * share:.0f} % of CPU time to other programs"
+    what = "" if share is None else f": {format_cpu_share(share)} to other programs"
     return f" machine busy in {lane.contended_items} of {lane.items_done} measurements{what} "
 
 
@@ -206,7 +221,7 @@ def lane_view(tally: Tally, side: Side, *, ended: bool = False) -> LaneView:
     cut_short = ended and tally.finished is None and lane.state not in ("failed", "done")
     return LaneView(
         side=side,
-        title_spec=lane.spec or lane.display_name or "—",
+        title_spec=lane.spec or lane.display_name or DASH,
         title_detail=detail,
         failed=lane.state == "failed",
         active=tally.active_side == side,
@@ -228,10 +243,10 @@ def _status_line(tally: Tally, lane: SideTally) -> LaneLine:
     n_items = tally.n_items
     if lane.state == "generating":
         return LaneLine(
-            "generating", f"item {lane.items_done + 1}/{n_items}  ", prompt=fmt.shorten(lane.current_prompt, 200)
+            "generating", f"item {lane.items_done + 1}/{n_items}  ", prompt=shorten(lane.current_prompt, 200)
         )
     if lane.state == "loading":
-        fraction = "" if lane.load_fraction is None else f" {lane.load_fraction:.0%}"
+        fraction = "" if lane.load_fraction is None else f" {format_percent(lane.load_fraction, 0)}"
         return LaneLine("loading", f"loading: {lane.load_stage}{fraction}")
     if lane.state == "failed":
         return LaneLine("bold", f"failed after {lane.items_done} items; its finished items are kept")
@@ -239,13 +254,13 @@ def _status_line(tally: Tally, lane: SideTally) -> LaneLine:
         return LaneLine("plain", f"done: {lane.items_done}/{n_items} items")
     if lane.items:
         last = lane.items[-1]
-        mark = f"score {last.score:.2f}" if tally.continuous else ("✓" if last.correct else "✗")
+        mark = f"score {format_item_score(last.score)}" if tally.continuous else ("✓" if last.correct else "✗")
         other = "B" if lane.side == "A" else "A"
         return LaneLine(
             "answered",
             f"item {lane.items_done}/{n_items} {mark}  answer ",
-            answer=fmt.shorten(last.answer or "—", 40),
-            expected=fmt.shorten(last.reference, 40),
+            answer=shorten(last.answer or DASH, 40),
+            expected=shorten(last.reference, 40),
             tail=f"  · waiting ({other} is measuring)" if tally.active_side == other else "",
         )
     if lane.state == "ready":
@@ -262,21 +277,15 @@ def _tiles(tally: Tally, lane: SideTally) -> tuple[TileView, ...]:
         now_rate = lane.current_tokens / elapsed if elapsed > 0 else None
     score = lane.score
     if score is None or score.mean is None:
-        score_value, score_note = fmt.DASH, ""
+        score_value, score_note = DASH, ""
     else:
-        unit = "" if tally.continuous else "%"
-        too_few = too_few_for_interval(score.n)
-        ci = (
-            f" ({100 * score.lo:.0f}–{100 * score.hi:.0f})"
-            if not too_few and score.lo is not None and score.hi is not None
-            else ""
-        )
-        score_value = f"{100 * score.mean:.1f}{unit}{ci}"
+        # the tile is narrow: the interval to whole points (the verdict writes it to one decimal)
+        score_value = format_score(score.mean, score.lo, score.hi, score.n, continuous=tally.continuous, compact=True)
         if tally.continuous:  # scores in [0, 1]: nothing is "correct", the note counts the items
             score_note = f"{score.n} items"
         else:
             score_note = f"{lane.figures.correct}/{score.n} correct"
-        if too_few:  # the tile is narrow: the short form of "too few for an interval"
+        if too_few_for_interval(score.n):  # the tile is narrow: the short form of "too few for an interval"
             score_note += f" · n < {MIN_INTERVAL_ITEMS}: no CI"
     elsewhere = lane.energy_note is not None and lane.energy_j is None  # "not measured here", never 0
     counted = lane.tokens_counted_by
@@ -285,19 +294,19 @@ def _tiles(tally: Tally, lane: SideTally) -> tuple[TileView, ...]:
         "power": TileView(
             "power",
             LABELS["power"],
-            fmt.power(tally.power_now_w) if active else fmt.DASH,
+            format_power(tally.power_now_w) if active else DASH,
             power_source_label(tally) if active else "idle",
             est,
         ),
         "energy": (
             TileView("energy", LABELS["energy"], "not measured", "here (see below)")
             if elsewhere
-            else TileView("energy", LABELS["energy"], fmt.fmt_joules(lane.energy_j), fmt.fmt_wh(lane.energy_j), est)
+            else TileView("energy", LABELS["energy"], format_joules(lane.energy_j), format_wh(lane.energy_j), est)
         ),
         "jpt": TileView(
             "jpt",
             LABELS["jpt"],
-            fmt.DASH if elsewhere else fmt.fmt_num(lane.joules_per_token, 3),
+            DASH if elsewhere else format_j_per_token(lane.joules_per_token),
             "" if counted in ("", "generated ids", "reported by the server") else f"tokens {counted}",
             est,
         ),
@@ -305,24 +314,24 @@ def _tiles(tally: Tally, lane: SideTally) -> tuple[TileView, ...]:
         "jpc": TileView(
             "jpc",
             "J / correct-eq." if tally.continuous else LABELS["jpc"],
-            fmt.fmt_num(lane.joules_per_correct, 2),
+            format_joules(lane.joules_per_correct),
             "per unit of score" if tally.continuous else "",
             est,
         ),
         "co2": TileView(
             "co2",
             LABELS["co2"],
-            fmt.grams(tally.co2_g(lane.side)),
-            f"grid {grid.g_per_kwh:.0f} g/kWh" if grid else "",
+            format_grams(tally.co2_g(lane.side)),
+            f"grid {format_intensity(grid.g_per_kwh, short=True)}" if grid else "",
             est,
         ),
         "speed": TileView(
             "speed",
             LABELS["speed"],
-            fmt.fmt_num(lane.tokens_per_s, 1),
-            f"now {fmt.fmt_num(now_rate, 1)}" if active else "",
+            format_tokens_per_s(lane.tokens_per_s),
+            f"now {format_tokens_per_s(now_rate)}" if active else "",
         ),
-        "ttft": TileView("ttft", LABELS["ttft"], fmt.fmt_seconds(lane.ttft_p50_s), "median"),
+        "ttft": TileView("ttft", LABELS["ttft"], format_seconds(lane.ttft_p50_s), "median"),
     }
     return tuple(tiles[key] for key, _ in TILES)
 

@@ -24,7 +24,15 @@ CROPPED_AT_EDGE = re.compile(r"\d(?: ?[kmµ]?(?:J|W|Wh|g))? (?:e|es|est)(?=$|[\s
 
 # The estimated figures of the fixed sessions the snapshots show, each with its mark (fakes.py: estimated power)
 WHOLE_MARKS = {
-    "test_live_screen_mid_race": ("19.8 W est.", "28.8 J est.", "22.4 J est.", "1.200 est.", "0.933 est."),
+    "test_live_screen_mid_race": (
+        "19.8 W est.",
+        "28.8 J est.",
+        "22.4 J est.",
+        "1.20 est.",
+        "0.933 est.",
+        "9.60 J est.",
+        "448 µg est.",
+    ),
     "test_verdict_screen": ("57.6 J · 16.0 mWh est.", "1.20 est.", "0.933 est."),
     "test_history_screen": ("60.0 J est.", "102 J est.", "38.4 J est.", "43.2 J est."),
 }

@@ -1,8 +1,8 @@
-"""The few figure formats of the screens."""
+"""The rough ETA of the live screen (written by the one formatter)."""
 
 from __future__ import annotations
 
-from greentui.tui.formatting import about
+from greentui.format import format_about as about
 
 
 def test_the_eta_is_said_roughly() -> None:

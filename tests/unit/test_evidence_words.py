@@ -10,22 +10,32 @@ import pytest
 
 from greentui.core.records import IdleMeasured, ItemScored
 from greentui.core.run.tally import Tally, session_verdict, verdict_from_tally
-from greentui.core.verdict.stats import RunningScore
-from greentui.core.verdict.text import busy_line, format_energy, format_grams, format_joules, format_number
-from greentui.format import fmt_joules, fmt_num, fmt_score
+from greentui.core.verdict.text import busy_line
+from greentui.format import (
+    format_energy,
+    format_grams,
+    format_j_per_token,
+    format_joules,
+    format_number,
+    format_score,
+    format_seconds,
+    format_wh,
+)
 from greentui.text.report import comparison_rows
 from tests.helpers.events import loaded, scored, started
 
 
 def test_an_interval_needs_five_items() -> None:
-    assert fmt_score(RunningScore(0.5, 0.49, 0.51, 2)) == "50.0% (n = 2: too few for an interval)"
-    assert fmt_score(RunningScore(0.8, 0.6, 0.9, 5)) == "80.0% (60.0–90.0)"
-    assert fmt_score(None) == "—"
+    assert format_score(0.5, 0.49, 0.51, 2) == "50.0% (n = 2: too few for an interval)"
+    assert format_score(0.8, 0.6, 0.9, 5) == "80.0% (60.0–90.0)"
+    assert format_score(0.412, 0.3, 0.5, 9, continuous=True) == "41.2 (30.0–50.0)"  # points, no % sign
+    assert format_score(0.8, 0.6, 0.9, 5, compact=True) == "80.0% (60–90)"  # a narrow tile
+    assert format_score(None) == "—"
 
 
 def test_float_noise_prints_as_zero_and_small_values_carry_a_smaller_unit() -> None:
-    assert format_joules(8.5e-12) == "0 J" and format_energy(8.5e-12) == "0 J" and fmt_joules(8.5e-12) == "0 J"
-    assert fmt_num(8.5e-12, 3) == "0.000"
+    assert format_joules(8.5e-12) == "0 J" and format_energy(8.5e-12) == "0 J" and format_wh(8.5e-12) == "0 Wh"
+    assert format_j_per_token(8.5e-12) == "0" and format_seconds(8.5e-12) == "0 ms"
     assert format_number(5.2e-5) == "0.0000520" and "e" not in format_number(1.5e-6)
     assert format_grams(1.23e-5) == "12.3 µg" and format_grams(0.05) == "50.0 mg" and format_grams(2.5e-9) == "2.50 ng"
     assert format_grams(1500.0) == "1.50 kg" and format_grams(0) == "0 g" and format_grams(None) == "—"

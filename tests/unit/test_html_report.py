@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from greentui.core.records import ItemScored, PowerSample
 from greentui.store import SessionStore
 from greentui.text.html import contention_lines, provenance_lines, session_html
 from greentui.text.html_chart import COLOURS, TINTS, power_trace_svg, svg_text, trace_bins
 from greentui.text.listing import export_session
 from tests.helpers.store_events import LiveSession
+from tests.helpers.timezone import local_zone
 
 
 def sample(t: float, device: str, watts: float) -> PowerSample:
@@ -92,13 +95,14 @@ def test_recorded_provenance_and_contention_are_shown(tmp_path: Path) -> None:
     assert "weights sha256 abc123" in page and "other_cpu_share: 0.42" in page and "<h2>Contention</h2>" not in page
 
 
-def test_a_session_without_items_still_makes_a_page(tmp_path: Path) -> None:
+def test_a_session_without_items_still_makes_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = SessionStore(tmp_path / "g.db")
     writer = store.writer()
     for event in LiveSession("s-empty", n_items=3, stop_after_items=0, finish=False).events():
         writer.handle(event)
     writer.close()
-    page = session_html(store.load_session("s-empty"), store.samples("s-empty"), None, generated_unix_s=0.0)
+    with local_zone(monkeypatch, "UTC"):
+        page = session_html(store.load_session("s-empty"), store.samples("s-empty"), None, generated_unix_s=0.0)
     assert "No verdict: no item finished on both sides." in page and "<svg" in page
     assert "Not recorded for this session" in page and "1970-01-01 00:00 UTC" in page
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 
 from greentui.core.records import GridIntensity
 from greentui.core.verdict.compute import SideInput, Verdict, compute_verdict
 from greentui.text.report import comparison_rows, md_escape, render_verdict, session_markdown
+from tests.helpers.timezone import PARIS, local_zone
 from tests.unit.test_verdict import binary, make_items
 
 GRID = GridIntensity(g_per_kwh=56.0, source="codecarbon data: FRA", country_iso3="FRA")
@@ -126,16 +128,17 @@ def test_failed_side_renders_with_its_reason() -> None:
     assert rows["failed"][2] == "out of memory" and rows["accuracy (95% CI)"][2] == "—"
 
 
-def test_session_markdown_has_header_table_sentence_cegi_and_scale() -> None:
+def test_session_markdown_has_header_table_sentence_cegi_and_scale(monkeypatch: pytest.MonkeyPatch) -> None:
     verdict = make_verdict()
-    md = session_markdown(SESSION, RUNS, None, verdict)
+    with local_zone(monkeypatch, PARIS):
+        md = session_markdown(SESSION, RUNS, None, verdict)
     assert md.startswith("# greentui report: Sentiment\n")
-    assert "- **Date:** 2026-09-21 " in md and "UTC" in md
+    assert "- **Date:** 2026-09-21 16:13 CEST\n" in md  # 14:13 UTC, in the reader's local time, the zone named
     assert "- **Power:** estimated (no RAPL, no GPU) (quality: estimated)" in md
     assert "- **Grid intensity:** 56 g CO2e/kWh (source: codecarbon data: FRA)" in md
     assert "|  | A (smollm2-135m@fp32) | B (smollm2-135m@nf4) |" in md
     assert "| J / correct answer | 22.2 J est. | 20.0 J est. |" in md  # 800 J / 36 and 400 J / 20
-    assert "| B | smollm2-135m | smollm2-135m@nf4 | 134.5 M | 134.5 M | nf4 | cpu | 4.0 s |" in md
+    assert "| B | smollm2-135m | smollm2-135m@nf4 | 134.5 M | 134.5 M | nf4 | cpu | 4.00 s |" in md
     assert f"**{verdict.sentence}**" in md
     assert "## CEGI" in md and "lower is better" in md and "## At scale" in md
 

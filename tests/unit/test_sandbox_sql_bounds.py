@@ -71,7 +71,8 @@ HOSTILE: dict[str, tuple[str, str]] = {
     "cross-join-forever": (f"SELECT count(*) FROM {numbers(10**6)} a, {numbers(10**6)} b", "ran past the 2 s limit"),
     "sort-a-huge-set": (f"SELECT x FROM {numbers(10**9)} ORDER BY random() LIMIT 1", "ran past"),
     "distinct-huge-blobs": (f"SELECT count(DISTINCT randomblob(2000)) FROM {numbers(10**7)}", "ran past|memory"),
-    "window-over-forever": (f"SELECT sum(x) OVER (ORDER BY x DESC) FROM {FOREVER} LIMIT 1", "ran past"),
+    # sorting an endless set: the time limit, or the memory cap when the sort fills it first (a fast machine)
+    "window-over-forever": (f"SELECT sum(x) OVER (ORDER BY x DESC) FROM {FOREVER} LIMIT 1", "ran past|memory"),
     "pathological-like": (
         f"SELECT count(*) FROM {numbers(10**9)} WHERE printf('%.*c', 3000 + x % 2, 'a') LIKE '%a%a%a%a%a%a%a%a%b'",
         "ran past",

@@ -17,10 +17,10 @@ from greentui.core.verdict.compute import (
     Verdict,
     VerdictError,
     compute_verdict,
-    format_grams,
     scale_lines,
     verdict_lines,
 )
+from greentui.format import format_grams
 
 GRID = GridIntensity(g_per_kwh=500.0, source="user (--grid-intensity)", country_iso3=None)
 

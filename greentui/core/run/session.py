@@ -45,7 +45,8 @@ from greentui.core.records import (
 from greentui.core.run import stopping
 from greentui.core.run.control import RunControl
 from greentui.core.run.schedule import SCHEDULES, schedule_order
-from greentui.core.verdict.sequential import DEFAULT_ALPHA, DEFAULT_DELTA, StoppingError
+from greentui.core.verdict.model import DEFAULT_ALPHA, DEFAULT_DELTA
+from greentui.core.verdict.sequential import StoppingError
 
 
 class SessionError(ValueError):

@@ -47,6 +47,7 @@ from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, comp
 from greentui.core.verdict.stats import RunningScore, running_score_of
 from greentui.core.verdict.stopping import summarise as summarise_stopping
 from greentui.core.verdict.text import busy_line
+from greentui.format import format_cpu_share
 
 
 @dataclass
@@ -216,7 +217,7 @@ class Tally:
             return None
         if not contended and self.idle is not None:
             share = self.idle.contention_share
-            what = "" if share is None else f": {100 * share:.0f} % of CPU time went to other programs"
+            what = "" if share is None else f": {format_cpu_share(share)} went to other programs"
             return f"the machine was busy during the idle baseline{what}; dynamic energy is not available"
         seconds = sum(lane._share_seconds for lane in lanes)
         share = sum(lane._share_weighted for lane in lanes) / seconds if seconds > 0 else None

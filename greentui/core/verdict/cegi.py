@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from greentui.core.records import Side
 from greentui.core.verdict.model import CEGI_FORMULA, Cegi, CegiSide, SideSummary
-from greentui.core.verdict.text import format_number
+from greentui.format import format_count, format_grams
 
 
 def _cegi_side(
@@ -96,8 +96,8 @@ def cegi(
         e_amortized = None if b.co2e_g is None else b.co2e_g + share_g
         amortized = (_cegi_side("B", e_amortized, s_b, gain, b.params_trainable, missing=missing),)
         note = (
-            f"Amortised: training {format_number(training_emissions_g)} g CO2e spread over "
-            f"{format_number(answers)} answers adds {format_number(share_g)} g to this run's {b.n_items} answers"
+            f"Amortised: training {format_grams(training_emissions_g)} CO2e spread over "
+            f"{format_count(answers)} answers adds {format_grams(share_g)} to this run's {b.n_items} answers"
         )
     return Cegi(
         mode="fine-tune",

@@ -22,6 +22,7 @@ from greentui.core.verdict.model import (
     Comparison,
     SideSummary,
 )
+from greentui.format import format_share
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def scale_withheld(a: SideSummary, b: SideSummary, comparison: Comparison) -> st
         if comparison.energy_ratio_lo is not None and comparison.energy_ratio_hi is not None:
             missing.append(
                 f"an energy ratio whose 95% CI excludes 1 by at least {100 * MIN_ENERGY_DIFFERENCE:.0f}% "
-                f"(B/A: {100 * comparison.energy_ratio_lo:.0f}%–{100 * comparison.energy_ratio_hi:.0f}%)"
+                f"(B/A: {format_share(comparison.energy_ratio_lo)}–{format_share(comparison.energy_ratio_hi)})"
             )
         else:
             missing.append(f"an energy ratio over at least {MIN_PAIRED_ITEMS} paired items")

@@ -13,13 +13,14 @@ from typing import Any, Literal, TypeVar
 
 from greentui.core.records import GridIntensity, ItemScored, Quality, Side
 
+# Stopping when settled (core/verdict/sequential.py): the default error level and equivalence margin
+DEFAULT_ALPHA = 0.05
+DEFAULT_DELTA = 0.05  # 5 points of accuracy, or 5 points of energy share (a ratio of 0.82 to 1.22)
+
 _T = TypeVar("_T")
 
 Mode = Literal["fine-tune", "head-to-head"]
 MIN_PAIRED_ITEMS = 5
-# Fewer items than this on a side: no confidence interval is printed for its score ("n = 2: too few for an
-# interval"), since a Wilson or bootstrap interval over two or three items says more about the method than the model.
-MIN_INTERVAL_ITEMS = 5
 # The at-scale projections (per million answers, a year, the car-km equivalence) need at least this many items with
 # energy on each side, and an energy ratio whose 95% CI excludes 1: multiplying a noisy per-answer figure by a
 # million turns noise into a headline.

@@ -43,13 +43,14 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+# the declared defaults live with the verdict's records, so the CLI can show them without importing numpy
+from greentui.core.verdict.model import DEFAULT_ALPHA, DEFAULT_DELTA
+
 Outcome = Literal["A", "B", "equivalent", "not settled"]
 Kind = Literal["accuracy", "energy"]
 SettleOn = Literal["accuracy", "both"]
 SETTLE_RULES: tuple[SettleOn, ...] = ("accuracy", "both")
 
-DEFAULT_ALPHA = 0.05
-DEFAULT_DELTA = 0.05  # 5 points of accuracy, or 5 points of energy share (a ratio of 0.82 to 1.22)
 TRUNCATION = 0.5  # largest bet, as in the paper's experiments (c = 1/2)
 
 FloatArray = npt.NDArray[np.float64]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from greentui.core.records import ItemScored, StoppingChecked
 from greentui.core.verdict.model import StoppingSummary
-from greentui.core.verdict.text import format_energy
+from greentui.format import format_energy, format_seconds
 
 
 def _points(delta: float) -> str:
@@ -122,13 +122,6 @@ def summarise(
     )
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
-
-
 def stopping_lines(summary: StoppingSummary) -> list[str]:
     """The verdict's words on stopping: the rule, when it settled and on what, the final intervals, and what the
     items not run would have cost (labelled as an estimate)."""
@@ -157,7 +150,7 @@ def stopping_lines(summary: StoppingSummary) -> list[str]:
         if summary.saved_energy_j_estimate is not None:
             cost.append(format_energy(summary.saved_energy_j_estimate))
         if summary.saved_seconds_estimate is not None:
-            cost.append(_duration(summary.saved_seconds_estimate))
+            cost.append(format_seconds(summary.saved_seconds_estimate))
         if cost:
             lines.append(
                 f"The {summary.items_not_run} items per side not run would have cost about {' and '.join(cost)} "

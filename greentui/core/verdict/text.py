@@ -1,26 +1,32 @@
-"""The verdict in words: number formats, the one-sentence conclusion, the Pareto line, CEGI and scale lines.
+"""The verdict in words: the one-sentence conclusion, the Pareto line, CEGI and scale lines.
 
 Pure functions over :mod:`greentui.core.verdict.model` records; the TUI, the CLI and the markdown export all print
-these same lines.
+these same lines. Every figure in them is written by :mod:`greentui.format`, the one formatter.
 """
 
 from __future__ import annotations
 
-import math
-
 from greentui.core.records import CONTENDED_CPU_SHARE, Quality, Side
 from greentui.core.verdict.evidence import Evidence
 from greentui.core.verdict.model import (
-    MIN_INTERVAL_ITEMS,
     MIN_PAIRED_ITEMS,
     CegiSide,
     Comparison,
     SideSummary,
     Verdict,
 )
-
-# Below this many joules a figure is float noise (a window that did no measurable work), printed as 0.
-NOISE_J = 1e-6
+from greentui.format import (
+    format_count,
+    format_cpu_share,
+    format_fixed,
+    format_grams,
+    format_intensity,
+    format_joules,
+    format_number,
+    format_params,
+    format_points,
+    format_share,
+)
 
 
 def verdict_lines(verdict: Verdict) -> list[str]:
@@ -41,7 +47,7 @@ def verdict_lines(verdict: Verdict) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Words: number formats, the sentence, the Pareto line, CEGI and scale lines
+# Words: the sentence, the Pareto line, CEGI and scale lines
 # --------------------------------------------------------------------------------------------------
 
 # Token counts that need no remark: counted from the generated ids in process, or reported by the server.
@@ -53,79 +59,6 @@ CAR_SOURCE = (
     "EEA: new passenger cars registered in Europe in 2023 averaged about 106.6 g CO2/km, "
     "WLTP type-approval; an approximate equivalence"
 )
-
-
-def too_few_for_interval(n: int) -> str | None:
-    """ "n = 2: too few for an interval" below MIN_INTERVAL_ITEMS items, else None (print the interval)."""
-    return f"n = {n}: too few for an interval" if n < MIN_INTERVAL_ITEMS else None
-
-
-def format_number(x: float, sig: int = 3) -> str:
-    """``sig`` significant digits, trailing zeros kept ("5.00", "0.0500"); thousands separators from
-    10**(sig-1) up; magnitudes below 1e-6 (float noise at the scales greentui prints) are 0; an exponent only
-    from 1e9 (small values carry their unit one step down instead, see :func:`format_grams`)."""
-    if abs(x) < 1e-6:
-        return "0"
-    rounded = float(f"{x:.{sig}g}")  # round first, so 9.9999 becomes 10.0 and not "10.00"
-    ax = abs(rounded)
-    if ax >= 1e9:
-        return f"{rounded:.{sig - 1}e}"
-    if ax >= 10 ** (sig - 1):
-        return f"{rounded:,.0f}"
-    return f"{rounded:.{sig - 1 - math.floor(math.log10(ax))}f}"
-
-
-def _scaled(x: float, units: tuple[tuple[float, str], ...]) -> str:
-    for factor, unit in reversed(units):
-        if abs(x) >= factor:
-            return f"{format_number(x / factor)} {unit}"
-    return f"{format_number(x / units[0][0])} {units[0][1]}"
-
-
-def format_joules(j: float | None) -> str:
-    return "—" if j is None else _scaled(j, ((1.0, "J"), (1e3, "kJ"), (1e6, "MJ"), (1e9, "GJ")))
-
-
-def format_energy(j: float | None) -> str:
-    """Joules with the same energy in watt-hours beside them: ``1.32 kJ · 0.367 Wh``."""
-    if j is None:
-        return "—"
-    if abs(j) < NOISE_J:
-        return "0 J"
-    wh = _scaled(j / 3600.0, ((1e-6, "µWh"), (1e-3, "mWh"), (1.0, "Wh"), (1e3, "kWh")))
-    return f"{format_joules(j)} · {wh}"
-
-
-def format_grams(g: float | None) -> str:
-    """Grams, stepping down to mg, µg and ng for the tiny emissions of short runs ("13.0 µg")."""
-    if g is None:
-        return "—"
-    if g == 0:
-        return "0 g"
-    return _scaled(g, ((1e-9, "ng"), (1e-6, "µg"), (1e-3, "mg"), (1.0, "g"), (1e3, "kg"), (1e6, "t")))
-
-
-def format_params(n: int) -> str:
-    """134515008 -> "134.5 M" (four significant digits: quantized variants of one model differ little)."""
-    for factor, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if n >= factor:
-            return f"{n / factor:.4g} {unit}"
-    return str(n)
-
-
-def format_count(n: float) -> str:
-    """1e6 -> "1 million"; other values with separators."""
-    if n >= 1e6 and (n / 1e6) == round(n / 1e6, 3):
-        return f"{n / 1e6:g} million"
-    return f"{n:,.0f}" if n >= 1 else f"{n:g}"
-
-
-def _pct(ratio: float | None) -> str:
-    if ratio is None:
-        return "—"
-    value = 100 * ratio
-    # One decimal near 100%, where rounding would print "100%" for a real (significant) difference.
-    return f"{value:.1f}%" if 99 <= value <= 101 else f"{value:.0f}%"
 
 
 def model_label(s: SideSummary, other: SideSummary) -> str:
@@ -157,7 +90,7 @@ def _inverse(x: float | None) -> float | None:
 
 
 def _ci(lo: float, hi: float) -> str:
-    return f"95% CI {lo:+.1f} … {hi:+.1f}"
+    return f"95% CI {format_points(lo)} … {format_points(hi)}"
 
 
 def sentences(
@@ -192,43 +125,46 @@ def sentences(
     elif c.outcome == "no_correct":
         sentence = (
             f"Neither model scored on the {c.n_paired} items both answered: {label['A']} and {label['B']} "
-            "both scored 0" + (f"; B used {_pct(c.energy_ratio)} of A's energy." if c.energy_ratio else ".")
+            "both scored 0" + (f"; B used {format_share(c.energy_ratio)} of A's energy." if c.energy_ratio else ".")
         )
     elif c.outcome == "matches" and c.cheaper is not None:
         cheap = c.cheaper
         d, lo, hi = _diff_for(c, cheap)
         sentence = (
-            f"{label[cheap]} matches {label[other[cheap]]}: {metric} {d:+.1f} points ({_ci(lo, hi)}) "
-            f"at {_pct(_ratio_for(c, cheap)[0])} of {other[cheap]}'s energy."
+            f"{label[cheap]} matches {label[other[cheap]]}: {metric} {format_points(d)} points ({_ci(lo, hi)}) "
+            f"at {format_share(_ratio_for(c, cheap)[0])} of {other[cheap]}'s energy."
         )
     elif m is None:
         d, lo, hi = _diff_for(c, "B")
-        head = f"Too close to call: {label['B']} vs {label['A']}, {metric} {d:+.1f} points ({_ci(lo, hi)})"
+        head = f"Too close to call: {label['B']} vs {label['A']}, {metric} {format_points(d)} points ({_ci(lo, hi)})"
         if c.energy_ratio is None:
             sentence = head + " and no energy figures to separate them."
         else:
             sentence = (
-                head + f" at {_pct(c.energy_ratio)} of A's energy (95% CI {_pct(c.energy_ratio_lo)} … "
-                f"{_pct(c.energy_ratio_hi)}): both differences are within the noise."
+                head + f" at {format_share(c.energy_ratio)} of A's energy (95% CI {format_share(c.energy_ratio_lo)} … "
+                f"{format_share(c.energy_ratio_hi)}): both differences are within the noise."
             )
     else:
         less = other[m]
         d, lo, hi = _diff_for(c, m)
-        head = f"{label[m]} scores higher on {metric} than {label[less]} by {d:.1f} points ({_ci(lo, hi)})"
+        head = f"{label[m]} scores higher on {metric} than {label[less]} by {format_fixed(d, 1)} points ({_ci(lo, hi)})"
         r, r_lo, r_hi = _ratio_for(c, m)
         if c.energy_ratio is None:
             sentence = head + f"; without energy figures there is no cost per extra {answer}."
         elif c.outcome == "dominates":
-            sentence = head + f" and uses less energy ({_pct(r)} of {less}'s): it dominates."
+            sentence = head + f" and uses less energy ({format_share(r)} of {less}'s): it dominates."
         elif r is not None and r <= 1:
-            sentence = head + f" at about the same energy ({_pct(r)} of {less}'s, 95% CI {_pct(r_lo)} … {_pct(r_hi)})."
+            sentence = (
+                head
+                + f" at about the same energy ({format_share(r)} of {less}'s, 95% CI {format_share(r_lo)} … {format_share(r_hi)})."
+            )
         elif c.extra_j_per_extra_correct is not None:
             sentence = (
                 head + f" and costs {format_joules(c.extra_j_per_extra_correct)} per extra {answer} "
-                f"({_pct(r)} of {less}'s energy)."
+                f"({format_share(r)} of {less}'s energy)."
             )
         else:
-            sentence = head + f" at {_pct(r)} of {less}'s energy."
+            sentence = head + f" at {format_share(r)} of {less}'s energy."
 
     if c.outcome == "incomplete" or c.n_paired < MIN_PAIRED_ITEMS:
         pareto = "Pareto: not enough items answered by both models to rank them."
@@ -294,7 +230,7 @@ def _cegi_side_line(row: CegiSide, unit: str, per: str) -> str:
             f"{row.side}: E {format_grams(row.emissions_g)} / (G {format_number(row.gain or 0)} {unit} × "
             f"P {format_params(row.params)}) = {format_grams(row.value)} CO2e {per}"
         )
-    gain = "" if row.gain is None else f", G = {row.gain:+.1f} {unit}"
+    gain = "" if row.gain is None else f", G = {format_points(row.gain)} {unit}"
     return f"{row.side}: CEGI undefined ({row.status}{gain})"
 
 
@@ -353,8 +289,8 @@ def cegi_lines(verdict: Verdict) -> list[str]:
 
 def busy_line(share: float | None, *, process_scope: bool = False, contended: int = 0, windows: int = 0) -> str:
     """The one plain line every view prints when the machine was busy while greentui measured."""
-    what = "a lot of" if share is None else f"{100 * share:.0f} % of"
-    line = f"the machine was busy: {what} CPU time went to other programs"
+    what = "a lot of CPU time" if share is None else format_cpu_share(share)
+    line = f"the machine was busy: {what} went to other programs"
     if windows and 0 < contended < windows:
         line += f" ({contended} of {windows} measurements above the {100 * CONTENDED_CPU_SHARE:.0f} % limit)"
     if process_scope:
@@ -375,7 +311,7 @@ def contention_note(evidence: Evidence) -> str | None:
         parts.append(line[0].upper() + line[1:] + ".")
     if evidence.idle_contended:
         share = evidence.idle_contention_share
-        during = "" if share is None else f" ({100 * share:.0f} % of CPU time went to other programs)"
+        during = "" if share is None else f" ({format_cpu_share(share)} went to other programs)"
         parts.append(
             f"The idle baseline was taken on a busy machine{during}, so it is not used: dynamic energy is not "
             "available (machine busy during the baseline)."
@@ -401,7 +337,7 @@ def scale_lines(verdict: Verdict) -> list[str]:
     )
     lines = [
         f"At {format_count(scale.requests_per_day)} answers a day: {per_day} ({where}"
-        f"{grid.g_per_kwh:g} g/kWh: {per_year} CO2e a year)",
+        f"{format_intensity(grid.g_per_kwh, short=True)}: {per_year} CO2e a year)",
         f"Per million answers: {per_million}",
     ]
     if scale.equivalence_km is not None and scale.equivalence_kg_per_year:

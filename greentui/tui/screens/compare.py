@@ -9,7 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from greentui.tui import formatting as fmt
+from greentui.format import format_when
 from greentui.tui.comparison import SessionComparison
 from greentui.tui.replay import FoldedSession
 from greentui.tui.safe_text import literal_text
@@ -35,7 +35,7 @@ def session_line(label: str, session: FoldedSession) -> Text:
     text.append(status, style="bold")
     text.append_text(
         literal_text(
-            f"{reason} · {started.task_name} · {done} items · {fmt.timestamp(started.started_unix_s)}",
+            f"{reason} · {started.task_name} · {done} items · {format_when(started.started_unix_s)}",
             one_line=True,
         )
     )

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from greentui.core.verdict.text import format_number
+from greentui.format import format_joules_interval, format_score, with_est
 from greentui.store.tradeoff import RunPoint, run_points
 from greentui.tui.messages import RunsLoaded, post_result
 from greentui.tui.safe_text import literal_text
@@ -37,8 +37,9 @@ def legend(points: list[ChartPoint], sweep: str | None) -> Text:
     return text
 
 
-def _interval(value: float, lo: float, hi: float, scale: float = 1.0) -> str:
-    return f"{format_number(value * scale)} ({format_number(lo * scale)}–{format_number(hi * scale)})"
+def energy_cell(value: float, lo: float, hi: float, estimated: bool) -> str:
+    """``7.20 J (6.10–8.30) est.``: an energy and its 95% interval, as every view writes energy."""
+    return with_est(format_joules_interval(value, lo, hi), estimated) + ("" if estimated else " measured")
 
 
 class TradeoffScreen(Screen[None]):
@@ -67,7 +68,7 @@ class TradeoffScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for heading in ("", "model", "score (95% CI)", "J (95% CI)", "items", "status", "session"):
+        for heading in ("", "model", "score (95% CI)", "energy (95% CI)", "items", "status", "session"):
             table.add_column(heading)
         self._heading("reading the runs…")
         self.load()
@@ -111,11 +112,12 @@ class TradeoffScreen(Screen[None]):
             table.add_row(
                 Text(mark + ("◀" if point.current else ""), style="bold"),
                 literal_text(run.spec, one_line=True),
-                Text(_interval(point.score.value, point.score.lo, point.score.hi, 100.0)),
                 Text(
-                    _interval(point.energy_j.value, point.energy_j.lo, point.energy_j.hi)
-                    + (" est." if run.estimated else " measured")
+                    format_score(
+                        point.score.value, point.score.lo, point.score.hi, run.n, continuous=continuous, compact=True
+                    )
                 ),
+                Text(energy_cell(point.energy_j.value, point.energy_j.lo, point.energy_j.hi, run.estimated)),
                 Text(str(run.n)),
                 Text(run.status),
                 Text(f"{run.session_id[:12]} {run.side}"),

@@ -11,8 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from greentui.core.run.tally import Tally
-from greentui.core.verdict.compute import Verdict, format_joules
-from greentui.tui import formatting as fmt
+from greentui.core.verdict.compute import Verdict
+from greentui.format import format_joules, format_score, format_when, with_est
 from greentui.tui.power_trace import PowerTrace
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.cegi_panel import CegiPanel
@@ -41,7 +41,7 @@ def verdict_heading(tally: Tally, status: str | None = None, *, dated: bool = Tr
     text.append_text(
         literal_text(
             f"· {started.task_name} · {started.n_items} items each · "
-            + (f"{fmt.timestamp(started.started_unix_s)} · " if dated else "")
+            + (f"{format_when(started.started_unix_s)} · " if dated else "")
             + f"session {started.session_id}",
             one_line=True,
         )
@@ -56,9 +56,7 @@ def jpc_title(verdict: Verdict) -> str:
 
 def score_label(score: float | None, continuous: bool) -> str:
     """``87.5%`` for a share of correct answers; ``41.2`` (points out of 100) for a continuous score."""
-    if score is None:
-        return fmt.DASH
-    return f"{100 * score:.1f}" if continuous else fmt.percent(score)
+    return format_score(score, continuous=continuous)
 
 
 class VerdictScreen(Screen[None]):
@@ -107,12 +105,12 @@ class VerdictScreen(Screen[None]):
             score_label(b.accuracy, verdict.continuous),
             "(higher is better)",
         )
-        est = " est." if verdict.energy_quality == "estimated" else ""
+        estimated = verdict.energy_quality == "estimated"
         self.query_one("#bars-jpc", PairedBars).show(
             a.joules_per_correct,
-            format_joules(a.joules_per_correct) + (est if a.joules_per_correct else ""),
+            with_est(format_joules(a.joules_per_correct), estimated),
             b.joules_per_correct,
-            format_joules(b.joules_per_correct) + (est if b.joules_per_correct else ""),
+            with_est(format_joules(b.joules_per_correct), estimated),
             "(lower is better)",
         )
         self.query_one(ItemList).show(

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from greentui.core.verdict.difference import FigureDiff
-from greentui.core.verdict.text import format_number
+from greentui.format import format_number
 from greentui.tui.comparison import SessionComparison
 from greentui.tui.safe_text import literal_text
 

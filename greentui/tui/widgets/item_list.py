@@ -11,7 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from greentui.core.records import ItemScored
-from greentui.tui import formatting as fmt
+from greentui.format import DASH, format_cpu_share, format_item_score, format_joules, with_est
+from greentui.tui.formatting import shorten
 from greentui.tui.safe_text import literal_text
 
 COLUMNS = ("side", "item", "score", "answer", "expected", "energy", "busy", "why")
@@ -19,22 +20,22 @@ COLUMNS = ("side", "item", "score", "answer", "expected", "energy", "busy", "why
 
 def item_detail(item: ItemScored) -> Text:
     """One item in full: score and the scorer's reason, the energy figure and what it rests on."""
-    text = Text.assemble((f"{item.side} {item.item_id}", "bold"), f" · score {item.score:.2f}", end="")
+    text = Text.assemble((f"{item.side} {item.item_id}", "bold"), f" · score {format_item_score(item.score)}", end="")
     text.append_text(literal_text(f" · {item.score_detail or 'no detail recorded'}", one_line=True))
-    energy = [f"energy {fmt.fmt_joules(item.joules)} ({item.energy_quality}, {item.energy_source}"]
+    energy = [f"energy {format_joules(item.joules)} ({item.energy_quality}, {item.energy_source}"]
     if item.measurement_method:
         energy.append(f", {item.measurement_method}")
     if item.energy_scope:
         energy.append(f", {item.energy_scope}")
     energy.append(")")
     if item.joules_machine is not None:
-        energy.append(f"; whole machine {fmt.fmt_joules(item.joules_machine)}")
+        energy.append(f"; whole machine {format_joules(item.joules_machine)}")
     if item.energy_flagged:
         energy.append("; window too short to trust alone")
     text.append("\n" + "".join(energy))
     busy = []
     if item.contention_share is not None:
-        busy.append(f"{100 * item.contention_share:.0f} % of CPU time went to other programs")
+        busy.append(f"{format_cpu_share(item.contention_share)} went to other programs")
     if item.gpu_other_processes:
         busy.append(f"{item.gpu_other_processes} other process(es) on the GPU")
     if item.gpu_temperature_c is not None:
@@ -42,9 +43,9 @@ def item_detail(item: ItemScored) -> Text:
     if busy:
         text.append(" · " + ", ".join(busy) + (" (contended)" if item.contended else ""))
     text.append("\nanswer ")
-    text.append_text(literal_text(fmt.shorten(item.answer or "—", 200), style="bold", one_line=True))
+    text.append_text(literal_text(shorten(item.answer or DASH, 200), style="bold", one_line=True))
     text.append("  expected ")
-    text.append_text(literal_text(fmt.shorten(item.reference, 200), style="bold", one_line=True))
+    text.append_text(literal_text(shorten(item.reference, 200), style="bold", one_line=True))
     return text
 
 
@@ -69,17 +70,16 @@ class ItemList(Vertical):
         self._items = sorted(items, key=lambda i: (i.side, i.index))
         table: DataTable[Text] = self.query_one("#item-table", DataTable)
         table.clear()
-        mark = " est." if estimated else ""
         for number, item in enumerate(self._items):
             table.add_row(
                 Text(item.side),
-                literal_text(fmt.shorten(item.item_id, 16), one_line=True),
-                Text(f"{item.score:.2f}"),
-                literal_text(fmt.shorten(item.answer or "—", 24), one_line=True),
-                literal_text(fmt.shorten(item.reference, 24), one_line=True),
-                Text(fmt.fmt_joules(item.joules) + (mark if item.joules is not None else "")),
+                literal_text(shorten(item.item_id, 16), one_line=True),
+                Text(format_item_score(item.score)),
+                literal_text(shorten(item.answer or DASH, 24), one_line=True),
+                literal_text(shorten(item.reference, 24), one_line=True),
+                Text(with_est(format_joules(item.joules), estimated)),
                 Text("busy" if item.contended else ""),
-                literal_text(fmt.shorten(item.score_detail or "—", 60), one_line=True),
+                literal_text(shorten(item.score_detail or DASH, 60), one_line=True),
                 key=str(number),
             )
         self._show_detail(0)

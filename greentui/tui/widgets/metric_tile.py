@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from greentui.tui.formatting import EST
+from greentui.format import DASH, EST
 from greentui.tui.widgets.text_line import TextLine
 
 
@@ -19,7 +19,7 @@ class MetricTile(TextLine):
         self._shown: tuple[str, str, str, bool] | None = None
 
     def on_mount(self) -> None:
-        self.show("—")
+        self.show(DASH)
 
     def show(self, value: str, note: str = "", *, estimated: bool = False) -> None:  # type: ignore[override]
         """Set the figure; ``estimated`` appends an ``est.`` mark. Skips the redraw when nothing changed."""
@@ -29,7 +29,7 @@ class MetricTile(TextLine):
         text = Text.assemble((self.label, self.get_component_rich_style("metric-tile--label", partial=True)), end="")
         text.append("\n")
         text.append(value, self.get_component_rich_style("metric-tile--value", partial=True))
-        if estimated and value != "—":
+        if estimated and value != DASH:
             text.append(f" {EST}", self.get_component_rich_style("metric-tile--est", partial=True))
         if note:
             text.append("\n")

@@ -16,7 +16,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from greentui.core.records import SessionStarted
-from greentui.tui import formatting as fmt
+from greentui.format import format_power
+from greentui.tui.formatting import shorten
 from greentui.tui.power_trace import Activity, PowerTrace
 from greentui.tui.safe_text import literal_text
 
@@ -100,11 +101,11 @@ class PowerChart(Widget):
         legend = Text()
         for key, label in (("a", self.labels["A"]), ("b", self.labels["B"])):
             legend.append(" ■ ", self.get_component_rich_style(f"power-chart--{key}", partial=True))
-            legend.append_text(literal_text(fmt.shorten(label, 28), one_line=True))
+            legend.append_text(literal_text(shorten(label, 28), one_line=True))
         legend.append(" ■ ", self.get_component_rich_style("power-chart--idle", partial=True))
         legend.append("no model ")
         legend.append(" ╌╌ ", self.get_component_rich_style("power-chart--baseline", partial=True))
-        legend.append(f"idle baseline {fmt.power(self.trace.baseline_w)} ")
+        legend.append(f"idle baseline {format_power(self.trace.baseline_w)} ")
         self.border_subtitle = legend
 
     def _span(self) -> tuple[float, float]:

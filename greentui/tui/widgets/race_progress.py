@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar
 
-from greentui.tui import formatting as fmt
+from greentui.format import format_about
 from greentui.tui.views import ProgressView
 from greentui.tui.widgets.text_line import TextLine
 
@@ -27,6 +27,6 @@ class RaceProgress(Horizontal):
             bar.update(total=total, progress=view.items_done)
         parts = [f"{view.items_done}/{total or '?'} items"]
         if view.eta_s is not None and view.eta_s > 0:
-            parts.append(f"ETA {fmt.about(view.eta_s)}")
+            parts.append(f"ETA {format_about(view.eta_s)}")
         parts.append(view.state)
         self.query_one("#race-label", TextLine).show(Text(" · ".join(parts), end=""))

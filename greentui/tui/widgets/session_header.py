@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from greentui.format import format_intensity
 from greentui.tui.safe_text import literal_text
 from greentui.tui.views import HeaderView
 from greentui.tui.widgets.text_line import TextLine
@@ -25,9 +26,11 @@ def session_summary(view: HeaderView, level: int = 0) -> Text:
     text.append_text(literal_text(what, style="bold", one_line=True))
     if level == 0:
         text.append(f" ─ schedule {view.schedule} ─ grid ")
-        text.append_text(literal_text(f"{view.grid_g_per_kwh:.0f} g/kWh ({view.grid_source})", one_line=True))
+        text.append_text(
+            literal_text(f"{format_intensity(view.grid_g_per_kwh, short=True)} ({view.grid_source})", one_line=True)
+        )
     elif level < 3:
-        text.append(f" ─ {view.schedule} ─ grid {view.grid_g_per_kwh:.0f} g/kWh")
+        text.append(f" ─ {view.schedule} ─ grid {format_intensity(view.grid_g_per_kwh, short=True)}")
     text.append(" ─ power: ")
     text.append_text(literal_text(view.power_note if level < 2 else view.power_quality, one_line=True))
     if view.busy:

@@ -10,7 +10,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from greentui.tui import formatting as fmt
+from greentui.format import est, format_joules, format_percent, format_when, with_est
+from greentui.tui.formatting import shorten
 from greentui.tui.safe_text import literal_text
 from greentui.tui.session_state import short_state, state_message
 
@@ -100,26 +101,24 @@ class SessionsTable(DataTable[Text]):
 
     @staticmethod
     def _cells(summary: Any, marked: bool) -> list[Text]:
-        energy = fmt.fmt_joules(total_energy_j(summary))
-        if summary.power_quality == "estimated" and energy != fmt.DASH:
-            energy += " est."
+        energy = with_est(format_joules(total_energy_j(summary)), summary.power_quality == "estimated")
         status_style = {"completed": "", "interrupted": "italic", "failed": "bold", "running": "bold"}
         return [
             Text("●" if marked else " ", style="bold"),
-            Text(fmt.timestamp(summary.started_unix_s)),
-            literal_text(fmt.shorten(summary.task_id, 18), one_line=True),
+            Text(format_when(summary.started_unix_s)),
+            literal_text(shorten(summary.task_id, 18), one_line=True),
             Text(summary.status, style=status_style.get(summary.status, "")),
             Text(f"{summary.a.items_done}/{summary.b.items_done} of {summary.n_items}"),
             Text(energy, justify="right"),
-            literal_text(fmt.shorten(summary.model_a, 26), one_line=True),
-            literal_text(fmt.shorten(summary.model_b, 26), one_line=True),
-            literal_text(fmt.shorten(short_state(summary), 44), one_line=True),
+            literal_text(shorten(summary.model_a, 26), one_line=True),
+            literal_text(shorten(summary.model_b, 26), one_line=True),
+            literal_text(shorten(short_state(summary), 44), one_line=True),
         ]
 
 
 def summary_text(summary: Any) -> Text:
     """The highlighted session in full: id, status and reason, the verdict sentence, each side's figures."""
-    est = " est." if summary.power_quality == "estimated" else ""
+    mark = est(summary.power_quality)
     text = Text.assemble((f"session {summary.id}", "bold"), f" · {summary.status}", end="")
     if getattr(summary, "sweep_id", None):
         text.append_text(literal_text(f" · sweep {summary.sweep_id}", one_line=True))
@@ -133,8 +132,8 @@ def summary_text(summary: Any) -> Text:
         if getattr(side, "provenance", None):
             text.append_text(literal_text(f" · {side.provenance}", one_line=True))
         text.append(
-            f" · {side.items_done}/{summary.n_items} items · mean score {fmt.percent(side.accuracy)}"
-            f" · {fmt.fmt_joules(side.energy_j)}{est if side.energy_j is not None else ''}"
+            f" · {side.items_done}/{summary.n_items} items · mean score {format_percent(side.accuracy)}"
+            f" · {format_joules(side.energy_j)}{mark if side.energy_j is not None else ''}"
         )
         if side.failure:
             text.append_text(literal_text(f" · failed: {side.failure}"))
