@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from greentui import signals
-from greentui.core.records import Event, SessionStatus, Side
+from greentui.core.records import Event, SessionStarted, SessionStatus, Side
 from greentui.core.run.session import Session, SessionConfig, SessionError
 from greentui.core.run.tally import Tally, verdict_from_tally
 from greentui.core.verdict.compute import Verdict
@@ -54,29 +54,28 @@ class SessionRun:
         on_store_status: Callable[[Any], None] | None = None,
     ) -> None:
         self.store = store
-        self.session = Session(config, session_id=session_id, skip_items=skip_items, inline_workers=inline_workers)
+        # A resumed session's finished items: its stopping rule and its verdict start from them (items run in a
+        # seeded order are a sample only as a whole; the pairs already done count).
+        self._prior: list[Any] = []
+        if session_id and skip_items and any(skip_items.values()):
+            try:
+                self._prior = store.items(session_id)
+            except StoreError:  # a store that has never seen the session (a sweep's remote worker): start afresh
+                self._prior = []
+        self.session = Session(
+            config,
+            session_id=session_id,
+            skip_items=skip_items,
+            inline_workers=inline_workers,
+            prior_items=self._prior,
+        )
         self.tally = Tally()
         self._store_errors: list[str] = []
         self._on_store_error = on_store_error
         self._on_store_status = on_store_status
-        if skip_items and any(skip_items.values()):
-            self._seed_tally(session_id or self.session.session_id)
         self._writer = store.writer(on_error=self._store_error, on_status=self._store_status)
         self.session.subscribe(self._writer.handle)
-        self.session.subscribe(self.tally.apply)
-
-    def _seed_tally(self, session_id: str) -> None:
-        """A resumed session's tally starts from what was stored: the earlier items count in the live figures and
-        in the verdict (the resumed run only emits the items it runs now)."""
-        from greentui.core.records import PowerSampled, SessionFinished
-
-        if not self.store.has_session(session_id):
-            # a Dask worker resumes into its own local database, which holds none of the earlier items: the driver
-            # merges them and computes the verdict over all of them (greentui.sweeps.driver)
-            return
-        for event in self.store.replay(session_id):
-            if not isinstance(event, (PowerSampled, SessionFinished)):
-                self.tally.apply(event)
+        self.session.subscribe(self._fold)
 
     @property
     def session_id(self) -> str:
@@ -117,6 +116,13 @@ class SessionRun:
 
     def subscribe(self, handler: Callable[[Event], None]) -> None:
         self.session.subscribe(handler)
+
+    def _fold(self, event: Event) -> None:
+        """Into the tally, with a resumed session's finished items right after its start."""
+        self.tally.apply(event)
+        if isinstance(event, SessionStarted):
+            for item in sorted(self._prior, key=lambda done: (done.index, done.side)):
+                self.tally.apply(item)
 
     def prepare(self) -> None:
         """Check the configuration (raises SessionError with one line) before anything is written."""

@@ -203,3 +203,35 @@ def test_a_pair_counts_once_and_waits_for_both_sides() -> None:
     assert check.energy_pairs == 0 and check.energy_lo is None  # no joules: left out of the energy sequence
     assert stopper.observe(item("B", "x", 1.0)) is None  # a retried item is not a second pair
     assert stopper.monitor.state.n == 1
+
+
+def test_a_resumed_session_counts_the_pairs_it_already_ran(trace: Path, tmp_path: Path) -> None:
+    from greentui.services import SessionRun, open_store
+
+    store = open_store(tmp_path / "g.db")
+    config = make(trace, model_a=HALF, model_b=HALF, order_seed=8, max_items=10)
+    first = SessionRun(config, store)
+    first.prepare()
+    seen: list[Event] = []
+
+    def stop_after_four_pairs(event: Event) -> None:
+        seen.append(event)
+        if isinstance(event, StoppingChecked) and event.n_pairs == 4:
+            first.session.request_stop()
+
+    first.subscribe(stop_after_four_pairs)
+    assert first.run().status == "interrupted"
+    session_id = first.session_id
+    info = store.resume_info(session_id)
+    stored = SessionConfig.from_dict(info.settings)
+    resumed = SessionRun(stored, store, session_id=session_id, skip_items={k: set(v) for k, v in info.done.items()})
+    resumed.prepare()
+    later: list[Event] = []
+    resumed.subscribe(later.append)
+    assert resumed.run().status == "completed"
+    checks = [e for e in later if isinstance(e, StoppingChecked)]
+    # the resumed run goes on from the pairs already done, and its verdict covers the whole session
+    assert checks and checks[0].n_pairs == 5 and checks[-1].n_pairs == 10
+    assert resumed.tally.stopping is not None and resumed.tally.stopping.n_pairs == 10
+    assert all(len(lane.items) == 10 for lane in resumed.tally.sides.values())
+    store.close()

@@ -124,10 +124,12 @@ class Session(RunControl):
         session_id: str | None = None,
         skip_items: dict[Side, set[str]] | None = None,
         inline_workers: bool = False,
+        prior_items: Sequence[ItemScored] = (),
     ) -> None:
         self.config = config
         self.session_id = session_id or new_session_id()
         self._skip = skip_items or {"A": set(), "B": set()}
+        self._prior = prior_items  # a resumed session's finished items: the stopping rule starts from their pairs
         self._inline = inline_workers
         super().__init__()
         self._handlers: list[Callable[[Event], None]] = []
@@ -208,6 +210,9 @@ class Session(RunControl):
         config, task = self.config, self.task
         items = stopping.run_items(task.items, config)
         self._stopper = stopping.PairStopper.for_config(config, len(task.items), len(items))
+        if self._stopper is not None:
+            for done in sorted(self._prior, key=lambda item: (item.index, item.side)):
+                self._stopper.observe(done)
         lanes = self._lanes = {side: _Lane(side, self._specs[side], None) for side in SIDES}
         served = self._served = ServedEnergy.locate(self._specs)  # a served lane: where its server works
         try:
@@ -402,6 +407,8 @@ class Session(RunControl):
     def _run_items(
         self, lanes: dict[Side, _Lane], items: Sequence[Any], measuring: Measuring
     ) -> tuple[SessionStatus, str]:
+        if self._stopper is not None and self._stopper.should_stop:  # a resumed session that had already settled
+            return "completed", self._stopper.reason()
         for step in schedule_order(len(items), self.config.schedule):
             self.wait_while_paused()
             if self.stop_requested:
