@@ -36,7 +36,8 @@ from greentui.core.records import (
 )
 from greentui.store.db import SessionStore
 from greentui.store.errors import StoreError
-from greentui.store.rows import RunRecord, SessionRecord, replay_events
+from greentui.store.from_rows import replay_events
+from greentui.store.rows import RunRecord, SessionRecord
 from greentui.untrusted import restore_formula, spreadsheet_text
 
 JSON_FORMAT = "greentui.session"

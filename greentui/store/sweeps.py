@@ -17,7 +17,8 @@ from typing import Any
 
 from greentui.store.db import SessionStore
 from greentui.store.errors import StoreError
-from greentui.store.rows import SessionRecord, session_from_row
+from greentui.store.from_rows import session_from_row
+from greentui.store.rows import SessionRecord
 
 
 @dataclass(frozen=True)
