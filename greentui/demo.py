@@ -17,7 +17,12 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when needed: the demo's constants load with the CLI
+    from greentui.core.run.session import SessionConfig
+    from greentui.store import SessionStore
+
 
 DEMO_MODEL_A = "smollm2-135m@fp32"
 DEMO_ADAPTER = "lora-arithmetic"
@@ -62,7 +67,7 @@ def demo_config(
     max_items: int | None = None,
     country: str | None = None,
     power_source: str = "auto",
-) -> Any:
+) -> SessionConfig:
     """The demo's SessionConfig: the adapter race (stopping on, fine-tune mode with the training emissions), or
     with ``quantized`` the fp32-vs-nf4 race on ``QUANTIZED_LIMIT`` items."""
     from greentui.core.run.session import SessionConfig
@@ -140,7 +145,7 @@ def _conversion_needed() -> bool:
     return gguf is not None and cached_conversion(gguf) is None
 
 
-def _last_demo(store: Any, config: Any) -> tuple[float, int, int] | None:
+def _last_demo(store: SessionStore, config: SessionConfig) -> tuple[float, int, int] | None:
     """(wall seconds, items per side, items planned) of the newest completed demo like ``config`` in ``store``."""
     try:
         rows = store.list_sessions(task=config.task, model=DEMO_ADAPTER, status="completed", limit=20)
@@ -155,7 +160,7 @@ def _last_demo(store: Any, config: Any) -> tuple[float, int, int] | None:
     return None
 
 
-def expected_duration(config: Any, store: Any | None) -> Expected:
+def expected_duration(config: SessionConfig, store: SessionStore | None) -> Expected:
     """How long the adapter demo should take here: from the last such demo in ``store``, else from the reference
     figures scaled by :func:`_probe_seconds` run now; plus the first-run conversion where it is still to do."""
     conversion = _conversion_needed()
@@ -180,7 +185,7 @@ def expected_duration(config: Any, store: Any | None) -> Expected:
     return Expected(typical, max(typical, most), basis)
 
 
-def describe(config: Any) -> str:
+def describe(config: SessionConfig) -> str:
     """One line on what the demo races."""
     if config.model_b == QUANTIZED_MODEL_B:
         return (

@@ -1,6 +1,6 @@
 """``greentui sweep FILE [--plan] [--cluster ...]``, ``greentui sweep show NAME`` and ``greentui sweeps``.
 
-The parser lives beside the commands (``cli.py`` only hands over), and every error a user can cause ends in one
+The parser lives beside the commands (``greentui.cli`` only hands over), and every error a user can cause ends in one
 :class:`CommandError` line.
 """
 

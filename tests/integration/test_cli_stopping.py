@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from greentui import cli, demo
+from greentui.cli.running import config_from_args, demo_config_from_args
 from greentui.core.run.sweep import SweepError, expand, load_sweep, parse_sweep
 from greentui.store import SessionStore
 from greentui.store.sweeps import sweep_board
@@ -34,10 +35,10 @@ def test_the_flags_reach_the_session_config() -> None:
     args = cli.build_parser().parse_args(
         [*run, "--alpha", "0.1", "--margin", "3", "--max-items", "40", "--order-seed", "9"]
     )
-    config = cli._config_from_args(args)
+    config = config_from_args(args)
     assert config.stop_when_settled and config.alpha == 0.1 and config.delta == pytest.approx(0.03)
     assert (config.max_items, config.order_seed) == (40, 9)
-    plain = cli._config_from_args(
+    plain = config_from_args(
         cli.build_parser().parse_args(["run", "--model-a", "a", "--model-b", "b", "--task", "arithmetic"])
     )
     assert not plain.stop_when_settled and plain.order_seed is None and plain.max_items is None
@@ -104,7 +105,7 @@ def test_a_headless_run_stops_when_settled_and_show_says_when_and_why(tmp_path: 
 
 
 def test_the_demo_races_the_bundled_adapter_with_stopping_on() -> None:
-    config = cli._demo_config(cli.build_parser().parse_args(["demo"]))
+    config = demo_config_from_args(cli.build_parser().parse_args(["demo"]))
     assert (config.model_a, config.model_b) == ("smollm2-135m@fp32", "smollm2-135m@fp32+adapter=lora-arithmetic")
     assert config.task == "arithmetic" and config.stop_when_settled and config.max_items == 60
     assert config.order_seed == demo.DEMO_ORDER_SEED and config.limit is None
@@ -112,10 +113,10 @@ def test_the_demo_races_the_bundled_adapter_with_stopping_on() -> None:
     if record is not None:  # CEGI fine-tune mode with the shipped training's measured emissions
         assert config.training_emissions_g == pytest.approx(record["emissions_g"])
     assert "LoRA adapter lora-arithmetic" in demo.describe(config)
-    capped = cli._demo_config(cli.build_parser().parse_args(["demo", "--limit", "30"]))
+    capped = demo_config_from_args(cli.build_parser().parse_args(["demo", "--limit", "30"]))
     assert capped.max_items == 30
 
-    quantized = cli._demo_config(cli.build_parser().parse_args(["demo", "--quantized"]))
+    quantized = demo_config_from_args(cli.build_parser().parse_args(["demo", "--quantized"]))
     assert quantized.model_b == "smollm2-135m@nf4" and quantized.task == "dialogue-summary"
     assert quantized.limit == 20 and not quantized.stop_when_settled and quantized.training_emissions_g is None
     assert "dequantized to fp32" in demo.describe(quantized) and "nf4" in demo.describe(quantized)

@@ -201,11 +201,12 @@ def test_fixed_length_reaches_every_request(constant_trace: Path) -> None:
 
 
 def test_cli_fixed_length_flag_sets_the_config() -> None:
-    from greentui.cli import _config_from_args, build_parser
+    from greentui.cli import build_parser
+    from greentui.cli.running import config_from_args
 
     common = ["run", "--model-a", FAST, "--model-b", FAST, "--task", "arithmetic", "--max-new-tokens", "32"]
-    assert _config_from_args(build_parser().parse_args([*common, "--fixed-length"])).fixed_length is True
-    assert _config_from_args(build_parser().parse_args(common)).fixed_length is False
+    assert config_from_args(build_parser().parse_args([*common, "--fixed-length"])).fixed_length is True
+    assert config_from_args(build_parser().parse_args(common)).fixed_length is False
 
 
 def test_a_code_session_stores_which_sandbox_judged_it(constant_trace: Path) -> None:
