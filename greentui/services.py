@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from greentui import signals
-from greentui.core.records import Event, SessionStarted, SessionStatus, Side
+from greentui.core.records import Event, ItemScored, SessionStarted, SessionStatus, Side
 from greentui.core.run.session import Session, SessionConfig, SessionError
 from greentui.core.run.tally import Tally, verdict_from_tally
 from greentui.core.verdict.compute import Verdict
 from greentui.store.errors import StoreError
+
+if TYPE_CHECKING:  # the store package is imported when a store is opened
+    from greentui.store import RecoveryReport, SessionStore, WriterStatus
 
 SIGNAL_CLOSE_WAIT_S = 10.0  # after SIGTERM/SIGHUP, how long a locked database is waited for before journaling
 
@@ -45,18 +48,18 @@ class SessionRun:
     def __init__(
         self,
         config: SessionConfig,
-        store: Any,  # store.SessionStore
+        store: SessionStore,
         *,
         session_id: str | None = None,
         skip_items: dict[Side, set[str]] | None = None,
         inline_workers: bool = False,
         on_store_error: Callable[[Exception], None] | None = None,
-        on_store_status: Callable[[Any], None] | None = None,
+        on_store_status: Callable[[WriterStatus], None] | None = None,
     ) -> None:
         self.store = store
         # A resumed session's finished items: its stopping rule and its verdict start from them (items run in a
         # seeded order are a sample only as a whole; the pairs already done count).
-        self._prior: list[Any] = []
+        self._prior: list[ItemScored] = []
         if session_id and skip_items and any(skip_items.values()):
             try:
                 self._prior = store.items(session_id)
@@ -82,7 +85,7 @@ class SessionRun:
         return self.session.session_id
 
     @property
-    def store_status(self) -> Any:
+    def store_status(self) -> WriterStatus:
         """The store writer's :class:`~greentui.store.WriterStatus` (``waiting`` while the database is locked)."""
         return self._writer.status
 
@@ -96,7 +99,7 @@ class SessionRun:
         if self._on_store_error is not None:
             self._on_store_error(error)
 
-    def _store_status(self, status: Any) -> None:
+    def _store_status(self, status: WriterStatus) -> None:
         if self._on_store_status is not None:
             self._on_store_status(status)
 
@@ -162,7 +165,7 @@ class SessionRun:
         )
 
 
-def open_store(db_path: Path | None = None, *, readonly: bool = False) -> Any:
+def open_store(db_path: Path | None = None, *, readonly: bool = False) -> SessionStore:
     """Open the session store at ``db_path`` (default: ``GREENTUI_DB`` or the user data dir)."""
     from greentui import paths
     from greentui.store import SessionStore
@@ -170,7 +173,7 @@ def open_store(db_path: Path | None = None, *, readonly: bool = False) -> Any:
     return SessionStore(db_path or paths.db_path(), readonly=readonly)
 
 
-def recover(store: Any, path: Path) -> Any:
+def recover(store: SessionStore, path: Path) -> RecoveryReport:
     """Bring a recovery journal into ``store`` (store.recover_journal) and save the verdict of every session it
     added items to; returns the :class:`~greentui.store.RecoveryReport`."""
     from greentui.store import recover_journal
@@ -202,7 +205,7 @@ def _store_problem(error: Exception) -> str:
     return "the database could not be written"
 
 
-def resume_config(store: Any, session_id: str) -> tuple[str, SessionConfig, dict[Side, set[str]]]:
+def resume_config(store: SessionStore, session_id: str) -> tuple[str, SessionConfig, dict[Side, set[str]]]:
     """The full id, the stored configuration and the finished items of an interrupted session."""
     info = store.resume_info(session_id)
     config = SessionConfig.from_dict(info.settings)

@@ -164,6 +164,12 @@ def _settled(settings: Mapping[str, Any], verdict: Mapping[str, Any]) -> str | N
     return "not settled yet"
 
 
+def _joules_per_correct(verdict: Mapping[str, Any], side: str) -> float | None:
+    """One side's J per correct answer from a stored verdict (None: no verdict, or no correct answer)."""
+    value = (verdict.get(side) or {}).get("joules_per_correct")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def sweep_board(store: SessionStore, name: str) -> tuple[SweepRecord, list[BoardRow]]:
     """The sweep and one row per planned session, in plan order (the text layer sorts and groups them)."""
     record = get_sweep(store, name)
@@ -182,7 +188,7 @@ def sweep_board(store: SessionStore, name: str) -> tuple[SweepRecord, list[Board
             if found:
                 verdict, sentence = json.loads(found[0]["verdict_json"]), found[0]["sentence"]
             runs = store.runs(session.id)
-            done = tuple(runs[s].items_done if s in runs else 0 for s in ("A", "B"))  # type: ignore[assignment]
+            done = (runs["A"].items_done if "A" in runs else 0, runs["B"].items_done if "B" in runs else 0)
         comparison = verdict.get("comparison") or {}
         sides = {s.get("side"): s for s in (verdict.get("cegi") or {}).get("sides", [])}
         rows.append(
@@ -201,7 +207,7 @@ def sweep_board(store: SessionStore, name: str) -> tuple[SweepRecord, list[Board
                 energy_ratio=comparison.get("energy_ratio"),
                 energy_ratio_lo=comparison.get("energy_ratio_lo"),
                 energy_ratio_hi=comparison.get("energy_ratio_hi"),
-                j_per_correct=tuple((verdict.get(s) or {}).get("joules_per_correct") for s in ("a", "b")),  # type: ignore[arg-type]
+                j_per_correct=(_joules_per_correct(verdict, "a"), _joules_per_correct(verdict, "b")),
                 cegi=(sides.get("A", {}).get("value"), sides.get("B", {}).get("value")),
                 cegi_status=(sides.get("A", {}).get("status", "—"), sides.get("B", {}).get("status", "—")),
                 outcome=comparison.get("outcome"),

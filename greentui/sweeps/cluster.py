@@ -27,6 +27,7 @@ from greentui.core.run.session import new_session_id
 from greentui.store.db import SessionStore
 from greentui.store.errors import StoreError
 from greentui.store.sweeps import merge_session
+from greentui.store.writer import StoreWriter
 from greentui.sweeps.driver import SessionResult, Step
 
 CPU_RESOURCE, GPU_RESOURCE = "CPU", "GPU"
@@ -72,7 +73,7 @@ class _Live:
 
     step: Step
     session_id: str
-    writer: Any = None  # StoreWriter, opened at the first streamed event
+    writer: StoreWriter | None = None  # opened at the first streamed event
     worker: str = ""
     pid: int | None = None
     started: bool = False

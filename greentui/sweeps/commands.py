@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when a command runs: start-up stays fast
+    from greentui.core.run.sweep import PlannedSession, Sweep
+    from greentui.store import SessionStore
+    from greentui.sweeps.cluster import DaskExecutor
+    from greentui.sweeps.driver import SessionResult
+    from greentui.sweeps.local import LocalExecutor
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -22,7 +29,7 @@ class CommandError(Exception):
         self.code = code
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``sweep`` and ``sweeps`` to the CLI's subparsers."""
     sweep = sub.add_parser(
         "sweep",
@@ -51,7 +58,7 @@ def add_parsers(sub: Any) -> None:
     sub.add_parser("sweeps", help="list the sweeps in the store")
 
 
-def run_command(args: argparse.Namespace, *, db_path: Path, open_store: Callable[[bool], Any]) -> int:
+def run_command(args: argparse.Namespace, *, db_path: Path, open_store: Callable[[bool], SessionStore]) -> int:
     """Dispatch ``sweep`` / ``sweeps``; ``open_store(readonly)`` opens the user's store (raising a one-line error)."""
     if args.command == "sweeps":
         return cmd_sweeps(open_store(True), db_path)
@@ -64,7 +71,7 @@ def run_command(args: argparse.Namespace, *, db_path: Path, open_store: Callable
     return cmd_sweep(args, open_store(args.plan), db_path)
 
 
-def cmd_sweeps(store: Any, db_path: Path) -> int:
+def cmd_sweeps(store: SessionStore, db_path: Path) -> int:
     from greentui.store.sweeps import list_sweeps
     from greentui.text.sweep import print_sweeps
 
@@ -72,7 +79,7 @@ def cmd_sweeps(store: Any, db_path: Path) -> int:
     return EXIT_OK
 
 
-def cmd_show(store: Any, name: str) -> int:
+def cmd_show(store: SessionStore, name: str) -> int:
     from greentui.store import StoreError
     from greentui.store.sweeps import sweep_board
     from greentui.text.sweep import print_board
@@ -85,7 +92,7 @@ def cmd_show(store: Any, name: str) -> int:
     return EXIT_OK
 
 
-def _planned(path: str) -> tuple[Any, list[Any]]:
+def _planned(path: str) -> tuple[Sweep, list[PlannedSession]]:
     from greentui.core.run.sweep import SweepError, expand, load_sweep
 
     try:
@@ -95,7 +102,9 @@ def _planned(path: str) -> tuple[Any, list[Any]]:
         raise CommandError(str(exc)) from None
 
 
-def make_executor(store: Any, cluster: str | None, resource: str | None, **options: Any) -> Any:
+def make_executor(
+    store: SessionStore, cluster: str | None, resource: str | None, **options: Any
+) -> LocalExecutor | DaskExecutor:
     """The local executor, or a Dask one for ``--cluster`` (raises CommandError for a bad address)."""
     if not cluster:
         from greentui.sweeps.local import LocalExecutor
@@ -111,12 +120,12 @@ def make_executor(store: Any, cluster: str | None, resource: str | None, **optio
         raise CommandError(str(exc)) from None
 
 
-def cmd_sweep(args: argparse.Namespace, store: Any, db_path: Path) -> int:
+def cmd_sweep(args: argparse.Namespace, store: SessionStore, db_path: Path) -> int:
     from rich.console import Console
     from rich.text import Text
 
     from greentui.store.sweeps import sweep_board
-    from greentui.sweeps.cluster import ClusterError
+    from greentui.sweeps.cluster import ClusterError, DaskExecutor
     from greentui.sweeps.driver import plan_steps, run_sweep
     from greentui.text.sweep import print_plan, print_summary, result_line
 
@@ -130,12 +139,12 @@ def cmd_sweep(args: argparse.Namespace, store: Any, db_path: Path) -> int:
     total = len(planned)
     numbers = {p.key: p.index + 1 for p in planned}
 
-    def on_result(result: Any) -> None:
+    def on_result(result: SessionResult) -> None:
         console.print(result_line(result, numbers[result.step.planned.key], total))
 
     console.print(Text(f"sweep {sweep.name}: {total} sessions on {where}"))
     try:
-        if args.cluster:
+        if isinstance(executor, DaskExecutor):  # a cluster: connect, and say what it offers
             executor.open()
             for note in executor.notes:
                 console.print(Text(note, style="yellow"))

@@ -13,9 +13,12 @@ import multiprocessing
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greentui.core.records import Event, Side
+
+if TYPE_CHECKING:  # the worker imports the engine when a job runs
+    from greentui.services import SessionRun
 
 # Events worth a message to the driver: a power sample every 0.1 s is not, it comes with the final result.
 STREAMED = frozenset(
@@ -116,7 +119,7 @@ def run_session_job(job: dict[str, Any]) -> dict[str, Any]:
         store.close()
 
 
-def _watch_stop(stop: Any, done: threading.Event, run: Any) -> None:
+def _watch_stop(stop: Any, done: threading.Event, run: SessionRun) -> None:  # stop: a distributed.Event (untyped)
     """Stop the session (keeping its finished items) when the driver sets the sweep's stop event (Ctrl-C there)."""
     while not done.is_set():
         try:
