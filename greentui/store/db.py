@@ -14,6 +14,7 @@ import heapq
 import json
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -173,7 +174,7 @@ class SessionStore(StoreFile):
         if not stale:
             return []
 
-        def mark(db: Database) -> Any:
+        def mark(db: Database) -> sqlite3.Cursor:
             return db.conn.executemany(
                 "UPDATE sessions SET status = 'interrupted', status_reason = ? WHERE id = ? AND status = 'running'",
                 [

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from greentui.store.connection import Database
 from greentui.store.errors import (
@@ -27,6 +27,8 @@ from greentui.store.errors import (
     translate,
 )
 from greentui.store.migrations import SCHEMA_VERSION, Identity, check_version, ensure_current, read_identity
+
+_T = TypeVar("_T")
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 WRITER_BUSY_TIMEOUT_S = 1.0  # the writer's connection: a lock shows as "waiting" after this, then is retried
@@ -186,7 +188,7 @@ class StoreFile:
         with self._lock, self._guard(doing):
             return list(self._db.query(sql, params))
 
-    def _write(self, doing: str, action: Callable[[Database], Any], *, wait_s: float | None = None) -> Any:
+    def _write(self, doing: str, action: Callable[[Database], _T], *, wait_s: float | None = None) -> _T:
         """Run ``action`` in one write transaction; ``wait_s`` overrides the busy timeout for this one."""
         if self.readonly:
             raise StoreReadOnlyError(f"{self.path} was opened read-only: cannot {doing}")

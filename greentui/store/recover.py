@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from greentui.core.records import ItemScored, SessionStarted
 from greentui.store.batch import Batch
@@ -84,8 +84,7 @@ def recover_journal(store: SessionStore, path: Path) -> RecoveryReport:
         }
         return before, after, statuses
 
-    result: Any = store._write("recover the journal", apply)
-    before, after, statuses = result
+    before, after, statuses = store._write("recover the journal", apply)
     sessions = tuple(
         RecoveredSession(sid, in_journal[sid], after[sid] - before[sid], statuses[sid]) for sid in session_ids
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # imported when a command runs: start-up stays fast
     from greentui.core.run.sweep import PlannedSession, Sweep
@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # imported when a command runs: start-up stays fast
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+_Parser = TypeVar("_Parser", bound=argparse.ArgumentParser)  # the CLI's own ArgumentParser subclass
+
 
 class CommandError(Exception):
     """One line for the user and the exit code (2: the command line or a file is wrong, 1: it failed)."""
@@ -29,7 +31,7 @@ class CommandError(Exception):
         self.code = code
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
     """Add ``sweep`` and ``sweeps`` to the CLI's subparsers."""
     sweep = sub.add_parser(
         "sweep",

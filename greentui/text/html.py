@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from greentui import __version__
-from greentui.core.records import ItemScored, Side
+from greentui.core.records import IdleMeasured, ItemScored, PowerSample, Side
 from greentui.core.verdict.compute import Verdict, cegi_lines, model_label, scale_lines
 from greentui.format import (
     DASH,
@@ -35,6 +35,9 @@ from greentui.format import (
 )
 from greentui.text.html_chart import COLOURS, Interval, interval_svg, power_trace_svg, svg_text
 from greentui.text.report import comparison_rows
+
+if TYPE_CHECKING:
+    from greentui.store import StoredSession
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = (
@@ -92,7 +95,7 @@ def _recorded(key: str, *sources: Mapping[str, Any] | None) -> list[str]:
     return []
 
 
-def provenance_lines(stored: Any, verdict: Verdict | None) -> list[str]:
+def provenance_lines(stored: StoredSession, verdict: Verdict | None) -> list[str]:
     """Where the figures come from: power sources, method and sampling, grid intensity, idle baseline, task
     version, where each model's weights came from, hardware, cross-checks, and any provenance the session recorded
     (``settings``/``measurements``/verdict ``"provenance"``). Fields a newer greentui stores (a run's
@@ -146,7 +149,7 @@ def _fact(name: str, value: object) -> str:
     return f"{name.replace('_', ' ')} {value}"
 
 
-def _idle_line(idle: Any) -> str:
+def _idle_line(idle: IdleMeasured | None) -> str:
     if idle is None or not idle.seconds:
         return "Idle baseline: not measured (dynamic energy unavailable)"
     line = f"Idle baseline: {format_power(idle.power_w)} over {format_seconds(idle.seconds)} ({idle.quality}, {idle.source})"
@@ -158,7 +161,7 @@ def _idle_line(idle: Any) -> str:
     return line
 
 
-def contention_lines(stored: Any, items: Sequence[ItemScored], verdict: Verdict | None = None) -> list[str]:
+def contention_lines(stored: StoredSession, items: Sequence[ItemScored], verdict: Verdict | None = None) -> list[str]:
     """How much other work shared the machine: the verdict's contention note, the session's count of contended
     windows, the items flagged contended, and anything recorded under ``"contention"``; says so plainly when the
     session recorded nothing (an older greentui) and when it recorded a quiet machine."""
@@ -278,7 +281,13 @@ def _items_table(items: Sequence[ItemScored]) -> str:
     return f'<table class="items">{head}{"".join(rows)}</table>'
 
 
-def session_html(stored: Any, samples: Any, verdict: Verdict | None, *, generated_unix_s: float | None = None) -> str:
+def session_html(
+    stored: StoredSession,
+    samples: Iterable[PowerSample],
+    verdict: Verdict | None,
+    *,
+    generated_unix_s: float | None = None,
+) -> str:
     """The whole report page. ``stored``: a :class:`greentui.store.StoredSession`; ``samples``: its power samples
     (any iterable of PowerSample, in time order); ``verdict``: the stored or computed verdict, None without one."""
     session = stored.session

@@ -9,7 +9,7 @@ greentui.text.listing_json.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -21,6 +21,8 @@ from greentui.untrusted import escape_controls
 
 if TYPE_CHECKING:  # the listing itself must start without the engine (and numpy): see test_import_hygiene
     from greentui.core.run.tally import Tally
+    from greentui.core.verdict.compute import Verdict
+    from greentui.store import SessionRecord, SessionStore, SessionSummary, StoredSession
 
 
 def _cell(value: object) -> Text:
@@ -28,7 +30,7 @@ def _cell(value: object) -> Text:
     return Text(escape_controls(str(value), keep=""))
 
 
-def print_sessions(rows: list[Any], db_path: Path, *, matching: int | None = None) -> None:
+def print_sessions(rows: list[SessionSummary], db_path: Path, *, matching: int | None = None) -> None:
     """The sessions as a table; ``matching`` (how many the filters keep in all) adds a line when some are not
     listed."""
     console = script_console()
@@ -63,7 +65,7 @@ def print_sessions(rows: list[Any], db_path: Path, *, matching: int | None = Non
         console.print(Text(f"{len(rows):,} of {matching:,} matching sessions shown (--limit N shows more)"))
 
 
-def stored_verdict(store: Any, stored: Any) -> tuple[Any | None, Tally, str | None]:
+def stored_verdict(store: SessionStore, stored: StoredSession) -> tuple[Verdict | None, Tally, str | None]:
     """(the verdict, the replayed tally, where the verdict came from) for a stored session: the saved verdict
     ("stored"), else one computed from its finished items ("items": none was saved, or it was saved by an older
     release in another format), else None (no finished item)."""
@@ -83,7 +85,7 @@ def stored_verdict(store: Any, stored: Any) -> tuple[Any | None, Tally, str | No
     return verdict, tally, source
 
 
-def session_json(store: Any, session_id: str) -> str:
+def session_json(store: SessionStore, session_id: str) -> str:
     """`greentui show --json` (keys in docs/JSON_OUTPUT.md)."""
     from greentui.text.listing_json import show_json, shown
 
@@ -92,7 +94,7 @@ def session_json(store: Any, session_id: str) -> str:
     return show_json(stored, verdict.to_dict() if verdict is not None else None, source, shown(stored, verdict, source))
 
 
-def print_session(store: Any, session_id: str) -> None:
+def print_session(store: SessionStore, session_id: str) -> None:
     """`greentui show`: the session header, the per-model table from its replayed events, and the verdict."""
     from greentui.text.printer import codecarbon_line, idle_line, summary_table
     from greentui.text.report import render_verdict
@@ -137,7 +139,7 @@ def print_session(store: Any, session_id: str) -> None:
         console.print(Text(f"power sampled at {format_hz(rate)} from {', '.join(session.power_sources)}"))
 
 
-def _session_facts(session: Any, tally: Tally) -> list[str]:
+def _session_facts(session: SessionRecord, tally: Tally) -> list[str]:
     """The hardware the session ran on (so results from different machines are not mixed up unknowingly), its
     sweep, and each served lane whose energy was not measured here."""
     from greentui.core.measure.fingerprint import describe_fingerprint
@@ -154,7 +156,7 @@ def _session_facts(session: Any, tally: Tally) -> list[str]:
     return lines
 
 
-def stop_line(session: Any, verdict: Any) -> str | None:
+def stop_line(session: SessionRecord, verdict: Verdict | None) -> str | None:
     """When and why a session that ran the stopping rule ended: ``stopped early at 2026-11-21 23:12:05, 1m14s
     after the start, after 34 of 60 items: settled: B more accurate ...``; None for other sessions."""
     stopping = verdict.stopping if verdict is not None else None
@@ -179,7 +181,7 @@ def stop_line(session: Any, verdict: Any) -> str | None:
     return f"  ended{when} after {stopping.n_pairs} of {stopping.planned} items ({why}): {stopping.summary}"
 
 
-def export_session(store: Any, session_id: str, fmt: str) -> str:
+def export_session(store: SessionStore, session_id: str, fmt: str) -> str:
     from greentui.store.export import export_csv, export_json
     from greentui.text.report import session_markdown
 

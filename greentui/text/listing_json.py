@@ -16,9 +16,13 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greentui.format import format_iso_utc, format_when
+
+if TYPE_CHECKING:  # the listing starts without the engine (and numpy): see test_import_hygiene
+    from greentui.core.verdict.compute import Verdict
+    from greentui.store import SessionSummary, StoredSession
 
 FORMAT_VERSION = 1
 
@@ -44,7 +48,7 @@ def _document(kind: str, **body: Any) -> dict[str, Any]:
     return {"format": f"greentui.{kind}", "format_version": FORMAT_VERSION, **body}
 
 
-def session_summary(summary: Any) -> dict[str, Any]:
+def session_summary(summary: SessionSummary) -> dict[str, Any]:
     """One listed session (a :class:`greentui.store.SessionSummary`)."""
     sides = {}
     for side in (summary.a, summary.b):
@@ -78,7 +82,7 @@ def session_summary(summary: Any) -> dict[str, Any]:
     }
 
 
-def sessions_json(rows: Sequence[Any], *, matching: int, db_path: Path, limit: int | None) -> str:
+def sessions_json(rows: Sequence[SessionSummary], *, matching: int, db_path: Path, limit: int | None) -> str:
     """``greentui sessions --json``: the listed sessions, newest first, and how many matched in all."""
     return dumps(
         _document(
@@ -91,7 +95,7 @@ def sessions_json(rows: Sequence[Any], *, matching: int, db_path: Path, limit: i
     )
 
 
-def shown(stored: Any, verdict: Any | None, verdict_source: str | None) -> dict[str, Any]:
+def shown(stored: StoredSession, verdict: Verdict | None, verdict_source: str | None) -> dict[str, Any]:
     """The session's figures as greentui shows them to a person -- ``greentui show``, the TUI's verdict screen, the
     markdown and HTML reports -- written by greentui.format, so a script prints (or checks) the same rounded values.
     ``verdict``: the :class:`~greentui.core.verdict.compute.Verdict` those views show, or None."""
@@ -114,7 +118,7 @@ def shown(stored: Any, verdict: Any | None, verdict_source: str | None) -> dict[
 
 
 def show_json(
-    stored: Any,
+    stored: StoredSession,
     verdict: Mapping[str, Any] | None,
     verdict_source: str | None,
     shown_figures: Mapping[str, Any] | None = None,

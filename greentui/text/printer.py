@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -48,6 +48,9 @@ from greentui.format import (
     with_est,
 )
 from greentui.text.console import print_natural, script_console
+
+if TYPE_CHECKING:
+    from greentui.store.writer import WriterStatus
 
 
 def fields_line(fields: Sequence[Text | str], width: int | None, *, separator: str = "  ", indent: int = 6) -> Text:
@@ -86,7 +89,7 @@ class HeadlessPrinter:
         # soft_wrap: a path is never broken by inserted newlines (the terminal wraps it; it stays copyable)
         self.console.print(Text(f"store: {error}", style="bold red"), soft_wrap=True)
 
-    def store_status(self, status: Any) -> None:
+    def store_status(self, status: WriterStatus) -> None:
         """The store writer's changes of state (a :class:`greentui.store.WriterStatus`): waiting for a locked
         database and saving again are shown here; a write that cannot succeed comes through :meth:`store_error`."""
         if status.state == "waiting":
@@ -178,7 +181,7 @@ class HeadlessPrinter:
                 Text(f"  settled: stopping after {check.n_pairs} of {check.planned} items", style="bold")
             )
 
-    def finish(self, tally: Tally, outcome: Any) -> None:
+    def finish(self, tally: Tally, outcome: Any) -> None:  # services.SessionOutcome: a layer above
         """The final per-model table, the verdict, and where the session was saved."""
         from greentui.text.report import render_verdict
 
@@ -205,7 +208,7 @@ class HeadlessPrinter:
         self.console.print(Text(saved_line(outcome, self.db_path), style="bold red" if unsaved else ""), soft_wrap=True)
 
 
-def saved_line(outcome: Any, db_path: Path) -> str:
+def saved_line(outcome: Any, db_path: Path) -> str:  # services.SessionOutcome: a layer above
     """The last line of a session: where its results are (the database, or a recovery journal to recover)."""
     journal = getattr(outcome, "journal", None)
     if journal:
@@ -215,7 +218,7 @@ def saved_line(outcome: Any, db_path: Path) -> str:
     return f"saved in {db_path}   (greentui show {outcome.session_id})"
 
 
-def idle_line(idle: Any) -> str | None:
+def idle_line(idle: IdleMeasured | None) -> str | None:
     """The idle baseline in one line ("idle baseline: 7.9 W over 3.0 s est., machine busy: ..."), None if skipped."""
     if idle is None or not idle.seconds:
         return None

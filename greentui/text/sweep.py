@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import groupby
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -24,6 +25,10 @@ from greentui.format import (
     with_est,
 )
 
+if TYPE_CHECKING:  # steps, results and outcomes are greentui.sweeps' (a layer above): Any here
+    from greentui.core.run.sweep import Sweep
+    from greentui.store.sweeps import BoardRow, SweepRecord
+
 _WOULD = {
     "run": "run (new)",
     "resume": "resume",
@@ -34,7 +39,7 @@ _WOULD = {
 _STATUS_STYLE = {"completed": "green", "skipped": "dim", "interrupted": "yellow", "failed": "red"}
 
 
-def fmt_diff(row: Any) -> str:
+def fmt_diff(row: BoardRow) -> str:
     """Accuracy difference (candidate - reference) in points with its 95% interval: ``-2.1 (-6.0 … +1.8)``."""
     if row.diff_points is None:
         return DASH
@@ -45,7 +50,7 @@ def fmt_diff(row: Any) -> str:
     )
 
 
-def fmt_ratio(row: Any) -> str:
+def fmt_ratio(row: BoardRow) -> str:
     """Energy ratio E_candidate / E_reference as a percentage with its interval: ``88% (81%–95%)``, as the
     verdict's sentence writes it."""
     if row.energy_ratio is None:
@@ -65,7 +70,7 @@ def fmt_cegi(value: float | None, status: str) -> str:
     return format_number(value)
 
 
-def fmt_outcome(row: Any) -> str:
+def fmt_outcome(row: BoardRow) -> str:
     """The verdict's outcome from the candidate's point of view."""
     who = {"A": "reference", "B": "candidate"}.get(row.more_accurate or "", "")
     words = {
@@ -79,7 +84,7 @@ def fmt_outcome(row: Any) -> str:
     return words.get(row.outcome or "", (row.outcome or DASH).replace("_", " "))
 
 
-def print_plan(steps: Sequence[Any], sweep: Any, executor: str) -> None:
+def print_plan(steps: Sequence[Any], sweep: Sweep, executor: str) -> None:
     """``greentui sweep FILE --plan``: every planned session and what running the sweep would do with it."""
     console = Console(highlight=False)
     table = Table(title=f"sweep {sweep.name}: {len(steps)} sessions, reference {sweep.reference}", title_justify="left")
@@ -127,7 +132,7 @@ def result_line(result: Any, number: int, total: int) -> Text:
     return line
 
 
-def print_summary(outcome: Any, name: str, rows: Sequence[Any], db_path: Any) -> None:
+def print_summary(outcome: Any, name: str, rows: Sequence[BoardRow], db_path: Path) -> None:
     """The table at the end of ``greentui sweep FILE``: every planned session with its figures."""
     console = Console(highlight=False)
     table = Table(
@@ -168,7 +173,7 @@ def print_summary(outcome: Any, name: str, rows: Sequence[Any], db_path: Any) ->
         console.print(Text("the sweep was stopped: run it again to resume it", style="yellow"))
 
 
-def print_sweeps(records: Sequence[Any], db_path: Any) -> None:
+def print_sweeps(records: Sequence[SweepRecord], db_path: Path) -> None:
     """``greentui sweeps``."""
     console = Console(highlight=False)
     if not records:
@@ -196,7 +201,7 @@ def print_sweeps(records: Sequence[Any], db_path: Any) -> None:
     console.print(table)
 
 
-def _rank(row: Any) -> tuple[int, float]:
+def _rank(row: BoardRow) -> tuple[int, float]:
     """Candidates not shown to be less accurate come first, cheapest first; then the less accurate; then the rest."""
     if row.energy_ratio is None or row.diff_points is None:
         return (2, 0.0)
@@ -204,7 +209,7 @@ def _rank(row: Any) -> tuple[int, float]:
     return (1 if worse else 0, row.energy_ratio)
 
 
-def print_board(record: Any, rows: Sequence[Any]) -> None:
+def print_board(record: SweepRecord, rows: Sequence[BoardRow]) -> None:
     """``greentui sweep show NAME``: per task, each candidate against the reference."""
     console = Console(highlight=False)
     definition = record.definition

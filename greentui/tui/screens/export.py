@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,6 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+if TYPE_CHECKING:
+    from greentui.store import SessionStore
+
 FORMATS = (
     ("md", "markdown report"),
     ("html", "HTML page to share: verdict, power trace, figures, outputs"),
@@ -20,7 +24,7 @@ FORMATS = (
 )
 
 
-def export_to_file(store: object, session_id: str, fmt: str, folder: Path) -> Path:
+def export_to_file(store: SessionStore, session_id: str, fmt: str, folder: Path) -> Path:
     """Write ``greentui-<id>.<fmt>`` into ``folder`` with the same text `greentui export` prints; returns the path."""
     from greentui.text.listing import export_session
 
