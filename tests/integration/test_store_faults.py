@@ -260,7 +260,9 @@ def test_a_damaged_database_is_refused_before_anything_loads(
         data[page * 4096 : page * 4096 + 100] = b"\xff" * 100
     path.write_bytes(bytes(data))
     warmed: list[list[str]] = []
-    monkeypatch.setattr(cli, "_prewarm", warmed.append)  # starts workers that import torch: must not happen
+    # prewarm starts workers that import torch: must not happen (dispatch and resume each call it)
+    monkeypatch.setattr("greentui.cli.entry.prewarm", warmed.append)
+    monkeypatch.setattr("greentui.cli.running.prewarm", warmed.append)
     monkeypatch.setattr("greentui.services.SessionRun", None)  # nor may a session be built
     for argv in (
         ["run", "--model-a", "smollm2-135m@fp32", "--model-b", "fake:b", "--task", "sentiment", "--headless"],
