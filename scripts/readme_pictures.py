@@ -71,7 +71,11 @@ async def _wait(pilot: Any, condition: Any, timeout_s: float, what: str) -> None
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise SystemExit(f"gave up waiting for {what} after {timeout_s:.0f} s")
+            app = pilot.app
+            shot = Path(tempfile.gettempdir()) / "greentui-pictures-gave-up.svg"
+            shot.write_text(app.export_screenshot(), encoding="utf-8")
+            notes = [n.message for n in app._notifications]  # what the app told the user, if anything
+            raise SystemExit(f"gave up waiting for {what} after {timeout_s:.0f} s (screen: {shot}; notices: {notes})")
         await pilot.pause(0.5)
 
 
@@ -83,6 +87,11 @@ async def take(config: Any, db: Path, out: Path, timeout_s: float) -> str:
     from greentui.tui.screens.live import LiveScreen
     from greentui.tui.screens.verdict import VerdictScreen
 
+    # as GreentuiApp.run does: the resource tracker must start while stderr is still a real file (Textual's driver
+    # replaces it, and the first spawned model worker would then fail with "bad value(s) in fds_to_keep")
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
     store = SessionStore(db)
     app = make_app(store=store, db_path=db, start="demo", session_config=config)
     async with app.run_test(size=SIZE) as pilot:
