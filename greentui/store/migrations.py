@@ -17,8 +17,10 @@ Version history:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 from greentui.store.connection import Database
@@ -160,6 +162,33 @@ def check_version(identity: Identity, path: object) -> None:
             f"{path} was written by a newer greentui (schema v{identity.user_version}; this version reads up "
             f"to v{SCHEMA_VERSION}): upgrade greentui to open it"
         )
+
+
+@cache
+def expected_columns() -> dict[str, frozenset[str]]:
+    """Each table of the current schema and its columns (from ``schema.sql``, built once in memory)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(schema_sql())
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: frozenset(row[1] for row in conn.execute(f"PRAGMA table_info({t!r})")) for t in tables}
+    finally:
+        conn.close()
+
+
+def check_columns(db: Database, path: object) -> None:
+    """Refuse a file that says it has the current schema but lacks part of it (a development build wrote it, or
+    someone altered it): reading it would fail later, item by item, with a less helpful message."""
+    for table, columns in expected_columns().items():
+        found = {row[1] for row in db.execute(f"PRAGMA table_info({table!r})")}
+        missing = sorted(columns - found)
+        if missing:
+            what = f"the {table} table" if found else "a table"
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise StoreVersionError(
+                f"{path} says schema v{SCHEMA_VERSION} but {what} lacks {shown if found else table}: it was not "
+                f"written by this greentui; open it with the build that wrote it, or use another --db"
+            )
 
 
 def ensure_current(db: Database, path: object) -> int:

@@ -26,7 +26,14 @@ from greentui.store.errors import (
     low_space,
     translate,
 )
-from greentui.store.migrations import SCHEMA_VERSION, Identity, check_version, ensure_current, read_identity
+from greentui.store.migrations import (
+    SCHEMA_VERSION,
+    Identity,
+    check_columns,
+    check_version,
+    ensure_current,
+    read_identity,
+)
 
 _T = TypeVar("_T")
 
@@ -126,6 +133,8 @@ class StoreFile:
                         f"{self.path} has schema v{identity.user_version} and must be upgraded to "
                         f"v{SCHEMA_VERSION}: open it once without read-only"
                     )
+                if identity.is_greentui:
+                    check_columns(db, self.path)
             except BaseException:
                 db.close()
                 raise
@@ -141,6 +150,7 @@ class StoreFile:
                 db.enable_wal()
             if read_identity(db).user_version != SCHEMA_VERSION:
                 ensure_current(db, self.path)
+            check_columns(db, self.path)
         except BaseException:
             db.close()
             raise

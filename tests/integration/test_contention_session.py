@@ -5,6 +5,7 @@ with the reason, when the shared machine is already busy)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -33,21 +34,39 @@ def machine_busy_share(seconds: float = 1.0) -> float:
     return (busy1 - busy0) / max(total1 - total0, 1e-9)
 
 
+LAUNCHER = """
+import subprocess, sys
+for _ in range(int(sys.argv[1])):
+    p = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"], start_new_session=True,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    print(p.pid, flush=True)
+"""
+
+
 @pytest.fixture()
-def burner() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """One spinning process per CPU, started (and always killed) by the test."""
-    processes = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        for _ in range(psutil.cpu_count() or os.cpu_count() or 2)
-    ]
+def burner() -> Iterator[list[psutil.Process]]:
+    """One spinning process per CPU, started (and always killed) by the test.
+
+    They are started by a launcher that exits at once, so they are *not* in this process's tree: the session
+    counts greentui's own process tree (its model workers, its sandboxes) as its own work, and burners that were
+    the test's children would be counted as the session's, not as other programs."""
+    count = psutil.cpu_count() or os.cpu_count() or 2
+    launched = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(count)], capture_output=True, text=True, check=True, timeout=60
+    )
+    processes = [psutil.Process(int(pid)) for pid in launched.stdout.split()]
     try:
+        own = {p.pid for p in psutil.Process().children(recursive=True)}
+        assert not own & {p.pid for p in processes}, "the burners must not be in the test's process tree"
         time.sleep(0.3)  # let them get going before the session starts
         yield processes
     finally:
         for process in processes:
-            process.kill()
-        for process in processes:
-            process.wait()
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(processes, timeout=10)
 
 
 def run_session(tmp_path: Path) -> tuple[SessionOutcome, list[ItemScored], Path]:
@@ -73,7 +92,7 @@ def run_session(tmp_path: Path) -> tuple[SessionOutcome, list[ItemScored], Path]
 
 
 def test_a_busy_machine_flags_every_window_and_every_view_says_so(
-    tmp_path: Path, burner: list[subprocess.Popen[bytes]], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, burner: list[psutil.Process], capsys: pytest.CaptureFixture[str]
 ) -> None:
     outcome, items, db = run_session(tmp_path)
     assert outcome.status == "completed" and len(items) == 6

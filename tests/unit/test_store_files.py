@@ -96,6 +96,18 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         SessionStore(path, readonly=True)
 
 
+def test_a_current_version_that_lacks_columns_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A file stamped with this schema version but missing columns (a development build wrote it) is refused
+    when opened, read-only or not, instead of failing later with a KeyError on the first listing."""
+    path = filled_store(tmp_path / "g.db")
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE sessions DROP COLUMN idle_contention_share")
+    conn.close()
+    assert_refused_untouched(path, StoreVersionError, "lacks idle_contention_share")
+    with pytest.raises(StoreVersionError, match=f"says schema v{SCHEMA_VERSION} but the sessions table lacks"):
+        SessionStore(path, readonly=True)
+
+
 def test_an_empty_file_becomes_a_greentui_database(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
