@@ -154,15 +154,15 @@ class SetupScreen(Screen[None]):
         from greentui.core.run.session import SessionConfig
 
         error = self.query_one("#setup-error", Static)
+        base = dataclasses.asdict(self.initial) if self.initial is not None else {}
         try:
             choices = self.choices()
+            config = SessionConfig.from_dict({**base, **choices})  # a value of the wrong type: ValueError
         except (ValueError, OptionsError) as exc:
             error.update(literal_text(f"✗ {exc}", style="bold"))
             self.notify(str(exc), title="cannot run yet", severity="error")
             return
         error.update("")
-        base = dataclasses.asdict(self.initial) if self.initial is not None else {}
-        config = SessionConfig.from_dict({**base, **choices})
         try:
             save_choices(choices)
         except OSError as exc:  # remembering is a convenience: say so, and run anyway
