@@ -12,7 +12,7 @@ Anything a sensor cannot give is ``None``, never 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 Side = Literal["A", "B"]
 Quality = Literal["measured", "estimated"]
@@ -88,6 +88,12 @@ class GridIntensity:
     country_iso3: str | None = None
     pue: float = 1.0
 
+    @overload
+    def grams_co2e(self, joules: float) -> float: ...
+    @overload
+    def grams_co2e(self, joules: None) -> None: ...
+    @overload
+    def grams_co2e(self, joules: float | None) -> float | None: ...
     def grams_co2e(self, joules: float | None) -> float | None:
         if joules is None:
             return None

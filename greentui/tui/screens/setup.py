@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -17,6 +17,9 @@ from greentui.tui.preferences import load_choices, save_choices
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.model_picker import CatalogChoice, ModelPicker
+
+if TYPE_CHECKING:
+    from greentui.core.config import SessionConfig
 from greentui.tui.widgets.options_form import OptionsError, OptionsForm
 from greentui.tui.widgets.task_picker import TaskChoice, TaskPicker
 
@@ -58,7 +61,7 @@ class SetupScreen(Screen[None]):
         Binding("f2", "swap", "swap A/B"),
     ]
 
-    def __init__(self, initial: Any | None = None) -> None:
+    def __init__(self, initial: SessionConfig | None = None) -> None:
         super().__init__()
         self.initial = initial  # a SessionConfig to start from (the demo), else the remembered choices
 
@@ -167,4 +170,4 @@ class SetupScreen(Screen[None]):
             save_choices(choices)
         except OSError as exc:  # remembering is a convenience: say so, and run anyway
             self.notify(f"could not remember these choices: {exc.strerror or exc}", severity="warning")
-        self.app.start_session(config)  # type: ignore[attr-defined]
+        self.app.start_session(config)  # type: ignore[attr-defined]  # GreentuiApp's; screens are typed against App
