@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from greentui import signals
 from greentui.core.records import Event, ItemScored, SessionStarted, SessionStatus, Side
+from greentui.core.run.judge import verdict_from_tally
 from greentui.core.run.session import Session, SessionConfig, SessionError
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.core.verdict.compute import Verdict
 from greentui.store.errors import StoreError
 
@@ -208,7 +209,7 @@ def _store_problem(error: Exception) -> str:
 def resume_config(store: SessionStore, session_id: str) -> tuple[str, SessionConfig, dict[Side, set[str]]]:
     """The full id, the stored configuration and the finished items of an interrupted session."""
     info = store.resume_info(session_id)
-    config = SessionConfig.from_dict(info.settings)
+    config = SessionConfig.from_stored(info.settings)
     return info.session_id, config, {side: set(keys) for side, keys in info.done.items()}
 
 

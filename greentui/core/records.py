@@ -1,117 +1,78 @@
-"""The records every layer shares: frozen dataclasses, units in the field names.
+"""The events every layer shares: frozen dataclasses, units in the field names.
 
 Everything a session produces is an *event* (a subclass of :class:`Event`). One event stream feeds three
 consumers -- the store writer, the TUI bridge and the headless printer -- and the store replays the same
 events for the history screen, so a stored session looks exactly like a live one.
 
-Times: ``t_mono_s`` is ``time.monotonic()`` (CLOCK_MONOTONIC on Linux, shared by every process of the
-machine, so a worker's timestamps compare directly with the parent's). ``*_unix_s`` is wall-clock time.
-Anything a sensor cannot give is ``None``, never 0.
+The measurement records the events carry (power samples, energy windows, the grid intensity) live in
+:mod:`greentui.core.measurements` and the typed session configuration in :mod:`greentui.core.config`; both are
+re-exported here, so the store and every other layer import the shared records from this one module.
+Events become plain data (the journal, sweep workers) through :mod:`greentui.core.convert`.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-Side = Literal["A", "B"]
-Quality = Literal["measured", "estimated"]
-SessionStatus = Literal["running", "completed", "interrupted", "failed"]
-Schedule = Literal["alternate", "sequential", "parallel"]
+from greentui.core.config import (
+    DEFAULT_ALPHA,
+    DEFAULT_DELTA,
+    SessionConfig,
+    TaskInfo,
+    split_stored_settings,
+    stored_settings,
+)
+from greentui.core.convert import from_plain, to_plain
+from greentui.core.measurements import (
+    CONTENDED_CPU_SHARE,
+    SIDES,
+    GridIntensity,
+    Measurement,
+    PowerSample,
+    Prompt,
+    Quality,
+    Schedule,
+    SessionStatus,
+    Side,
+    TokenSpeeds,
+    is_correct,
+)
 
-SIDES: tuple[Side, Side] = ("A", "B")
-
-# A measurement window is "contended" when more than this share of the machine's CPU time went to processes
-# outside the session (or another process had work on the models' GPU): its energy then includes their work.
-# A quarter: one busy core of a 4-core machine; ordinary background work (an editor, a browser tab) stays below.
-CONTENDED_CPU_SHARE = 0.25
-
-
-def is_correct(score: float) -> bool:
-    """A binary item is correct when it scored 1 (the one definition; see :mod:`greentui.core.figures`)."""
-    return score >= 1.0
-
-
-# --------------------------------------------------------------------------------------------------
-# Measurement records (not events on their own)
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PowerSample:
-    """One reading of one device.
-
-    ``energy_counter_j`` is the device's cumulative hardware counter at that instant (NVML total energy,
-    RAPL energy_uj), or None where the device has none; ``power_w`` is the instantaneous (or averaged, see
-    ``power_kind``) draw.
-    """
-
-    t_mono_s: float
-    device: str  # e.g. "gpu0", "cpu-package-0", "cpu"
-    power_w: float | None
-    source: str  # "nvml", "rapl", "estimate", "replay"
-    quality: Quality
-    energy_counter_j: float | None = None
-    power_kind: str = "instant"  # "instant" or "1s-average" (NVML power usage on A100/H100)
-    temperature_c: float | None = None
-    sm_clock_mhz: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """Energy of one window (``meter.begin(key)`` ... ``meter.end(key)``), summed over the devices measured."""
-
-    key: str
-    start_mono_s: float
-    end_mono_s: float
-    joules: float | None
-    source: str
-    quality: Quality
-    method: Literal["counter", "integrated", "none"] = "integrated"
-    # True when the window is shorter than the counter's update period or holds too few samples to
-    # integrate: the figure is kept but must not be trusted on its own.
-    flagged_short: bool = False
-    per_device_j: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def seconds(self) -> float:
-        return self.end_mono_s - self.start_mono_s
-
-    @property
-    def mean_power_w(self) -> float | None:
-        if self.joules is None or self.seconds <= 0:
-            return None
-        return self.joules / self.seconds
-
-
-@dataclass(frozen=True, slots=True)
-class GridIntensity:
-    """Carbon intensity of the electricity used: g CO2e per kWh, with where the figure came from."""
-
-    g_per_kwh: float
-    source: str  # e.g. "codecarbon data: FRA", "user (--grid-intensity)", "world average (unknown code XYZ)"
-    country_iso3: str | None = None
-    pue: float = 1.0
-
-    def grams_co2e(self, joules: float | None) -> float | None:
-        if joules is None:
-            return None
-        return joules / 3.6e6 * self.g_per_kwh * self.pue
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """What a task asks a model: chat ``messages`` (role/content dicts, few-shot turns included) for models with
-    a chat template, and the same conversation flattened to ``plain`` text for models without one."""
-
-    messages: tuple[dict[str, str], ...]
-    plain: str
-
-
-# --------------------------------------------------------------------------------------------------
-# Events
-# --------------------------------------------------------------------------------------------------
+__all__ = [
+    "CONTENDED_CPU_SHARE",
+    "DEFAULT_ALPHA",
+    "DEFAULT_DELTA",
+    "EVENT_TYPES",
+    "SIDES",
+    "Event",
+    "GridIntensity",
+    "IdleMeasured",
+    "ItemScored",
+    "ItemStarted",
+    "Measurement",
+    "ModelLoaded",
+    "ModelLoading",
+    "PowerSample",
+    "PowerSampled",
+    "Prompt",
+    "Quality",
+    "RunFailed",
+    "Schedule",
+    "SessionConfig",
+    "SessionFinished",
+    "SessionStarted",
+    "SessionStatus",
+    "Side",
+    "StoppingChecked",
+    "TaskInfo",
+    "TokenEvent",
+    "TokenSpeeds",
+    "event_from_dict",
+    "is_correct",
+    "model_label_with_provenance",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +82,18 @@ class Event:
     kind: ClassVar[str] = "event"
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        """Plain data (:func:`greentui.core.convert.to_plain`) tagged with the event's ``kind``."""
+        data: dict[str, Any] = to_plain(self)
         data["kind"] = self.kind
         return data
 
 
 @dataclass(frozen=True, slots=True)
 class SessionStarted(Event):
+    """The session's first event: what runs (typed task and configuration), how it is measured, and ``settings``,
+    the extra facts recorded at the start (host, pid, power statuses, fingerprint, served energy, sandbox,
+    stopping...)."""
+
     kind: ClassVar[str] = "session_started"
     session_id: str
     task_id: str
@@ -142,7 +108,20 @@ class SessionStarted(Event):
     grid: GridIntensity
     started_unix_s: float
     t_mono_s: float
+    task: TaskInfo
+    config: SessionConfig
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def stored_settings(self) -> dict[str, Any]:
+        """The flat settings the store keeps (config fields, ``task_info``, ``task_version``, the extra facts)."""
+        return stored_settings(self.task, self.config, self.settings)
+
+    @staticmethod
+    def typed_settings(
+        settings: Mapping[str, Any], *, task_id: str, task_name: str, model_a: str, model_b: str
+    ) -> tuple[TaskInfo, SessionConfig, dict[str, Any]]:
+        """``task``, ``config`` and the extra facts from stored flat settings (any release's)."""
+        return split_stored_settings(settings, task_id=task_id, task_name=task_name, model_a=model_a, model_b=model_b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,38 +217,6 @@ class TokenEvent(Event):
     text: str
     n_tokens: int  # new tokens so far, this one included
     t_mono_s: float
-
-
-class TokenSpeeds:
-    """Speeds of one generation, as vLLM's benchmark defines them, for any record with ``tokens_out``,
-    ``first_token_mono_s``, ``last_token_mono_s`` and ``seconds`` (the whole request)."""
-
-    __slots__ = ()
-    tokens_out: int | None  # None: a served model whose server reported no usage (and no tokenizer here)
-    first_token_mono_s: float | None
-    last_token_mono_s: float | None
-
-    if TYPE_CHECKING:  # a field of the records that mix this in, or a property: read-only here
-
-        @property
-        def seconds(self) -> float:
-            """The whole request, in seconds."""
-            ...
-
-    @property
-    def decode_tokens_per_s(self) -> float | None:
-        """(n_new - 1) / (t_last - t_first)."""
-        if self.first_token_mono_s is None or self.last_token_mono_s is None or (self.tokens_out or 0) < 2:
-            return None
-        span = self.last_token_mono_s - self.first_token_mono_s
-        return ((self.tokens_out or 0) - 1) / span if span > 0 else None
-
-    @property
-    def e2e_tokens_per_s(self) -> float | None:
-        """n_new / total time of the request."""
-        if self.tokens_out is None:
-            return None
-        return self.tokens_out / self.seconds if self.seconds > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,13 +339,24 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
-def event_from_dict(data: dict[str, Any]) -> Event:
-    """Rebuild an event from :meth:`Event.to_dict` output (used by the store's replay)."""
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    """Rebuild an event from :meth:`Event.to_dict` output (the journal's replay, sweep workers' streams).
+
+    A ``session_started`` written before the typed fields existed carries the task and the config in its flat
+    ``settings``: they are read from there. Raises ``ValueError`` for data that fits no event.
+    """
     data = dict(data)
-    cls = EVENT_TYPES[data.pop("kind")]
-    if cls is PowerSampled:
-        return PowerSampled(sample=PowerSample(**data["sample"]))
-    if cls is SessionStarted:
-        data["grid"] = GridIntensity(**data["grid"])
-        data["power_sources"] = tuple(data["power_sources"])
-    return cls(**data)
+    kind = data.pop("kind", None)
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"not an event kind: {kind!r}")
+    if cls is SessionStarted and ("task" not in data or "config" not in data):
+        task, config, extras = split_stored_settings(
+            data.get("settings") or {},
+            task_id=str(data.get("task_id", "")),
+            task_name=str(data.get("task_name", "")),
+            model_a=str(data.get("model_a", "")),
+            model_b=str(data.get("model_b", "")),
+        )
+        data.update(task=to_plain(task), config=to_plain(config), settings=extras)
+    return from_plain(data, cls)

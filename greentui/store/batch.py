@@ -123,7 +123,7 @@ class Batch:
             self.touched_runs[(session_id, event.side)] = None
             self.scored_items.append((session_id, event))
         elif isinstance(event, SessionStarted):
-            settings = event.settings or {}
+            settings = event.stored_settings()  # the flat shape: config fields, task_info, the extra facts
             task_version = settings.get("task_version")
             fingerprint = settings.get("fingerprint")
             grid = event.grid

@@ -127,6 +127,9 @@ class SessionRecord:
         return self.grid.pue
 
     def started_event(self) -> SessionStarted:
+        task, config, extras = SessionStarted.typed_settings(
+            self.settings, task_id=self.task_id, task_name=self.task_name, model_a=self.model_a, model_b=self.model_b
+        )
         return SessionStarted(
             session_id=self.id,
             task_id=self.task_id,
@@ -141,7 +144,9 @@ class SessionRecord:
             grid=self.grid,
             started_unix_s=self.started_unix_s,
             t_mono_s=self.t0_mono_s,
-            settings=self.settings,
+            task=task,
+            config=config,
+            settings=extras,
         )
 
     def finished_event(self) -> SessionFinished | None:

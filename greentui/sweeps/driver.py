@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from greentui.core.records import SIDES, Side
+from greentui.core.run.judge import verdict_from_tally
 from greentui.core.run.sweep import PlannedSession, Sweep
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.store.db import SessionStore
 from greentui.store.errors import StoreError
 from greentui.store.sweeps import save_sweep, sessions_by_key

@@ -69,7 +69,8 @@ def stored_verdict(store: SessionStore, stored: StoredSession) -> tuple[Verdict 
     """(the verdict, the replayed tally, where the verdict came from) for a stored session: the saved verdict
     ("stored"), else one computed from its finished items ("items": none was saved, or it was saved by an older
     release in another format), else None (no finished item)."""
-    from greentui.core.run.tally import Tally, session_verdict
+    from greentui.core.run.judge import session_verdict
+    from greentui.core.run.tally import Tally
     from greentui.core.verdict.compute import Verdict, VerdictError
 
     tally = Tally()

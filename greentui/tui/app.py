@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from textual import on
 from textual.app import App
@@ -19,6 +19,11 @@ from textual.binding import Binding
 from greentui.errors import one_line
 from greentui.tui.feeds import Feed, SessionFeed
 from greentui.tui.messages import WorkFailed
+
+if TYPE_CHECKING:
+    from greentui.core.config import SessionConfig
+    from greentui.core.records import Side
+    from greentui.store import SessionStore, WriterStatus
 
 Start = Literal["setup", "live", "demo", "history"]
 SIGNAL_EXIT_GRACE_S = 5.0  # after SIGTERM / SIGHUP, the longest an exit may take once the sessions have ended
@@ -40,10 +45,10 @@ class GreentuiApp(App[int]):
     def __init__(
         self,
         *,
-        store: Any | None,
+        store: SessionStore | None,
         db_path: Path | None = None,
         start: Start = "setup",
-        session_config: Any | None = None,
+        session_config: SessionConfig | None = None,
         feed: Feed | None = None,
         inline_workers: bool = False,
         notice: str | None = None,
@@ -161,7 +166,11 @@ class GreentuiApp(App[int]):
 
     # ---- navigation used by several screens --------------------------------------------------------------
     def start_session(
-        self, config: Any, *, session_id: str | None = None, skip_items: dict[str, set[str]] | None = None
+        self,
+        config: SessionConfig,
+        *,
+        session_id: str | None = None,
+        skip_items: dict[Side, set[str]] | None = None,
     ) -> bool:
         """Prepare a session (errors become a notification) and open the live screen on it.
 
@@ -177,7 +186,7 @@ class GreentuiApp(App[int]):
                 config,
                 self.store,
                 session_id=session_id,
-                skip_items=skip_items,  # type: ignore[arg-type]
+                skip_items=skip_items,
                 inline_workers=self.inline_workers,
                 on_store_error=self._store_error_from_thread,
                 on_store_status=self._store_status_from_thread,
@@ -217,7 +226,7 @@ class GreentuiApp(App[int]):
         else:
             self.call_from_thread(self.notify, message, title="store", severity="error", timeout=15)
 
-    def _store_status_from_thread(self, status: Any) -> None:
+    def _store_status_from_thread(self, status: WriterStatus) -> None:
         """Waiting for a locked database, and saving again, become notifications (the live screen's state says
         "waiting for the database" meanwhile); a write that cannot succeed comes as a store error."""
         if status.state == "waiting" or (status.state == "saving" and status.message):
@@ -279,10 +288,10 @@ class GreentuiApp(App[int]):
 
 def make_app(
     *,
-    store: Any | None,
+    store: SessionStore | None,
     db_path: Path | None = None,
     start: Start = "setup",
-    session_config: Any | None = None,
+    session_config: SessionConfig | None = None,
     feed: Feed | None = None,
     inline_workers: bool = False,
     notice: str | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from greentui.core.run.tally import Tally, session_verdict
+from greentui.core.run.judge import session_verdict
+from greentui.core.run.tally import Tally
 from greentui.core.verdict.compute import Verdict
 from greentui.tui.power_trace import PowerTrace
 

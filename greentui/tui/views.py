@@ -164,11 +164,10 @@ def header_view(tally: Tally, state: str) -> HeaderView:
     started = tally.started
     if started is None:
         return HeaderView(state)
-    task = started.settings.get("task_info", {}) if isinstance(started.settings, dict) else {}
     return HeaderView(
         state=state,
         task_name=started.task_name,
-        category=str(task.get("category") or ""),
+        category=started.task.category,
         n_items=started.n_items,
         schedule=started.schedule,
         grid_g_per_kwh=started.grid.g_per_kwh,
@@ -187,8 +186,7 @@ def progress_view(tally: Tally, now_mono_s: float | None, state: str) -> Progres
 def metric_name(tally: Tally) -> str:
     """The task's metric as its task.toml names it (``ROUGE-L F1``, ``pass@1``), else ``accuracy``."""
     started = tally.started
-    task = started.settings.get("task_info", {}) if started is not None and isinstance(started.settings, dict) else {}
-    return str(task.get("metric") or "accuracy")
+    return (started.task.metric if started is not None else "") or "accuracy"
 
 
 def is_estimated(tally: Tally) -> bool:

@@ -14,10 +14,11 @@ from greentui.core.records import (
     SessionStarted,
     Side,
 )
+from tests.helpers.started import started_from_flat
 
 
 def started(n_items: int = 3, *, continuous: bool = False, session_id: str = "s1") -> SessionStarted:
-    return SessionStarted(
+    return started_from_flat(
         session_id=session_id,
         task_id="arithmetic",
         task_name="Arithmetic",

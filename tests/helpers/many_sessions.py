@@ -34,7 +34,8 @@ def fill_many(store: SessionStore, n_sessions: int) -> None:
                 writer.handle(event)
     writer.close()
     assert writer.error is None
-    from greentui.core.run.tally import Tally, verdict_from_tally
+    from greentui.core.run.judge import verdict_from_tally
+    from greentui.core.run.tally import Tally
 
     tally = Tally()
     for event in store.replay("base-sentiment"):

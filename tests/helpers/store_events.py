@@ -27,6 +27,7 @@ from greentui.core.records import (
     Side,
     TokenEvent,
 )
+from tests.helpers.started import started_from_flat
 
 DEVICES = (("gpu0", "nvml", "measured", "1s-average"), ("cpu-package-0", "rapl", "measured", "instant"))
 
@@ -62,7 +63,7 @@ class LiveSession:
             "pue": 1.0,
             **self.settings,
         }
-        return SessionStarted(
+        return started_from_flat(
             session_id=self.session_id,
             task_id=self.task_id,
             task_name=self.task_id.title(),

@@ -18,10 +18,10 @@ from greentui.core.records import (
     PowerSampled,
     RunFailed,
     SessionFinished,
-    SessionStarted,
     Side,
     TokenEvent,
 )
+from tests.helpers.started import started_from_flat
 
 T0 = 1000.0
 STARTED_UNIX_S = 1_795_300_000.0  # 2026-11-21, shown as a local date (tests pin TZ=UTC)
@@ -95,7 +95,7 @@ def race_events(
     grid = GridIntensity(g_per_kwh=56.0, source="codecarbon data: FRA", country_iso3="FRA")
     add(
         T0,
-        SessionStarted(
+        started_from_flat(
             session_id=session_id,
             task_id=task_id,
             task_name=task_name,
@@ -252,7 +252,8 @@ def fill_store(store: object, events: list[Event], *, verdict: bool = True) -> s
 
     ``verdict``: also save the verdict of the stream, as ``services.SessionRun`` does at the end of a run.
     """
-    from greentui.core.run.tally import Tally, verdict_from_tally
+    from greentui.core.run.judge import verdict_from_tally
+    from greentui.core.run.tally import Tally
 
     writer = store.writer()  # type: ignore[attr-defined]
     tally = Tally()
@@ -290,7 +291,7 @@ class HeldFeed:
         self._stop = threading.Event()
 
     def run(self, sink):  # type: ignore[no-untyped-def]
-        from greentui.core.run.tally import verdict_from_tally
+        from greentui.core.run.judge import verdict_from_tally
         from greentui.tui.feeds import FeedEnd
 
         for event in self.events:

@@ -3,7 +3,6 @@ chart (every run of the task, the session highlighted, J per item or per correct
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from typing import Any
 
@@ -16,6 +15,7 @@ from greentui.tui.screens.history import HistoryScreen
 from greentui.tui.screens.tradeoff import TradeoffScreen
 from greentui.tui.widgets.difference_table import DifferenceTable
 from greentui.tui.widgets.sessions_table import SessionsTable
+from tests.helpers.started import with_settings
 from tests.tui.fakes import fill_store, race_events
 from tests.tui.pilot_helpers import quiet_app, wait_for
 
@@ -83,9 +83,7 @@ async def test_sessions_of_different_tasks_say_so(store: SessionStore) -> None:
 
 def in_sweep(events: list[Any], name: str) -> list[Any]:
     return [
-        dataclasses.replace(e, settings={**e.settings, "sweep_id": name, "sweep_key": f"k-{e.session_id}"})
-        if isinstance(e, SessionStarted)
-        else e
+        with_settings(e, sweep_id=name, sweep_key=f"k-{e.session_id}") if isinstance(e, SessionStarted) else e
         for e in events
     ]
 

@@ -11,6 +11,7 @@ from greentui.tui.screens.history import HistoryScreen
 from greentui.tui.screens.live import LiveScreen
 from greentui.tui.screens.verdict import VerdictScreen
 from greentui.tui.widgets.sessions_table import SessionsTable
+from tests.helpers.started import with_settings
 from tests.tui.fakes import fill_store, race_events
 from tests.tui.pilot_helpers import quiet_app, wait_for
 
@@ -102,15 +103,12 @@ async def test_resume_finishes_an_interrupted_session(store: SessionStore, tmp_p
 
 
 async def test_w_filters_the_history_by_sweep(store: SessionStore) -> None:
-    import dataclasses
 
     from greentui.core.records import SessionStarted
 
     def in_sweep(events: list, name: str) -> list:
         return [
-            dataclasses.replace(e, settings={**e.settings, "sweep_id": name, "sweep_key": f"k-{e.session_id}"})
-            if isinstance(e, SessionStarted)
-            else e
+            with_settings(e, sweep_id=name, sweep_key=f"k-{e.session_id}") if isinstance(e, SessionStarted) else e
             for e in events
         ]
 

@@ -21,8 +21,9 @@ def as_rouge(events: list[Event]) -> list[Event]:
     out: list[Event] = []
     for event in events:
         if isinstance(event, SessionStarted):
-            info = {**event.settings["task_info"], "metric": "ROUGE-L F1", "continuous": True}
-            event = dataclasses.replace(event, settings={**event.settings, "task_info": info})
+            event = dataclasses.replace(
+                event, task=dataclasses.replace(event.task, metric="ROUGE-L F1", continuous=True)
+            )
         elif isinstance(event, ItemScored):
             event = dataclasses.replace(event, score=0.62 if event.score else 0.31)
         out.append(event)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from greentui.core.run import tally as tally_module
+from greentui.core.run import judge as judge_module
 from greentui.core.run.session import SessionConfig
 from greentui.core.run.tally import Tally
 from greentui.store import SessionStore
@@ -44,13 +44,13 @@ async def test_a_tui_run_keeps_one_tally_and_computes_its_verdict_once(
     store: SessionStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     verdicts: list[Any] = []
-    compute = tally_module.compute_verdict
+    compute = judge_module.compute_verdict
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         verdicts.append(compute(*args, **kwargs))
         return verdicts[-1]
 
-    monkeypatch.setattr(tally_module, "compute_verdict", counted)
+    monkeypatch.setattr(judge_module, "compute_verdict", counted)
     app = quiet_app(store=store, inline_workers=True)
     async with app.run_test(size=SIZE) as pilot:
         assert app.start_session(fake_config())

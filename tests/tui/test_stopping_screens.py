@@ -8,8 +8,9 @@ from pathlib import Path
 from textual.widgets import Switch
 
 from greentui.core.records import Event, StoppingChecked
+from greentui.core.run.judge import verdict_from_tally
 from greentui.core.run.session import Session, SessionConfig
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.tui.screens.live import LiveScreen
 from greentui.tui.screens.setup import SetupScreen
 from greentui.tui.screens.verdict import VerdictScreen

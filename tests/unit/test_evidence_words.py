@@ -9,7 +9,8 @@ import dataclasses
 import pytest
 
 from greentui.core.records import IdleMeasured, ItemScored
-from greentui.core.run.tally import Tally, session_verdict, verdict_from_tally
+from greentui.core.run.judge import session_verdict, verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.core.verdict.text import busy_line
 from greentui.format import (
     format_energy,
@@ -52,9 +53,7 @@ def test_the_busy_line_reads_plainly() -> None:
 def events_for(metric: str, *, contended: bool = False, idle_contended: bool = False) -> Tally:
     tally = Tally()
     first = started(6)
-    first = dataclasses.replace(
-        first, settings={**first.settings, "task_info": {**first.settings["task_info"], "metric": metric}}
-    )
+    first = dataclasses.replace(first, task=dataclasses.replace(first.task, metric=metric))
     tally.apply(first)
     for side in "AB":
         tally.apply(loaded(side))  # type: ignore[arg-type]

@@ -158,6 +158,7 @@ def test_garbage_collected_worker_is_stopped() -> None:
 
 
 def test_a_standby_worker_imports_first_and_loads_the_model_it_is_given(tmp_path: Path) -> None:
+    from greentui.core.models import standby as standby_module
     from greentui.core.models import worker as worker_module
     from tests.helpers.tiny_models import build_tiny_llama
 
@@ -168,7 +169,7 @@ def test_a_standby_worker_imports_first_and_loads_the_model_it_is_given(tmp_path
         assert worker_module.prewarm_for(["openai:http://127.0.0.1:1/v1?model=m", "ollama:x"]) == 0  # served: no torch
         assert worker_module.prewarm_for([f"{folder}@fp32", "fake:b"]) == 1
         assert worker_module.standby_count(ready_only=True, wait_s=240) == 1  # torch imported in the child
-        standby_pid = worker_module._standby[0].process.pid
+        standby_pid = standby_module._standby[0].process.pid
         fake = ModelWorker("B", ModelSpec.parse("fake:oracle?tps=1000&tokens=2"))
         fake.start()
         assert fake.pid != standby_pid and worker_module.standby_count() == 1  # a fake model spawns its own
@@ -187,7 +188,7 @@ def test_a_standby_worker_imports_first_and_loads_the_model_it_is_given(tmp_path
         _assert_gone(standby_pid)
         # a standby worker nobody takes goes away when stopped, without a trace
         worker_module.prewarm(1)
-        leftover = worker_module._standby[0].process.pid
+        leftover = standby_module._standby[0].process.pid
         worker_module.stop_standby()
         _assert_gone(leftover)
     finally:
@@ -195,9 +196,9 @@ def test_a_standby_worker_imports_first_and_loads_the_model_it_is_given(tmp_path
 
 
 def test_each_session_and_side_logs_to_its_own_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from greentui.core.models import worker as worker_module
+    from greentui.core.models import standby as standby_module
 
-    monkeypatch.setattr(worker_module, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(standby_module, "cache_dir", lambda: tmp_path)
     spec = ModelSpec.parse("fake:echo")
     first = ModelWorker("A", spec, session_id="s1")
     assert first.log_path == tmp_path / "logs" / "worker-s1-A.log"
@@ -208,9 +209,10 @@ def test_each_session_and_side_logs_to_its_own_file(monkeypatch: pytest.MonkeyPa
 
 
 def test_old_worker_logs_are_pruned_to_the_newest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from greentui.core.models import standby as standby_module
     from greentui.core.models import worker as worker_module
 
-    monkeypatch.setattr(worker_module, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(standby_module, "cache_dir", lambda: tmp_path)
     logs = tmp_path / "logs"
     logs.mkdir()
     for n in range(worker_module.KEEP_LOGS + 5):

@@ -11,7 +11,8 @@ import pytest
 from greentui.core.models.provenance import describe_provenance, gguf_weight_type
 from greentui.core.models.resolve import Resolved, offline_gguf_path, resolve
 from greentui.core.models.spec import ModelSpec
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.judge import verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.store import SessionStore
 from greentui.text.listing import export_session, print_session
 from tests.helpers.events import loaded, scored, started

@@ -48,7 +48,8 @@ def test_completed_session_emits_the_stream_in_order(constant_trace: Path) -> No
     scored = [e for e in events if isinstance(e, ItemScored)]
     assert len(scored) == 8 and all(e.score == 1.0 for e in scored)
     assert events[-1].status == "completed"
-    assert events[0].settings["task_version"] and events[0].settings["task_info"]["metric"]
+    assert events[0].task.version and events[0].task.metric
+    assert events[0].config.model_a == events[0].model_a and "task_info" not in events[0].settings
 
 
 def test_item_energy_is_power_times_its_duration(constant_trace: Path) -> None:
@@ -197,7 +198,7 @@ def test_fixed_length_reaches_every_request(constant_trace: Path) -> None:
     assert status == "completed"
     scored = [e for e in events if isinstance(e, ItemScored)]
     assert len(scored) == 4 and all(e.tokens_out == 9 and e.stop_reason == "max-tokens" for e in scored)
-    assert events[0].settings["fixed_length"] is True  # stored with the session: a resume repeats it
+    assert events[0].config.fixed_length is True  # stored with the session: a resume repeats it
 
 
 def test_cli_fixed_length_flag_sets_the_config() -> None:

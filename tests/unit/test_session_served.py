@@ -15,8 +15,8 @@ import pytest
 
 from greentui.core.measure import power, server_process
 from greentui.core.records import ItemScored, SessionStarted
+from greentui.core.run.judge import verdict_from_tally
 from greentui.core.run.session import SessionConfig
-from greentui.core.run.tally import verdict_from_tally
 from greentui.services import SessionRun, open_store
 from greentui.store.export import export_json, read_items_csv, write_items_csv
 from greentui.text.listing import export_session

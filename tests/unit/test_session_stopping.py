@@ -11,10 +11,11 @@ import pytest
 
 from greentui.core.evaluate.tasks import load_task
 from greentui.core.records import Event, ItemScored, ItemStarted, SessionFinished, SessionStarted, StoppingChecked
+from greentui.core.run.judge import verdict_from_tally
 from greentui.core.run.schedule import run_order
 from greentui.core.run.session import Session, SessionConfig, SessionError
 from greentui.core.run.stopping import PairStopper, run_items
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.core.verdict.compute import Verdict
 from greentui.core.verdict.stopping import stopping_lines
 
@@ -91,7 +92,7 @@ def test_parameters_and_the_drawn_order_seed_are_stored(trace: Path) -> None:
     config = make(trace, alpha=0.1, delta=0.08, max_items=12)
     assert config.order_seed is None
     _, events, session = run(config)
-    settings = events[0].settings
+    settings = events[0].stored_settings()  # the flat shape the store keeps
     assert isinstance(events[0], SessionStarted)
     assert settings["stop_when_settled"] is True
     assert (settings["alpha"], settings["delta"], settings["max_items"]) == (0.1, 0.08, 12)
@@ -114,7 +115,7 @@ def test_the_seeded_order_is_reproducible_and_is_the_schedules_order(trace: Path
     assert order(12) != first
     # a resumed session rebuilds its config from the stored settings: the same items in the same order
     _, events, _ = run(make(trace, model_a=HALF, model_b=HALF, max_items=6))
-    stored = SessionConfig.from_dict(events[0].settings)
+    stored = SessionConfig.from_dict(events[0].stored_settings())
     assert [i.id for i in run_items(task.items, stored)] == [
         e.item_id for e in of(events, ItemStarted) if e.side == "A"
     ]

@@ -80,7 +80,7 @@ def test_every_stored_field_round_trips(store: SessionStore) -> None:
     stored = store.load_session("s-fields")
     started = next(e for e in live if isinstance(e, SessionStarted))
     assert stored.session.started_event() == started
-    assert stored.session.task_version == started.settings["task_version"]
+    assert stored.session.task_version == started.task.version
     assert stored.session.pid == os.getpid() and stored.session.status == "completed"
     assert list(stored.items) == sorted((e for e in live if isinstance(e, ItemScored)), key=lambda i: (i.side, i.index))
     assert store.samples("s-fields") == [e.sample for e in live if isinstance(e, PowerSampled)]
@@ -305,5 +305,15 @@ def test_store_imports_only_core_records() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     outside = [m for m in loaded if not m.startswith("greentui.store")]
     # greentui.paths is the one place that knows where files live (platformdirs + environment), not a layer;
-    # greentui.untrusted is the escaper every layer shares (the exports neutralize model output with it)
-    assert outside == ["greentui", "greentui.core", "greentui.core.records", "greentui.paths", "greentui.untrusted"]
+    # greentui.untrusted is the escaper every layer shares (the exports neutralize model output with it);
+    # core.records is made of the measurement records, the typed config and the plain-data converter
+    assert outside == [
+        "greentui",
+        "greentui.core",
+        "greentui.core.config",
+        "greentui.core.convert",
+        "greentui.core.measurements",
+        "greentui.core.records",
+        "greentui.paths",
+        "greentui.untrusted",
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sqlite3
 from pathlib import Path
@@ -12,11 +11,13 @@ from greentui.store import SessionStore
 from greentui.store.export import session_to_json
 from greentui.store.migrations import SCHEMA_VERSION
 from greentui.store.sweeps import get_sweep, list_sweeps, merge_session, save_sweep, sessions_by_key, sweep_names
-from tests.helpers.store_events import LiveSession
-from tests.unit.test_store_files import _columns, filled_store
 
 # Written by greentui at schema v2 (commit 75e86f8) from tests.helpers.store_events.LiveSession: one completed
 # session with a verdict (2b2b0000v2done, 5 items a side) and one interrupted (2c2c0000v2part, 4 items a side).
+from tests.helpers.started import with_settings
+from tests.helpers.store_events import LiveSession
+from tests.unit.test_store_files import _columns, filled_store
+
 FIXTURE_V2 = Path(__file__).parents[1] / "assets" / "store_v2.db"
 FINGERPRINT = {"host": "node-1", "cpu_model": "Xeon", "cpu_count": 32, "gpus": [{"name": "H100", "power_limit_w": 700}]}
 
@@ -25,7 +26,7 @@ def write_session(store: SessionStore, session_id: str, *, n_items: int = 3, fin
     writer = store.writer()
     for event in LiveSession(session_id, n_items=n_items).events():
         if isinstance(event, SessionStarted):
-            event = dataclasses.replace(event, settings={**event.settings, **settings})
+            event = with_settings(event, **settings)
         if event.kind == "session_finished" and not finish:
             continue
         writer.handle(event)

@@ -115,7 +115,7 @@ def loaded_spec(side: str, text: str):  # type: ignore[no-untyped-def]
 
 
 def test_fine_tune_mode_is_b_equal_to_a_plus_an_adapter() -> None:
-    from greentui.core.run.tally import is_fine_tune
+    from greentui.core.run.judge import is_fine_tune
 
     def fine_tune(a: str, b: str) -> bool:
         return is_fine_tune(loaded_spec("A", a), loaded_spec("B", b))
@@ -129,7 +129,7 @@ def test_fine_tune_mode_is_b_equal_to_a_plus_an_adapter() -> None:
 
 
 def test_the_verdict_takes_the_mode_and_the_adapter_from_the_loaded_events() -> None:
-    from greentui.core.run.tally import verdict_from_tally
+    from greentui.core.run.judge import verdict_from_tally
 
     events = [ev.started(2), loaded_spec("A", "smollm2-135m@fp32"), loaded_spec("B", "smollm2-135m@fp32+adapter=./l")]
     for n in range(2):

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from greentui.core.measure.power.base import PowerSource
 from greentui.core.measure.sampler import PowerSampler
@@ -149,8 +150,13 @@ class EnergyMeter:
                 begin = _find(window.edges, position, device)
                 end = _find(edges_end, position, device)
                 counter_j = None
-                if begin is not None and end is not None and None not in (begin.energy_counter_j, end.energy_counter_j):
-                    counter_j = end.energy_counter_j - begin.energy_counter_j  # type: ignore[operator]
+                if (
+                    begin is not None
+                    and end is not None
+                    and (begin_j := begin.energy_counter_j) is not None
+                    and (end_j := end.energy_counter_j) is not None
+                ):
+                    counter_j = end_j - begin_j
                 short = period_s is not None and duration_s < period_s
                 if counter_j is not None and not short:
                     per_device.append((device, counter_j))
@@ -175,7 +181,7 @@ class EnergyMeter:
                 methods.add("integrated")
         joules = None if missing or not per_device else sum(j for _, j in per_device)
         if joules is None:
-            method = "none"
+            method: Literal["counter", "integrated", "none"] = "none"
         elif methods == {"counter"}:
             method = "counter"
         else:
@@ -187,7 +193,7 @@ class EnergyMeter:
             joules=joules,
             source=self.source_label,
             quality=self.quality,
-            method=method,  # type: ignore[arg-type]
+            method=method,
             flagged_short=flagged,
             per_device_j=tuple(per_device),
         )

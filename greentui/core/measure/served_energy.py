@@ -53,7 +53,7 @@ class ServedEnergy:
         self._rechecked: set[Side] = set()
 
     @classmethod
-    def locate(cls, specs: Mapping[str, ModelSpec], *, locate: Locate = locate_server) -> ServedEnergy:
+    def locate(cls, specs: Mapping[Side, ModelSpec], *, locate: Locate = locate_server) -> ServedEnergy:
         """Locate the server of each served spec in ``specs`` (side -> spec; in-process specs are left alone)."""
         found: dict[Side, ServerLocation] = {}
         for side, spec in specs.items():

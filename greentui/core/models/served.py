@@ -20,7 +20,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from greentui.core.models.protocol import (
     Token,
 )
 from greentui.core.models.served_local import count_parameters_on_disk, local_tokenizer
+from greentui.core.models.served_replies import error_text, first_line, json_or_text, sse_data
 from greentui.core.models.spec import ModelSpec
 from greentui.core.records import Prompt
 
@@ -264,7 +264,7 @@ class ServedBackend:
                 if source.response.status_code != 200:
                     source.response.read()
                     raise self._status_failure(source.response)
-                for data in _events(source.iter_sse()):
+                for data in sse_data(source.iter_sse()):
                     if self.cancel.is_set():
                         stream.cancelled = True
                         break
@@ -301,7 +301,7 @@ class ServedBackend:
         if not isinstance(chunk, dict):
             raise ServerFailed(f"{self.where}: malformed stream (an event is not a JSON object: {data[:60]!r})")
         if chunk.get("error"):
-            raise ServerFailed(f"{self.where}: the server reported an error mid-answer: {_error_text(chunk)}")
+            raise ServerFailed(f"{self.where}: the server reported an error mid-answer: {error_text(chunk)}")
         if isinstance(chunk.get("usage"), dict):
             stream.usage = chunk["usage"]
         choices = chunk.get("choices")
@@ -328,7 +328,7 @@ class ServedBackend:
     # ---- failures in one line -----------------------------------------------------------------------
     def _status_failure(self, response: httpx.Response) -> ServerFailed:
         status = response.status_code
-        detail = _error_text(_json_or_text(response))
+        detail = error_text(json_or_text(response))
         if status in (401, 403):
             hint = (
                 f"check the key in {self.endpoint.key_env}"
@@ -352,7 +352,7 @@ class ServedBackend:
             return ServerFailed(f"{self.where}: no connection within {CONNECT_TIMEOUT_S:g} s", "unavailable")
         if isinstance(exc, httpx.ConnectError):
             refused = "refused" in str(exc).lower() or "errno 111" in str(exc).lower()
-            why = "connection refused (is the server running?)" if refused else f"cannot connect ({_first_line(exc)})"
+            why = "connection refused (is the server running?)" if refused else f"cannot connect ({first_line(exc)})"
             return ServerFailed(f"{self.where}: {why}", "unavailable")
         if isinstance(exc, httpx.TimeoutException):
             return ServerFailed(
@@ -367,39 +367,9 @@ class ServedBackend:
                     "(did the server stop?)"
                 )
             return ServerFailed(f"{self.where}: the server closed the connection without answering")
-        return ServerFailed(f"{self.where}: {type(exc).__name__}: {_first_line(exc)}")
+        return ServerFailed(f"{self.where}: {type(exc).__name__}: {first_line(exc)}")
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-
-def _events(events: Iterator[Any]) -> Iterator[str]:
-    """The data of each server-sent event (comments and empty keep-alive events are skipped by httpx-sse)."""
-    for event in events:
-        if event.data:
-            yield event.data
-
-
-def _json_or_text(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
-
-
-def _error_text(payload: Any) -> str:
-    """The message of an OpenAI-style error body ({"error": {"message": ...}} / {"detail": ...}), one line."""
-    value = payload
-    for key in ("error", "message", "detail"):
-        if isinstance(value, dict) and key in value:
-            value = value[key]
-    if isinstance(value, dict):
-        value = value.get("message") or json.dumps(value)[:200]
-    return _first_line(value)[:200]
-
-
-def _first_line(value: object) -> str:
-    lines = str(value).strip().splitlines()
-    return lines[0].strip() if lines else ""

@@ -36,7 +36,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 from greentui.core.models import architectures, catalog
 from greentui.core.models.endpoint import Endpoint, EndpointError, is_served_source, parse_endpoint, redact_secrets
@@ -311,7 +311,13 @@ def _last_part(path: str) -> str:
     return parts[-1] if parts else path
 
 
-def _check_source(source: str, fail) -> SourceKind:  # type: ignore[no-untyped-def]
+class _Fail(Protocol):
+    """Builds the SpecError for a span of the spec text (``end`` None: to the end of the spec)."""
+
+    def __call__(self, message: str, start: int, end: int | None = None) -> SpecError: ...
+
+
+def _check_source(source: str, fail: _Fail) -> SourceKind:
     """Validate the source syntax; returns its kind or raises through ``fail``."""
     if not source:
         raise fail("no model before the options; e.g. smollm2-135m@bf16", 0, 1)
@@ -359,7 +365,7 @@ def _normal_source(source: str, kind: SourceKind) -> str:
     return catalog.entry(source).name if kind == "catalog" else source
 
 
-def _parse_options(options_text: str, offset: int, fail) -> tuple[Dtype, Quant, str]:  # type: ignore[no-untyped-def]
+def _parse_options(options_text: str, offset: int, fail: _Fail) -> tuple[Dtype, Quant, str]:
     dtype: Dtype = "auto"
     quant: Quant = "none"
     device = "auto"

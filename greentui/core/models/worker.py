@@ -34,12 +34,10 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
 
-from greentui.core.models.hf_gguf_cache import cache_dir
 from greentui.core.models.memory_watch import MemoryWatch
 from greentui.core.models.protocol import (
     Generated,
@@ -49,16 +47,26 @@ from greentui.core.models.protocol import (
     LoadRequest,
     ModelInfo,
     Standby,
-    StopRequest,
     Token,
     WorkerFailed,
     WorkerMessage,
 )
 from greentui.core.models.runner import process_main, serve
 from greentui.core.models.spec import ModelSpec
+from greentui.core.models.standby import (
+    KEEP_LOGS,
+    prewarm,
+    prewarm_for,
+    shutdown,
+    standby_count,
+    stop_standby,
+    take_standby,
+    worker_log_path,
+)
 from greentui.core.records import Side
 
 __all__ = [
+    "KEEP_LOGS",
     "GenerateRequest",
     "Generated",
     "LoadProgress",
@@ -73,6 +81,7 @@ __all__ = [
     "prewarm_for",
     "standby_count",
     "stop_standby",
+    "worker_log_path",
 ]
 
 _SIGKILL = getattr(signal, "SIGKILL", 9)
@@ -118,134 +127,6 @@ def _read_tail(path: Path | None, limit: int = 4000) -> str:
         return ""
 
 
-def _shutdown(
-    process: Any, thread: threading.Thread | None, conn: Connection | None, cancel: threading.Event, timeout_s: float
-) -> None:
-    """Stop a worker: ask, then terminate, then kill; always join. Used by stop(), weakref.finalize and atexit."""
-    cancel.set()
-    if conn is not None:
-        try:
-            conn.send(StopRequest())
-        except (OSError, ValueError):
-            pass
-    if process is not None:
-        process.join(timeout_s)
-        if process.is_alive():
-            process.terminate()
-            process.join(2.0)
-        if process.is_alive():
-            process.kill()
-            process.join(2.0)
-    if thread is not None:
-        thread.join(timeout_s)
-    if conn is not None:
-        conn.close()
-
-
-@dataclass
-class _StandbyProcess:
-    process: Any
-    conn: Connection
-    started_mono_s: float
-    ready_mono_s: float | None = None
-
-
-_standby: list[_StandbyProcess] = []
-_standby_lock = threading.Lock()
-
-
-KEEP_LOGS = 60  # worker logs kept in <cache>/logs (two per session): the newest ones, older ones are removed
-
-
-def worker_log_path(name: str) -> Path:
-    """``<cache>/logs/worker-<name>.log``, pruning the folder to the newest :data:`KEEP_LOGS` logs first."""
-    folder = cache_dir() / "logs"
-    try:
-        logs = sorted(folder.glob("worker-*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in logs[KEEP_LOGS:]:
-            old.unlink(missing_ok=True)
-    except OSError:  # a log that vanished meanwhile, or a folder not there yet: nothing to prune
-        pass
-    return folder / f"worker-{name}.log"
-
-
-def prewarm(count: int = 2) -> int:
-    """Start standby worker processes until ``count`` are waiting (each imports torch and transformers, then waits
-    for its model); returns how many were started now. Safe from any thread; never raises (a worker that cannot
-    be started is simply not there, and a later start spawns as before)."""
-    started = 0
-    with _standby_lock:
-        _standby[:] = [s for s in _standby if s.process.is_alive()]
-        while len(_standby) < count:
-            try:
-                context = multiprocessing.get_context("spawn")
-                parent_end, child_end = context.Pipe(duplex=True)
-                log = worker_log_path(f"standby-{os.getpid()}-{len(_standby)}")
-                process = context.Process(
-                    target=process_main, args=(child_end, None, False, str(log)), name="greentui-standby", daemon=True
-                )
-                process.start()
-                child_end.close()
-            except (OSError, RuntimeError):
-                break
-            _standby.append(_StandbyProcess(process, parent_end, time.monotonic()))
-            started += 1
-    return started
-
-
-def prewarm_for(specs: list[str]) -> int:
-    """:func:`prewarm` one standby worker per in-process model among ``specs`` (spec texts; one that does not
-    parse counts as one: the session will say what is wrong with it). Fake and served models import no torch, so
-    they get none. Returns how many were started."""
-    from greentui.core.models.spec import SpecError
-
-    real = 0
-    for text in specs:
-        try:
-            spec = ModelSpec.parse(text)
-            real += not (spec.is_fake or spec.is_served)
-        except SpecError:
-            real += 1
-    return prewarm(real) if real else 0
-
-
-def standby_count(*, ready_only: bool = False, wait_s: float = 0.0) -> int:
-    """How many standby workers wait; ``ready_only``: only those whose imports are done (waiting up to
-    ``wait_s`` for the rest to say so)."""
-    deadline = time.monotonic() + wait_s
-    with _standby_lock:
-        for standby in _standby:
-            while standby.ready_mono_s is None and standby.process.is_alive():
-                try:
-                    if not standby.conn.poll(max(0.0, deadline - time.monotonic())):
-                        break
-                    message = standby.conn.recv()
-                except (EOFError, OSError):
-                    break
-                if isinstance(message, Standby):
-                    standby.ready_mono_s = message.t_mono_s
-        alive = [s for s in _standby if s.process.is_alive()]
-        return sum(1 for s in alive if s.ready_mono_s is not None or not ready_only)
-
-
-def _take_standby() -> _StandbyProcess | None:
-    with _standby_lock:
-        while _standby:
-            standby = _standby.pop(0)
-            if standby.process.is_alive():
-                return standby
-            standby.conn.close()
-    return None
-
-
-def stop_standby() -> None:
-    """Stop every standby worker (tests, and a TUI that will race only fake models)."""
-    with _standby_lock:
-        taken, _standby[:] = list(_standby), []
-    for standby in taken:
-        _shutdown(standby.process, None, standby.conn, threading.Event(), 1.0)
-
-
 class ModelWorker:
     """One model in its own process (``inline=False``) or thread (``inline=True``: fake models in fast tests;
     a real model inline shares the caller's GIL and memory)."""
@@ -271,7 +152,7 @@ class ModelWorker:
         tag = session_id or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.log_path: Path | None = None if inline else worker_log_path(f"{tag}-{side}")
         self._conn: Connection | None = None
-        self._process: Any = None
+        self._process: BaseProcess | None = None
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._started_mono_s: float | None = None
@@ -331,7 +212,7 @@ class ModelWorker:
 
             self._thread = threading.Thread(target=run, name=f"greentui-model-{self.side}", daemon=True)
             self._thread.start()
-        elif not (self.spec.is_fake or self.spec.is_served) and (standby := _take_standby()) is not None:
+        elif not (self.spec.is_fake or self.spec.is_served) and (standby := take_standby()) is not None:
             self._process, self._conn = standby.process, standby.conn
             child_end.close()
             parent_end.close()
@@ -354,7 +235,7 @@ class ModelWorker:
         if self._process is not None and self._process.pid is not None:
             self._memory = MemoryWatch.start(self._process.pid)
         # Runs at garbage collection and at interpreter exit (atexit), whichever comes first.
-        self._finalizer = weakref.finalize(self, _shutdown, self._process, self._thread, parent_end, self._cancel, 1.0)
+        self._finalizer = weakref.finalize(self, shutdown, self._process, self._thread, parent_end, self._cancel, 1.0)
 
     def generate(self, request: GenerateRequest) -> None:
         """Queue one request. A dead worker is not an error here: the next poll() reports why it died."""
@@ -411,7 +292,7 @@ class ModelWorker:
         Safe to call more than once and after a failure."""
         if self._finalizer is not None and self._finalizer.alive:
             self._finalizer.detach()
-            _shutdown(self._process, self._thread, self._conn, self._cancel, timeout_s)
+            shutdown(self._process, self._thread, self._conn, self._cancel, timeout_s)
         self._stopped = True
 
     # ----------------------------------------------------------------------------------------------
@@ -437,7 +318,7 @@ class ModelWorker:
         self._failure = failure
         if self._finalizer is not None and self._finalizer.alive:
             self._finalizer.detach()
-            _shutdown(self._process, self._thread, self._conn, self._cancel, 2.0)
+            shutdown(self._process, self._thread, self._conn, self._cancel, 2.0)
         return failure
 
     def __repr__(self) -> str:

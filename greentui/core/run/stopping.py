@@ -95,18 +95,19 @@ class PairStopper:
         )
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any], planned: int) -> PairStopper | None:
-        """The same stopper rebuilt from a session's stored settings (the tally's copy, live and in a replay)."""
+    def from_started(cls, config: SessionConfig, settings: Mapping[str, Any], planned: int) -> PairStopper | None:
+        """The same stopper rebuilt from a session's config and the block it stored in its extra facts (the
+        tally's copy, live and in a replay)."""
         block = settings.get(SETTINGS_KEY)
-        if not isinstance(block, Mapping) or settings.get("order_seed") is None:
+        if not isinstance(block, Mapping) or config.order_seed is None:
             return None
         try:
             return cls(
                 int(block["population"]),
                 int(block.get("planned", planned)),
-                alpha=float(settings["alpha"]),
-                delta=float(settings["delta"]),
-                stop_when_settled=bool(settings.get("stop_when_settled")),
+                alpha=config.alpha,
+                delta=config.delta,
+                stop_when_settled=config.stop_when_settled,
             )
         except (KeyError, TypeError, ValueError):  # settings from an older or hand-edited session
             return None

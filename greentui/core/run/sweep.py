@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from greentui.core.evaluate.tasks import _KeyLines as KeyLines  # the task files' file:line finder, shared on purpose
+from greentui.core.evaluate.task_schema import KeyLines  # the task files' file:line finder, shared on purpose
 from greentui.core.models.spec import ModelSpec, SpecError
 from greentui.core.run.option_checks import option_problem
 from greentui.core.run.session import SessionConfig

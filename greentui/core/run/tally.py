@@ -13,13 +13,9 @@ it too (briefly: every update is O(1), so neither side waits long on the other).
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import statistics
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
 
 from greentui.core.figures import SideFigures
 from greentui.core.measure.served_energy import is_not_measured
@@ -34,7 +30,6 @@ from greentui.core.records import (
     ModelLoading,
     PowerSample,
     PowerSampled,
-    Quality,
     RunFailed,
     SessionFinished,
     SessionStarted,
@@ -43,9 +38,8 @@ from greentui.core.records import (
     TokenEvent,
 )
 from greentui.core.run.stopping import PairStopper
-from greentui.core.verdict.compute import SideInput, Verdict, VerdictError, compute_verdict, tokens_source
+from greentui.core.verdict.compute import tokens_source
 from greentui.core.verdict.stats import RunningScore, running_score_of
-from greentui.core.verdict.stopping import summarise as summarise_stopping
 from greentui.core.verdict.text import busy_line
 from greentui.format import format_cpu_share
 
@@ -317,7 +311,7 @@ class Tally:
                 self.active_side = None
         elif isinstance(event, SessionStarted):
             self.started = event
-            self.continuous = bool(event.settings.get("task_info", {}).get("continuous", False))
+            self.continuous = event.task.continuous
             for lane in self.sides.values():
                 lane.figures.continuous = self.continuous
             self.sides["A"].spec = event.model_a
@@ -325,7 +319,7 @@ class Tally:
             for side, where in (event.settings.get("served_energy") or {}).items():
                 if side in self.sides and isinstance(where, dict):
                     self.sides[side].energy_note = where.get("not_measured")
-            self.stopper = PairStopper.from_settings(event.settings, event.n_items)
+            self.stopper = PairStopper.from_started(event.config, event.settings, event.n_items)
         elif isinstance(event, ModelLoading):
             lane = self.sides[event.side]
             lane.state, lane.load_stage, lane.load_fraction = "loading", event.stage, event.fraction
@@ -345,107 +339,3 @@ class Tally:
             for lane in self.sides.values():
                 if lane.state != "failed":
                     lane.state = "done"
-
-
-def verdict_from_tally(tally: Tally, *, seed: int = 0) -> Verdict:
-    """The verdict of what the tally has seen so far (a finished session, or the part of it that finished).
-
-    The inputs are copied under the tally's lock; the bootstrap runs after, so a running session is not held up.
-    """
-    with tally.lock:
-        judge = _verdict_call(tally)
-    return judge(seed=seed)
-
-
-def is_fine_tune(loaded_a: ModelLoaded | None, loaded_b: ModelLoaded | None) -> bool:
-    """Fine-tune mode (DESIGN section 4): model B is model A plus a PEFT adapter (both must have loaded)."""
-    return (
-        loaded_a is not None
-        and loaded_b is not None
-        and not loaded_a.has_adapter
-        and loaded_b.has_adapter
-        and loaded_b.base_spec == loaded_a.spec
-    )
-
-
-def _verdict_call(tally: Tally) -> Callable[..., Verdict]:
-    """``compute_verdict`` bound to a copy of what it reads from the tally (the items as tuples)."""
-    if tally.started is None:
-        raise ValueError("no session has started")
-    settings = tally.started.settings
-    task = settings.get("task_info", {})
-    inputs = []
-    for lane in tally.sides.values():
-        loaded = lane.loaded
-        inputs.append(
-            SideInput(
-                side=lane.side,
-                spec=lane.spec,
-                display_name=lane.display_name or lane.spec,
-                # 0 = unknown (not loaded, or a served model with no count): the CEGI says "no parameters"
-                params_total=(loaded.params_total or 0) if loaded else 0,
-                params_trainable=(loaded.params_trainable or 0) if loaded else 0,
-                has_adapter=loaded is not None and loaded.has_adapter,
-                quant=loaded.quant if loaded else "",
-                items=tuple(lane.items),
-                failed_reason=lane.failed_reason,
-                provenance=loaded.provenance if loaded else "",
-                energy_note=lane.energy_note,
-            )
-        )
-    idle = tally.idle
-    quality: Quality = (
-        "estimated"
-        if any(item.energy_quality == "estimated" for lane in tally.sides.values() for item in lane.items)
-        or tally.started.power_quality == "estimated"
-        else "measured"
-    )
-    judge = partial(
-        compute_verdict,
-        inputs[0],
-        inputs[1],
-        task_name=task.get("name", tally.started.task_name),
-        metric=task.get("metric", "accuracy"),
-        baseline_s0=float(task.get("baseline", 0.0)),
-        continuous=bool(task.get("continuous", False)),
-        grid=tally.started.grid,
-        idle_power_w=idle.power_w if idle and idle.seconds > 0 else None,
-        energy_quality=quality,
-        energy_source=tally.started.power_note,
-        fine_tune=is_fine_tune(tally.sides["A"].loaded, tally.sides["B"].loaded),
-        requests_per_day=float(settings.get("requests_per_day") or 1e6),
-        training_emissions_g=settings.get("training_emissions_g"),
-        amortize_answers=settings.get("amortize_answers"),
-        idle_contended=bool(idle and idle.seconds > 0 and idle.contended),
-        idle_contention_share=idle.contention_share if idle and idle.seconds > 0 else None,
-    )
-    check = tally.stopping
-    stopping = None
-    if check is not None and tally.stopper is not None:
-        stopping = summarise_stopping(
-            check,
-            [tuple(lane.items) for lane in tally.sides.values()],
-            stop_when_settled=tally.stopper.stop_when_settled,
-            settled_after=tally.stopper.settled_after,
-            order_seed=settings.get("order_seed"),
-        )
-
-    def call(*, seed: int) -> Verdict:
-        verdict = judge(seed=seed)
-        return dataclasses.replace(verdict, stopping=stopping) if stopping is not None else verdict
-
-    return call
-
-
-def session_verdict(stored: dict[str, Any] | None, tally: Tally, *, seed: int = 0) -> Verdict | None:
-    """The verdict to show for a session: the stored one when it reads as this version's format, else recomputed
-    from the stored items (a verdict stored by an older release, or damaged); None with no finished item."""
-    if stored:
-        try:
-            return Verdict.from_dict(stored)
-        except VerdictError:
-            pass  # recomputed below: the items, settings and idle baseline are all in the store
-    if tally.started is None or not any(lane.items for lane in tally.sides.values()):
-        return None
-    stored_seed = stored.get("seed") if isinstance(stored, dict) else None
-    return verdict_from_tally(tally, seed=stored_seed if isinstance(stored_seed, int) else seed)

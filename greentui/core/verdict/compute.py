@@ -137,11 +137,16 @@ def _compare(
     diff = ratio = None
     if n >= MIN_PAIRED_ITEMS:
         diff = stats.paired_bootstrap_diff([a_items[k].score for k in common], [b_items[k].score for k in common], seed)
-    energy_keys = [k for k in common if a_items[k].joules is not None and b_items[k].joules is not None]
-    e_a = [a_items[k].joules for k in energy_keys]
-    e_b = [b_items[k].joules for k in energy_keys]
-    if len(energy_keys) >= MIN_PAIRED_ITEMS and sum(e_a) > 0:  # type: ignore[arg-type]
-        ratio = stats.bootstrap_ratio_ci(e_b, e_a, seed)  # type: ignore[arg-type]
+    energy = {
+        k: (joules_a, joules_b)
+        for k in common
+        if (joules_a := a_items[k].joules) is not None and (joules_b := b_items[k].joules) is not None
+    }
+    energy_keys = list(energy)
+    e_a = [joules_a for joules_a, _ in energy.values()]
+    e_b = [joules_b for _, joules_b in energy.values()]
+    if len(energy_keys) >= MIN_PAIRED_ITEMS and sum(e_a) > 0:
+        ratio = stats.bootstrap_ratio_ci(e_b, e_a, seed)
 
     more_accurate: Side | None = None
     if diff is not None and not diff.contains_zero:
@@ -156,7 +161,7 @@ def _compare(
     if more_accurate is not None and ratio is not None:
         more, less = (b_items, a_items) if more_accurate == "B" else (a_items, b_items)
         more_items, less_items = [more[k] for k in energy_keys], [less[k] for k in energy_keys]
-        delta_e = sum(i.joules for i in more_items) - sum(i.joules for i in less_items)  # type: ignore[misc]
+        delta_e = sum(e_b) - sum(e_a) if more_accurate == "B" else sum(e_a) - sum(e_b)
         delta_c = (
             SideFigures.of(more_items, continuous).correct_equivalent
             - SideFigures.of(less_items, continuous).correct_equivalent
@@ -210,19 +215,18 @@ def _scale(
                 side=s.side,
                 joules_per_answer=jpa,
                 kwh_per_million_answers=jpa * 1e6 / 3.6e6,
-                kg_co2e_per_million_answers=grid.grams_co2e(jpa * 1e6) / 1000,  # type: ignore[operator]
+                kg_co2e_per_million_answers=grid.grams_co2e(jpa * 1e6) / 1000,
                 kwh_per_day=jpa * requests_per_day / 3.6e6,
-                kg_co2e_per_year=grid.grams_co2e(jpa * requests_per_day * 365) / 1000,  # type: ignore[operator]
+                kg_co2e_per_year=grid.grams_co2e(jpa * requests_per_day * 365) / 1000,
             )
         )
-    known = [r for r in rows if r.kg_co2e_per_year is not None]
+    known = [(r.side, kg_year) for r in rows if (kg_year := r.kg_co2e_per_year) is not None]
     # The equivalence is about the difference between the two models when both are known, else one model.
     of, kg = "none", None
-    if len(known) == 2 and known[0].kg_co2e_per_year != known[1].kg_co2e_per_year:
-        of, kg = "difference", abs(known[0].kg_co2e_per_year - known[1].kg_co2e_per_year)  # type: ignore[operator]
+    if len(known) == 2 and known[0][1] != known[1][1]:
+        of, kg = "difference", abs(known[0][1] - known[1][1])
     elif known:
-        top = max(known, key=lambda r: r.kg_co2e_per_year)  # type: ignore[arg-type,return-value]
-        of, kg = top.side, top.kg_co2e_per_year
+        of, kg = max(known, key=lambda side_kg: side_kg[1])
     return Scale(
         requests_per_day=requests_per_day,
         sides=tuple(rows),

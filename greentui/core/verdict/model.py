@@ -5,17 +5,14 @@ Units: energy in joules (J), emissions in grams CO2e (g), scores in [0, 1], diff
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from greentui.core.convert import ConvertError, from_plain, to_plain
+from greentui.core.records import DEFAULT_ALPHA as DEFAULT_ALPHA  # re-exported: the stopping rule's defaults
+from greentui.core.records import DEFAULT_DELTA as DEFAULT_DELTA
 from greentui.core.records import GridIntensity, ItemScored, Quality, Side
-
-# Stopping when settled (core/verdict/sequential.py): the default error level and equivalence margin
-DEFAULT_ALPHA = 0.05
-DEFAULT_DELTA = 0.05  # 5 points of accuracy, or 5 points of energy share (a ratio of 0.82 to 1.22)
 
 _T = TypeVar("_T")
 
@@ -221,48 +218,21 @@ class Verdict:
         return self.a if side == "A" else self.b
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe nested dict (tuples become lists; no inf/NaN is ever produced)."""
-        return dataclasses.asdict(self)
+        """JSON-safe nested dict (:func:`greentui.core.convert.to_plain`; no inf/NaN is ever produced)."""
+        plain: dict[str, Any] = to_plain(self)
+        return plain
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         """Rebuild a stored verdict; :class:`VerdictError` when ``data`` is not a whole verdict of this format
-        (callers then recompute it from the stored items, see ``core.run.tally.session_verdict``)."""
+        (callers then recompute it from the stored items, see ``core.run.judge.session_verdict``)."""
         if not isinstance(data, dict) or data.get("format_version") != VERDICT_FORMAT_VERSION:
             found = data.get("format_version") if isinstance(data, dict) else None
             raise VerdictError(f"a stored verdict of format {found!r}, not {VERDICT_FORMAT_VERSION}")
         try:
-            return cls._from_dict(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise VerdictError(f"a damaged stored verdict ({type(exc).__name__}: {exc})") from exc
-
-    @classmethod
-    def _from_dict(cls, data: dict[str, Any]) -> Verdict:
-        return _build(
-            cls,
-            data,
-            a=lambda d: _build(SideSummary, d),
-            b=lambda d: _build(SideSummary, d),
-            comparison=lambda d: _build(Comparison, d),
-            cegi=lambda d: _build(Cegi, d, sides=_cegi_rows, amortized=_cegi_rows),
-            scale=lambda d: _build(Scale, d, sides=lambda rows: tuple(_build(ScaleSide, r) for r in rows)),
-            grid=lambda d: GridIntensity(**d),
-            stopping=lambda d: _build(StoppingSummary, d) if isinstance(d, dict) else None,
-        )
-
-
-def _cegi_rows(rows: list[dict[str, Any]]) -> tuple[CegiSide, ...]:
-    return tuple(_build(CegiSide, r) for r in rows)
-
-
-def _build(cls: type[_T], data: dict[str, Any], **nested: Callable[[Any], Any]) -> _T:
-    """Rebuild dataclass ``cls`` from ``data``; ``nested`` converts the named fields; unknown keys are ignored."""
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # every cls given here is a dataclass
-        if f.name in data:
-            value = data[f.name]
-            kwargs[f.name] = nested[f.name](value) if f.name in nested else value
-    return cls(**kwargs)
+            return from_plain(data, cls)
+        except ConvertError as exc:
+            raise VerdictError(f"a damaged stored verdict ({exc})") from exc
 
 
 # --------------------------------------------------------------------------------------------------

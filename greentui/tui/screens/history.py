@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,6 +15,9 @@ from greentui.tui.messages import SessionOpened, SessionsCompared, post_result
 from greentui.tui.replay import fold_session
 from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.sessions_table import SORTABLE, SWEEP_PREFIX, SessionsTable, summary_text
+
+if TYPE_CHECKING:
+    from greentui.store import SessionStore, SessionSummary
 
 REPLAY_SPEED = 20.0  # a stored session replays 20 times faster than it ran
 PAGE_ROWS = 60  # sessions read per query: more than a tall screen shows (each row costs ~2 ms to add); the next
@@ -45,7 +48,7 @@ class HistoryScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.summaries: list[Any] = []  # the pages loaded so far, in the table's order
+        self.summaries: list[SessionSummary] = []  # the pages loaded so far, in the table's order
         self.matching: int | None = 0  # sessions the filter keeps (all pages); None while a worker counts them
         self.more = False  # the last page read was full: there may be more
         self.total = 0  # sessions in the store
@@ -71,15 +74,16 @@ class HistoryScreen(Screen[None]):
         self.query_one(SessionsTable).focus()
 
     @property
-    def store(self) -> Any | None:
-        return getattr(self.app, "store", None)
+    def store(self) -> SessionStore | None:
+        store: SessionStore | None = getattr(self.app, "store", None)  # GreentuiApp's, None in a bare App
+        return store
 
     @property
-    def shown(self) -> list[Any]:
+    def shown(self) -> list[SessionSummary]:
         """The sessions in the table (the filter's pages loaded so far)."""
         return self.summaries
 
-    def _page(self, offset: int) -> list[Any]:
+    def _page(self, offset: int) -> list[SessionSummary]:
         assert self.store is not None
         needle = self.query_one("#history-filter", Input).value
         return list(
@@ -280,7 +284,7 @@ class HistoryScreen(Screen[None]):
         session_id, store = self._current(), self.store
         if session_id is None or store is None:
             return
-        self.app.show_live(  # type: ignore[attr-defined]
+        self.app.show_live(  # type: ignore[attr-defined]  # GreentuiApp's; screens are typed against App
             ReplayFeed(lambda: store.replay(session_id), speed=REPLAY_SPEED, session_id=session_id)
         )
 
@@ -330,7 +334,7 @@ class HistoryScreen(Screen[None]):
         except Exception as exc:
             self.notify(one_line(exc), title="cannot resume", severity="error", timeout=10)
             return
-        self.app.start_session(config, session_id=full_id, skip_items=done)  # type: ignore[attr-defined]
+        self.app.start_session(config, session_id=full_id, skip_items=done)  # type: ignore[attr-defined]  # GreentuiApp's method
 
     def action_delete(self) -> None:
         from greentui.tui.screens.confirm import ConfirmScreen

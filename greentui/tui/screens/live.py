@@ -15,7 +15,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 
 from greentui.core.records import Event, RunFailed, SessionFinished, SessionStarted
-from greentui.core.run.tally import Tally, verdict_from_tally
+from greentui.core.run.judge import verdict_from_tally
+from greentui.core.run.tally import Tally
 from greentui.core.verdict.compute import Verdict
 from greentui.errors import one_line
 from greentui.tui.bridge import APPLY_HZ, EventBridge

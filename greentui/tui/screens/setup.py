@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -17,6 +17,9 @@ from greentui.tui.preferences import load_choices, save_choices
 from greentui.tui.safe_text import literal_text
 from greentui.tui.widgets.key_footer import KeyFooter
 from greentui.tui.widgets.model_picker import CatalogChoice, ModelPicker
+
+if TYPE_CHECKING:
+    from greentui.core.config import SessionConfig
 from greentui.tui.widgets.options_form import OptionsError, OptionsForm
 from greentui.tui.widgets.task_picker import TaskChoice, TaskPicker
 
@@ -58,7 +61,7 @@ class SetupScreen(Screen[None]):
         Binding("f2", "swap", "swap A/B"),
     ]
 
-    def __init__(self, initial: Any | None = None) -> None:
+    def __init__(self, initial: SessionConfig | None = None) -> None:
         super().__init__()
         self.initial = initial  # a SessionConfig to start from (the demo), else the remembered choices
 
@@ -154,17 +157,17 @@ class SetupScreen(Screen[None]):
         from greentui.core.run.session import SessionConfig
 
         error = self.query_one("#setup-error", Static)
+        base = dataclasses.asdict(self.initial) if self.initial is not None else {}
         try:
             choices = self.choices()
+            config = SessionConfig.from_dict({**base, **choices})  # a value of the wrong type: ValueError
         except (ValueError, OptionsError) as exc:
             error.update(literal_text(f"✗ {exc}", style="bold"))
             self.notify(str(exc), title="cannot run yet", severity="error")
             return
         error.update("")
-        base = dataclasses.asdict(self.initial) if self.initial is not None else {}
-        config = SessionConfig.from_dict({**base, **choices})
         try:
             save_choices(choices)
         except OSError as exc:  # remembering is a convenience: say so, and run anyway
             self.notify(f"could not remember these choices: {exc.strerror or exc}", severity="warning")
-        self.app.start_session(config)  # type: ignore[attr-defined]
+        self.app.start_session(config)  # type: ignore[attr-defined]  # GreentuiApp's; screens are typed against App

@@ -21,7 +21,7 @@ class MetricTile(TextLine):
     def on_mount(self) -> None:
         self.show(DASH)
 
-    def show(self, value: str, note: str = "", *, estimated: bool = False) -> None:  # type: ignore[override]
+    def show(self, value: str, note: str = "", *, estimated: bool = False) -> None:  # type: ignore[override]  # a value and its note, not Static's visual
         """Set the figure; ``estimated`` appends an ``est.`` mark. Skips the redraw when nothing changed."""
         if self._shown == (self.label, value, note, estimated):
             return

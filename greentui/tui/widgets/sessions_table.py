@@ -66,7 +66,7 @@ class SessionsTable(DataTable[Text]):
         self._asked_at_rows = -1
         for key, heading in COLUMNS:
             arrow = (" ▼" if reverse else " ▲") if key == sort_key else ""
-            self.columns[key].label = Text(heading + arrow)  # type: ignore[index]
+            self.columns[key].label = Text(heading + arrow)  # type: ignore[index]  # DataTable.columns is keyed by ColumnKey; a str key hashes equal
         self.append(rows, marked=marked)
         if current is not None and current in self.rows:
             self.move_cursor(row=self.get_row_index(current))

@@ -26,11 +26,11 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from greentui.core.evaluate.sandbox import isolation as iso_mod
 from greentui.core.evaluate.sandbox import seccomp_filter
+from greentui.core.evaluate.sandbox.code_limits import CodeLimits, CodeRunResult
 from greentui.core.evaluate.sandbox.confine import CPU_LIMIT_EXIT
 from greentui.core.evaluate.sandbox.isolation import SANDBOX_DIR, SANDBOX_GID, SANDBOX_UID, Isolation
 from greentui.core.evaluate.sandbox.processes import (
@@ -44,37 +44,12 @@ from greentui.core.evaluate.sandbox.processes import (
     wait_exit,
 )
 
+__all__ = ["CodeLimits", "CodeRunResult", "run_python_sandboxed"]
+
 CHILD_PROGRAM = SANDBOX_DIR / "child.py"
 JUDGE_PROGRAM = SANDBOX_DIR / "judge.py"
 STARTUP_LIMIT_S = 30.0  # from spawn to the solution's hello: generous for a loaded machine; no model code yet
 MAX_REPLY_BYTES = 16 << 20  # one answer of the solution, as the judge reads it
-
-
-@dataclass(frozen=True)
-class CodeLimits:
-    """Limits of one sandboxed run. ``cpu_s`` defaults to ``timeout_s``; ``max_processes`` = 0 allows no child
-    processes at all (seccomp where available); a positive value allows that many forks (RLIMIT_NPROC for the
-    sandbox's unprivileged user; in a pid namespace all of them die with the run)."""
-
-    timeout_s: float = 5.0
-    cpu_s: float | None = None
-    memory_mb: int = 256
-    output_kb: int = 64
-    file_mb: int = 16
-    max_processes: int = 0
-
-
-@dataclass(frozen=True)
-class CodeRunResult:
-    passed: bool  # the judge ran every test against the solution's answers and none failed
-    detail: str  # one line: "passed" or what went wrong
-    exit_code: int | None  # of the solution's process; negative: killed by that signal
-    timed_out: bool
-    output: str  # the solution's stdout + stderr, at most output_kb (decoded with replacement)
-    output_truncated: bool
-    wall_s: float
-    process_cap: str  # "seccomp" | "rlimit" | "none": how child processes were capped
-    isolation: str = ""  # Isolation.describe() of the sandbox that ran it
 
 
 def run_python_sandboxed(

@@ -222,7 +222,7 @@ def unshare_args(iso: Isolation) -> list[str]:
 def _try(argv: list[str], **kwargs: object) -> tuple[bool, str]:
     """Run a probe; (worked, first line of what it said)."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False, **kwargs)  # type: ignore[call-overload]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False, **kwargs)  # type: ignore[call-overload]  # kwargs are subprocess.run's own (env=...)
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"{Path(argv[0]).name}: {exc}"
     said = (done.stderr or done.stdout).strip().splitlines()

@@ -95,8 +95,8 @@ def load_trace_file(path: Path) -> dict[str, list[tuple[float, float]]]:
     per_device: dict[str, list[tuple[float, float]]] = {}
     for number, record in rows:
         try:
-            t_s = float(record["t_s"])  # type: ignore[arg-type]
-            power_w = float(record["power_w"])  # type: ignore[arg-type]
+            t_s = float(record["t_s"])  # type: ignore[arg-type]  # any JSON value: float() refuses the bad ones below
+            power_w = float(record["power_w"])  # type: ignore[arg-type]  # as t_s
         except KeyError as exc:
             raise PowerSourceError(f"{path}:{number}: missing {exc.args[0]}") from None
         except (TypeError, ValueError):
@@ -143,7 +143,7 @@ class ReplaySource(PowerSource):
     def from_file(cls, path: str | Path, **options: object) -> ReplaySource:
         """Load a CSV/JSONL trace file (see the module docstring for the format)."""
         path = Path(path)
-        return cls(load_trace_file(path), label=path.name, **options)  # type: ignore[arg-type]
+        return cls(load_trace_file(path), label=path.name, **options)  # type: ignore[arg-type]  # options pass through to __init__
 
     @classmethod
     def from_samples(cls, samples: Iterable[PowerSample], **options: object) -> ReplaySource:
@@ -156,7 +156,7 @@ class ReplaySource(PowerSource):
         for sample in ordered:
             traces.setdefault(sample.device, []).append((sample.t_mono_s - t_first, float(sample.power_w or 0.0)))
         options.setdefault("label", "stored samples")
-        return cls(traces, **options)  # type: ignore[arg-type]
+        return cls(traces, **options)  # type: ignore[arg-type]  # options pass through to __init__
 
     def start(self, t0_mono_s: float | None = None) -> None:
         """Restart playback: trace time 0 is now (or ``t0_mono_s``)."""
