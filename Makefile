@@ -54,8 +54,8 @@ browser:
 
 # The checks CI runs before the tests; each fails on any finding.
 check: $(STAMP)
-	$(VENV)/bin/ruff check greentui tests benchmarks examples
-	$(VENV)/bin/ruff format --check greentui tests benchmarks examples
+	$(VENV)/bin/ruff check greentui tests benchmarks examples scripts
+	$(VENV)/bin/ruff format --check greentui tests benchmarks examples scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -81,15 +81,15 @@ async def _wait(pilot: Any, condition: Any, timeout_s: float, what: str) -> None
 
 async def take(config: Any, db: Path, out: Path, timeout_s: float) -> str:
     """Run the demo in the TUI and save the screens; returns the session id."""
+    # as GreentuiApp.run does: the resource tracker must start while stderr is still a real file (Textual's driver
+    # replaces it, and the first spawned model worker would then fail with "bad value(s) in fds_to_keep")
+    from multiprocessing import resource_tracker
+
     from greentui.store import SessionStore
     from greentui.tui.app import make_app
     from greentui.tui.screens.history import HistoryScreen
     from greentui.tui.screens.live import LiveScreen
     from greentui.tui.screens.verdict import VerdictScreen
-
-    # as GreentuiApp.run does: the resource tracker must start while stderr is still a real file (Textual's driver
-    # replaces it, and the first spawned model worker would then fail with "bad value(s) in fds_to_keep")
-    from multiprocessing import resource_tracker
 
     resource_tracker.ensure_running()
     store = SessionStore(db)
