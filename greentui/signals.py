@@ -31,6 +31,8 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
 # called with (reason in words, hurry): hurry is True from the second signal on; from the dispatch thread (or the
 # caller of deliver()), so it must be thread-safe
 Target = Callable[[str, bool], None]
+# what signal.signal() takes and returns (a function, SIG_DFL / SIG_IGN, or None for a handler not set from Python)
+_Handler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
 
 _targets: list[Target] = []
 _received: list[int] = []  # every stop signal, in order (appended by the handler: a list append takes no lock)
@@ -134,7 +136,7 @@ def handled() -> Iterator[None]:
         yield
         return
     _start_dispatch()
-    previous: dict[int, object] = {}
+    previous: dict[int, _Handler] = {}
     for stop_signal in STOP_SIGNALS:
         try:
             previous[int(stop_signal)] = signal.signal(stop_signal, _handler)
@@ -147,7 +149,7 @@ def handled() -> Iterator[None]:
         _installed[0] -= 1
         for signum, handler in previous.items():
             try:
-                signal.signal(signum, handler)  # type: ignore[arg-type]
+                signal.signal(signum, handler)
             except (OSError, ValueError):
                 pass
 
