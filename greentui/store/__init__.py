@@ -1,6 +1,7 @@
 """greentui's session store: SQLite (standard library sqlite3), WAL, versioned schema, one batching writer thread.
 
-Imports only :mod:`greentui.core.records` from the rest of greentui.
+From the rest of greentui it imports only :mod:`greentui.core.records` (with the records that module re-exports)
+and the leaf modules :mod:`greentui.paths` and :mod:`greentui.untrusted` (import-linter contracts: pyproject.toml).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A scorer takes the *extracted* answer, the reference and a :class:`ScoreContext` and returns a
 :class:`ScoreResult` with a score in [0, 1]. :func:`score_output` applies the extraction rule first, so a scorer
 never sees raw model output it cannot use. Model output is untrusted: SQL and code only ever run inside
-``core.sandbox``.
+``core.evaluate.sandbox``.
 """
 
 from __future__ import annotations

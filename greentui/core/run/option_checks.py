@@ -1,10 +1,10 @@
 """The ranges a session's options must lie in, for options that come from a file rather than the command line.
 
-``greentui run`` checks each option as it parses it (argparse types in ``cli.py``): a sampling rate above 0, an idle
-baseline of 0 s or more, a PUE of 1.0 or more, a token limit of 1 or more, a known power source. A sweep file sets
-the same options for many sessions that run unattended, so it is checked against the same ranges when it is
-parsed, and a wrong value is one ``file:line`` message before anything runs rather than a failure in the middle
-of the sweep. One stricter rule: an unknown ``country`` code is refused (``greentui run`` warns and uses the world
+``greentui run`` checks each option as it parses it (argparse types in ``greentui/cli/parser.py``): a sampling rate
+above 0, an idle baseline of 0 s or more, a PUE of 1.0 or more, a token limit of 1 or more, a known power source. A
+sweep file sets the same options for many sessions that run unattended, so it is checked against the same ranges when it
+is parsed, and a wrong value is one ``file:line`` message before anything runs rather than a failure in the middle of
+the sweep. One stricter rule: an unknown ``country`` code is refused (``greentui run`` warns and uses the world
 average), since a typo would otherwise price every session of the sweep at the wrong grid.
 """
 

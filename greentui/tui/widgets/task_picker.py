@@ -17,7 +17,7 @@ from greentui.tui.safe_text import literal_text
 
 @dataclass(frozen=True)
 class TaskChoice:
-    """What the picker shows of a task (a view of ``core.tasks.Task``)."""
+    """What the picker shows of a task (a view of ``core.evaluate.tasks.Task``)."""
 
     id: str
     name: str
