@@ -1,4 +1,4 @@
-"""Intervals of core/stats.py: hand-computed values, determinism, and coverage on simulated data."""
+"""Intervals of core/verdict/stats.py: hand-computed values, determinism, and coverage on simulated data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""core/verdict.py against hand-computed values: CEGI in both modes, the sentence forms, edge cases."""
+"""core/verdict/ against hand-computed values: CEGI in both modes, the sentence forms, edge cases."""
 
 from __future__ import annotations
 
