@@ -36,13 +36,14 @@ QUANTIZED_MODEL_B = "smollm2-135m@nf4"
 QUANTIZED_TASK = "dialogue-summary"  # measured: the one built-in task where fp32 and nf4 differ beyond the CI
 QUANTIZED_LIMIT = 20
 
-# Measured on the reference machine (a 2-core VM shared with other jobs, no GPU: see README "What the demo shows"):
-# the first headless demo there, in one run, with the CPU probe below taken as it started (load average 2.7).
-REFERENCE_PROBE_S = 0.025  # _probe_seconds() there and then (about 0.006 on its cores when idle)
-REFERENCE_OVERHEAD_S = 12.0  # process and session start, both models loaded from the cache, idle baseline
-REFERENCE_PAIR_S = 15.5  # one item on each side: 821 s of items over 53 pairs, at 5-20 tokens/s
+# Measured on the reference machine (the 2-core VM of the README, no GPU), nothing else running: `greentui demo
+# --headless` from a fresh clone's first run, 2026-12-07, load average 0.01 before it and up to 2.0 while it ran (its
+# own two model workers), with the CPU probe below taken as it started. 238 s wall in all.
+REFERENCE_PROBE_S = 0.005  # _probe_seconds() there and then
+REFERENCE_OVERHEAD_S = 18.0  # process and session start, both models loaded, the 3 s idle baseline
+REFERENCE_PAIR_S = 3.76  # one item on each side: 199 s of items over 53 pairs, at 22-24 tokens/s decode
 REFERENCE_PAIRS = 53  # pairs until the demo settled (the order seed is fixed, so it settles there again)
-REFERENCE_CONVERSION_S = 15.0  # the first-run GGUF -> safetensors conversion on top of the load
+REFERENCE_CONVERSION_S = 21.0  # the first-run GGUF -> safetensors conversion on top of the load
 
 
 def training_record() -> dict[str, Any] | None:
