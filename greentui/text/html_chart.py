@@ -237,6 +237,19 @@ class Interval:
     colour: str
 
 
+# characters of a row label that fit left of an interval chart (250 px less the gap, at the row font's ~7.5 px)
+LABEL_CHARS = 31
+
+
+def _fit(label: str, chars: int) -> str:
+    """``label`` shortened in the middle to ``chars`` characters, so both its start (the side) and its end (what
+    tells two variants of one model apart, such as "+ lora-arithmetic") stay readable."""
+    if len(label) <= chars:
+        return label
+    head = (chars - 1) // 2
+    return f"{label[:head]}…{label[len(label) - (chars - 1 - head) :]}"
+
+
 def interval_svg(
     title: str,
     rows: Sequence[Interval],
@@ -283,8 +296,10 @@ def interval_svg(
     for n, row in enumerate(shown):
         cy = top + row_h * n + row_h / 2
         assert row.value is not None
+        label = _fit(row.label, LABEL_CHARS)
+        hover = f"<title>{svg_text(row.label)}</title>" if label != row.label else ""
         parts.append(
-            f'<text x="{left - 12}" y="{cy + 4:.1f}" text-anchor="end" class="row">{svg_text(row.label)}</text>'
+            f'<text x="{left - 12}" y="{cy + 4:.1f}" text-anchor="end" class="row">{hover}{svg_text(label)}</text>'
         )
         if row.lo is not None and row.hi is not None:
             parts.append(

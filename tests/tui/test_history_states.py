@@ -86,6 +86,7 @@ async def test_history_knows_each_session_state(store: SessionStore) -> None:
         assert "r resumes it" in message and "no finished item" not in message
         verdict = await open_verdict(pilot, app)
         assert " interrupted " in heading(verdict) and "running" not in heading(verdict)
+        assert " 6 of 8 items each " in heading(verdict)  # how far it got, not the plan alone
         assert (verdict.verdict.a.n_items, verdict.verdict.b.n_items) == (5, 6)  # computed from the stored items
         await pilot.press("escape")
         live = await replayed(pilot, app)
@@ -155,6 +156,7 @@ async def test_a_resumed_session_ends_completed_with_every_item(store: SessionSt
         verdict = app.screen
         assert isinstance(verdict, VerdictScreen)
         assert " completed " in heading(verdict) and "interrupted" not in heading(verdict)
+        assert " 4 items each " in heading(verdict) and " of 4 " not in heading(verdict)  # every item: no "of"
         assert isinstance(app.screen_stack[-2], LiveScreen)
         await pilot.press("h")  # back to the history, read again
         await pilot.pause()

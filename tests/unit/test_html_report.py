@@ -13,7 +13,16 @@ import pytest
 from greentui.core.records import ItemScored, PowerSample
 from greentui.store import SessionStore
 from greentui.text.html import contention_lines, provenance_lines, session_html
-from greentui.text.html_chart import COLOURS, TINTS, power_trace_svg, svg_text, trace_bins
+from greentui.text.html_chart import (
+    COLOURS,
+    LABEL_CHARS,
+    TINTS,
+    Interval,
+    interval_svg,
+    power_trace_svg,
+    svg_text,
+    trace_bins,
+)
 from greentui.text.listing import export_session
 from tests.helpers.store_events import LiveSession
 from tests.helpers.timezone import local_zone
@@ -65,6 +74,23 @@ def test_bins_sum_devices_and_take_the_colour_of_the_model_at_work() -> None:
 
 def test_no_samples_gives_a_note_instead_of_a_chart() -> None:
     assert "No power samples" in power_trace_svg([], [], origin_mono_s=0.0, labels={})
+
+
+def test_a_long_row_label_is_shortened_in_the_middle_and_kept_whole_in_its_tooltip() -> None:
+    """Labels are right-aligned against the plot: a long one ran off the left edge of the picture and lost its
+    side letter. Both ends stay (the side, and the "+ lora-arithmetic" that tells two variants apart)."""
+    long = "B (SmolLM2-135M-Instruct@fp32 + lora-arithmetic)"
+    svg = interval_svg(
+        "accuracy",
+        [Interval("A (short)", 10.0, 5.0, 15.0, COLOURS["A"]), Interval(long, 34.0, 22.7, 47.4, COLOURS["B"])],
+        low=0.0,
+        high=100.0,
+    )
+    shown = [t.rsplit(">", 1)[-1] for t in svg.split("</text>") if 'class="row"' in t and "(" in t]
+    assert "A (short)" in shown
+    cut = next(t for t in shown if t.startswith("B ("))
+    assert len(cut) == LABEL_CHARS and "…" in cut and cut.endswith("arithmetic)")
+    assert f"<title>{long}</title>" in svg
 
 
 def test_svg_text_escapes_markup_and_controls() -> None:

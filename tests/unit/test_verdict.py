@@ -153,6 +153,9 @@ def test_cegi_fine_tune_relative_gain_adapter_params_and_amortised_training() ->
     whole = verdict(a, b, fine_tune=True, training_emissions_g=100.0)  # not amortised: all of it on this run
     assert whole.cegi.amortized[0].emissions_g == pytest.approx(100.1)
     assert whole.cegi.amortize_answers == 10
+    assert "Amortised: training 100 g CO2e spread over 1,000 answers adds 1.00 g" in v.cegi.note
+    assert whole.cegi.note.startswith("Training emissions 100 g CO2e are charged in full to this run's 10 answers")
+    assert "(10.0 g each)" in whole.cegi.note and "--amortize-answers N" in whole.cegi.note
 
 
 def test_cegi_fine_tune_with_zero_base_score_falls_back_to_points_and_says_so() -> None:

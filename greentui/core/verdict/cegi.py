@@ -95,10 +95,18 @@ def cegi(
         share_g = training_emissions_g * min(1.0, b.n_items / answers)
         e_amortized = None if b.co2e_g is None else b.co2e_g + share_g
         amortized = (_cegi_side("B", e_amortized, s_b, gain, b.params_trainable, missing=missing),)
-        note = (
-            f"Amortised: training {format_grams(training_emissions_g)} CO2e spread over "
-            f"{format_count(answers)} answers adds {format_grams(share_g)} to this run's {b.n_items} answers"
-        )
+        if amortize_answers is None:
+            each = format_grams(training_emissions_g / max(b.n_items, 1))
+            note = (
+                f"Training emissions {format_grams(training_emissions_g)} CO2e are charged in full to this run's "
+                f"{b.n_items} answers ({each} each); --amortize-answers N spreads them over the answers the adapter "
+                f"will serve"
+            )
+        else:
+            note = (
+                f"Amortised: training {format_grams(training_emissions_g)} CO2e spread over "
+                f"{format_count(answers)} answers adds {format_grams(share_g)} to this run's {b.n_items} answers"
+            )
     return Cegi(
         mode="fine-tune",
         formula=CEGI_FORMULA,

@@ -25,7 +25,7 @@ from greentui.tui.widgets.verdict_summary import VerdictSummary
 
 
 def verdict_heading(tally: Tally, status: str | None = None, *, dated: bool = True) -> Text:
-    """``Verdict  interrupted · Arithmetic · 20 items each · 2026-11-21 23:10 · session 8f3a…``.
+    """``Verdict  interrupted · Arithmetic · 12 of 20 items each · 2026-11-21 23:10 · session 8f3a…``.
 
     ``status``: the stored status of the session (a crashed session has no SessionFinished but is stored as
     interrupted), or the live screen's state; else the status the tally saw, else "running". It comes first, so
@@ -38,9 +38,12 @@ def verdict_heading(tally: Tally, status: str | None = None, *, dated: bool = Tr
         return text
     status = status or (tally.finished.status if tally.finished else "running")
     text.append(f" {status} ", style="bold")
+    done = max((len(lane.items) for lane in tally.sides.values()), default=0)
+    # a session that stopped early (settled, interrupted) says how far it got: "53 of 60 items each"
+    items = f"{done} of {started.n_items}" if 0 < done < started.n_items else f"{started.n_items}"
     text.append_text(
         literal_text(
-            f"· {started.task_name} · {started.n_items} items each · "
+            f"· {started.task_name} · {items} items each · "
             + (f"{format_when(started.started_unix_s)} · " if dated else "")
             + f"session {started.session_id}",
             one_line=True,
