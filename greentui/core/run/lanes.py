@@ -9,6 +9,7 @@ session itself prepares the configuration, opens measuring and emits the session
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_connections
@@ -73,8 +74,9 @@ class LaneRunner(RunControl):
     _stopper: PairStopper | None
     _failures: dict[Side, str]
 
+    @abstractmethod
     def _emit(self, event: Event) -> None:
-        raise NotImplementedError  # the session sends each event to its subscribers
+        """Send ``event`` to the session's subscribers (:class:`~greentui.core.run.session.Session` does)."""
 
     def _loaded_task(self) -> Task:
         """The task :meth:`Session.prepare` loaded (run() prepares first, so it is there once items run)."""
