@@ -245,6 +245,12 @@ def test_a_session_error_on_a_worker_is_reported_as_what_it_is(tmp_path: Path) -
     assert [r.reason for r in local.results] == [r.reason for r in done.results]
 
 
+CTRL_C_AS_IN_A_TERMINAL = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('greentui.cli', run_name='__main__', alter_sys=True)"
+)
+
+
 def wait_for_a_running_session(db: Path, sweep: str, process: subprocess.Popen[str]) -> str:
     """The id of the sweep's session once it has two finished items on side A (polling the driver's store)."""
     deadline = time.monotonic() + 300
@@ -266,7 +272,10 @@ def test_ctrl_c_stops_a_dask_sweep_keeping_the_finished_items_and_the_next_run_r
     db = tmp_path / "g.db"
     command = [sys.executable, "-m", "greentui.cli", "--db", str(db), "sweep", str(sweep_file), "--cluster", "local:1"]
     env = {**os.environ, "COLUMNS": "200"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # Ctrl-C as in a terminal: a suite started in the background by a shell without job control (`cmd &` in a
+    # script) hands its children SIGINT ignored, and Python then keeps it ignored, as it should for such a job
+    interactive = [sys.executable, "-c", CTRL_C_AS_IN_A_TERMINAL, *command[3:]]
+    process = subprocess.Popen(interactive, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         running = wait_for_a_running_session(db, "stop", process)
         process.send_signal(signal.SIGINT)
