@@ -238,14 +238,14 @@ def format_score(
     behind the mean (None: the mean alone, no interval).
 
     Below :data:`MIN_INTERVAL_ITEMS` items no interval: ``50.0% (n = 2: too few for an interval)``. ``compact``
-    (a narrow tile): the interval to whole points, and nothing in its place when there are too few items (the
-    tile's note says so)."""
+    (a narrow tile): the interval to whole points, and ``50.0% (no CI yet)`` when there are too few items (the
+    tile's note gives the count)."""
     if mean is None:
         return DASH
     text = f"{100 * mean:.1f}" + ("" if continuous else "%")
     too_few = None if n is None else too_few_for_interval(n)
     if too_few:
-        return text if compact else f"{text} ({too_few})"
+        return f"{text} (no CI yet)" if compact else f"{text} ({too_few})"
     if n is None or lo is None or hi is None:
         return text
     digits = 0 if compact else 1

@@ -18,7 +18,6 @@ from greentui.core.run.tally import SideTally, Tally
 from greentui.core.verdict.stopping import accuracy_interval, energy_interval, outcome_words
 from greentui.format import (
     DASH,
-    MIN_INTERVAL_ITEMS,
     format_cpu_share,
     format_grams,
     format_intensity,
@@ -32,7 +31,6 @@ from greentui.format import (
     format_seconds,
     format_tokens_per_s,
     format_wh,
-    too_few_for_interval,
 )
 from greentui.tui.formatting import shorten
 
@@ -283,8 +281,6 @@ def _tiles(tally: Tally, lane: SideTally) -> tuple[TileView, ...]:
             score_note = f"{score.n} items"
         else:
             score_note = f"{lane.figures.correct}/{score.n} correct"
-        if too_few_for_interval(score.n):  # the tile is narrow: the short form of "too few for an interval"
-            score_note += f" · n < {MIN_INTERVAL_ITEMS}: no CI"
     elsewhere = lane.energy_note is not None and lane.energy_j is None  # "not measured here", never 0
     counted = lane.tokens_counted_by
     grid = tally.grid

@@ -45,7 +45,7 @@ async def test_a_continuous_metric_names_the_lane_and_counts_no_correct_items() 
         assert score.startswith("ROUGE-L F1") and "accuracy" not in score
         assert "correct" not in score and "/4" not in score  # four items, none of them "correct"
         # mean of 0.62, 0.62, 0.62, 0.31 as points out of 100; four items are too few for an interval
-        assert "54.2\n" in score and "n < 5: no CI" in score
+        assert "54.2 (no CI yet)\n" in score and "4 items" in score
         assert tile(screen, "A", "jpc").startswith("J / correct-eq.")  # energy per unit of score
         assert "score 0.62" in str(screen.query_one("#lane-b .lane-item").render())  # the last item's score
         screen.feed.request_stop()

@@ -85,7 +85,7 @@ def test_durations_from_milliseconds_to_hours() -> None:
 def test_scores_their_intervals_and_too_few_items() -> None:
     assert format_score(0.8085, 0.73, 0.868, 120) == "80.8% (73.0–86.8)"
     assert format_score(0.5, 0.1, 0.9, 2) == "50.0% (n = 2: too few for an interval)"
-    assert format_score(0.5, 0.1, 0.9, 2, compact=True) == "50.0%"
+    assert format_score(0.5, 0.1, 0.9, 2, compact=True) == "50.0% (no CI yet)"  # fits a narrow tile whole
     assert format_score(0.412, continuous=True) == "41.2" and format_score(None) == DASH
     assert too_few_for_interval(5) is None
     assert format_percent(0.811) == "81.1%"
