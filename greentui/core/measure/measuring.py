@@ -21,7 +21,8 @@ machine for the CPU estimate) and what the model is charged:
       joules = idle_w x seconds + (TDP - idle_w) x tree CPU seconds / logical CPUs   (+ RAM term x seconds)
 
   i.e. the idle draw over the window plus its own share of the dynamic range, so other programs' work is not
-  billed to the model. The machine-wide figure stays as ``joules_machine``. One model runs at a time in the
+  billed to the model, and never more than the machine-wide figure of the same window, which stays as
+  ``joules_machine``. One model runs at a time in the
   ``alternate`` and ``sequential`` schedules, so it carries the whole idle draw of its window. Without a known
   tree (no pid) the machine-wide figure is used and says so (``scope="machine"``).
 """
@@ -303,7 +304,11 @@ class Measuring:
             if own_cpu_s is None or measurement.joules is None:
                 scope = SCOPE_MACHINE
             else:
-                joules, scope = self._estimate.charged_j(measurement.seconds, own_cpu_s), SCOPE_PROCESS
+                # a part never exceeds the whole: the tree's charge comes from CPU times read at the window's
+                # edges, the machine's figure from sampled utilisation integrated over the window, and at the
+                # edges the two can differ by a sample (a tree spinning one core once came out 5.7% above)
+                charged = self._estimate.charged_j(measurement.seconds, own_cpu_s)
+                joules, scope = min(charged, measurement.joules), SCOPE_PROCESS
         return Window(
             measurement=measurement,
             joules=joules,
