@@ -509,11 +509,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--targets", default=",".join(defaults.targets), help="modules that get LoRA matrices (default q_proj,v_proj)"
     )
+    parser.add_argument("--rank", type=int, default=defaults.r, help=f"LoRA rank r (default {defaults.r})")
+    parser.add_argument("--alpha", type=int, default=defaults.alpha, help=f"LoRA alpha (default {defaults.alpha})")
     parser.add_argument("--out", type=Path, default=Path("./lora-arithmetic"), help="adapter folder to write")
     parser.add_argument("--country", default="USA", help="ISO3 code of the grid for codecarbon (default USA)")
     args = parser.parse_args(argv)
-    if args.steps < 1 or args.items < 1 or args.batch_size < 1:
-        parser.error("--steps, --items and --batch-size must be at least 1")
+    if args.steps < 1 or args.items < 1 or args.batch_size < 1 or args.rank < 1 or args.alpha < 1:
+        parser.error("--steps, --items, --batch-size, --rank and --alpha must be at least 1")
     return args
 
 
@@ -528,6 +530,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         items=args.items,
         batch_size=args.batch_size,
         lr=args.lr,
+        r=args.rank,
+        alpha=args.alpha,
         targets=tuple(t.strip() for t in args.targets.split(",") if t.strip()),
     )
     folder = offline_model_folder()

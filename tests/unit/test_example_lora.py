@@ -95,9 +95,37 @@ def test_greentui_reports_the_same_trainable_count_for_the_saved_adapter(example
     )
     loaded = load_model(ModelSpec(source=str(tiny), dtype="fp32", device="cpu", adapter=str(tmp_path / "lora")))
     assert loaded.info.params_trainable == result.trainable_params
+    assert not [name for name, _ in loaded.model.named_modules() if "lora_" in name]  # merged at load
     assert meter.calls == ["start", "stop"]
     record = json.loads((tmp_path / "lora" / example.EMISSIONS_FILE).read_text())
     assert record["g"] == pytest.approx(0.0074) and record["kWh"] == pytest.approx(2e-5)
+
+
+def test_the_worker_merges_an_adapter_into_the_weights_without_changing_the_function(tmp_path: Path) -> None:
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    from greentui.core.models.hf import load_model
+    from greentui.core.models.spec import ModelSpec
+
+    tiny = build_tiny_llama(tmp_path / "tiny")
+    base = load_model(ModelSpec(source=str(tiny), dtype="fp32", device="cpu")).model
+    torch.manual_seed(0)
+    peft = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"]))
+    for name, weight in peft.named_parameters():
+        if "lora_B" in name:  # fresh adapters start at B = 0, which would make any comparison trivial
+            torch.nn.init.normal_(weight, std=0.5)
+    peft.save_pretrained(tmp_path / "lora")
+    merged = load_model(ModelSpec(source=str(tiny), dtype="fp32", device="cpu", adapter=str(tmp_path / "lora")))
+    assert not [name for name, _ in merged.model.named_modules() if "lora_" in name]
+    plain = load_model(ModelSpec(source=str(tiny), dtype="fp32", device="cpu")).model
+    unmerged = PeftModel.from_pretrained(
+        load_model(ModelSpec(source=str(tiny), dtype="fp32", device="cpu")).model, str(tmp_path / "lora")
+    ).eval()
+    ids = torch.tensor([[1, 5, 9, 2, 7, 3]])
+    with torch.inference_mode():
+        got, want, without = merged.model(ids).logits, unmerged(ids).logits, plain(ids).logits
+    assert (want - without).abs().max() > 1e-2  # the adapter changes the function...
+    assert torch.allclose(got, want, atol=1e-4)  # ...and merged it is the same function
 
 
 def test_training_problems_are_fresh_and_their_worked_answers_reach_the_reference(example: ModuleType) -> None:

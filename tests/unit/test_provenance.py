@@ -45,7 +45,11 @@ def test_what_was_done_to_gguf_weights_is_said_step_by_step() -> None:
     assert describe("smollm2-135m@nf4") == "from Q4_1 GGUF, dequantized to fp32, then bitsandbytes nf4"
     assert describe("smollm2-135m@bf16", "bf16") == "from Q4_1 GGUF, dequantized to fp32, cast to bf16"
     assert describe("smollm2-135m@dint8") == "from Q4_1 GGUF, dequantized to fp32, then torch dynamic int8"
-    assert describe("smollm2-135m+adapter=lora-arithmetic").endswith("with the adapter lora-arithmetic")
+    assert describe("smollm2-135m+adapter=lora-arithmetic").endswith(
+        "with the adapter lora-arithmetic merged into the weights"
+    )
+    # bitsandbytes layers keep the adapter beside them: merging would requantize the base
+    assert describe("smollm2-135m@nf4+adapter=lora-arithmetic").endswith("nf4, with the adapter lora-arithmetic")
 
 
 def test_other_origins() -> None:

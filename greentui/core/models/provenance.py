@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from greentui.core.models.resolve import Resolved
-from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec
+from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, adapter_merged
 
 # "SmolLM2-135M-Instruct.Q4_1.gguf", "model-q4_k_m.gguf", "x.F16.gguf", "y.IQ3_XXS.gguf"
 _GGUF_TYPE_IN_NAME = re.compile(r"[.\-_]((?:I?Q\d(?:_[A-Z0-9]+)*)|F16|F32|BF16)\.gguf$", re.IGNORECASE)
@@ -46,7 +46,8 @@ def _after_load(spec: ModelSpec, loaded_dtype: str, from_fp32: bool) -> list[str
     elif spec.quant == "dynamic-int8":
         steps.append("then torch dynamic int8")
     if spec.adapter:
-        steps.append(f"with the adapter {spec.adapter}")
+        merged = " merged into the weights" if adapter_merged(spec) else ""
+        steps.append(f"with the adapter {spec.adapter}{merged}")
     return steps
 
 
