@@ -125,6 +125,13 @@ def _add_session_options(p: argparse.ArgumentParser, *, models_required: bool) -
         help="every answer runs to exactly the token limit (end-of-sequence and stop strings ignored), so both "
         "models do the same work per item: for energy and speed benchmarks; the scores then mean little",
     )
+    p.add_argument(
+        "--no-prompt-cache",
+        dest="prompt_cache",
+        action="store_false",
+        help="prefill every item's whole prompt (default: transformers models reuse the key/value cache of the "
+        "prompt prefix items share, the task's system text and few-shot turns, as inference servers do)",
+    )
     p.add_argument("--load-timeout", type=_POSITIVE, default=900.0, metavar="S", help="time limit to load a model")
     p.add_argument("--trust-remote-code", action="store_true", help="allow a model's own Python code to run")
     p.add_argument(

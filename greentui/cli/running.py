@@ -38,6 +38,7 @@ def config_from_args(args: argparse.Namespace) -> SessionConfig:
         seed=args.seed,
         max_new_tokens=args.max_new_tokens,
         fixed_length=args.fixed_length,
+        prompt_cache=args.prompt_cache,
         load_timeout_s=args.load_timeout,
         trust_remote_code=args.trust_remote_code,
         stop_on_failure=args.stop_on_failure,

@@ -80,6 +80,9 @@ class SessionConfig:
     seed: int | None = None  # None: greedy decoding; an int: seeded sampling
     max_new_tokens: int | None = None  # None: the task's own limit
     fixed_length: bool = False  # every answer exactly max_new_tokens long (eos, stop strings ignored): benchmarks
+    # reuse the key/value cache of the prompt prefix items share (system text, few-shot turns), as inference servers
+    # do; False: every item prefills its whole prompt (transformers models; served models cache as their server does)
+    prompt_cache: bool = True
     load_timeout_s: float = 900.0
     item_timeout_s: float = 600.0
     trust_remote_code: bool = False

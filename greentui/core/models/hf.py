@@ -25,7 +25,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from greentui.core.models import hf_gguf_cache, resolve
 from greentui.core.models.fake import peak_rss_bytes
-from greentui.core.models.hf_stream import run_generate
+from greentui.core.models.hf_stream import PromptCache, run_generate
 from greentui.core.models.hub import adapter_folder, hub_folder
 from greentui.core.models.protocol import (
     EmitFn,
@@ -266,6 +266,7 @@ class HFBackend:
         self.trust_remote_code = trust_remote_code
         self.cancel = cancel or threading.Event()
         self.loaded: LoadedModel | None = None
+        self.prompt_cache = PromptCache()
 
     def load(self, progress: ProgressFn) -> ModelInfo:
         self.loaded = load_model(
@@ -275,7 +276,10 @@ class HFBackend:
 
     def generate(self, request: GenerateRequest, emit: EmitFn) -> Generated:
         assert self.loaded is not None, "generate() before load()"
-        result = run_generate(self.loaded.model, self.loaded.tokenizer, request, emit, self.cancel, self.loaded.device)
+        loaded = self.loaded
+        result = run_generate(
+            loaded.model, loaded.tokenizer, request, emit, self.cancel, loaded.device, self.prompt_cache
+        )
         return dataclasses.replace(
             result, peak_rss_bytes=peak_rss_bytes(), peak_cuda_bytes=peak_cuda_bytes(self.loaded.device)
         )
@@ -284,5 +288,6 @@ class HFBackend:
         """Drop the model; in a worker process the exit returns all memory anyway, inline this frees it now."""
         on_cuda = self.loaded is not None and self.loaded.device.startswith("cuda")
         self.loaded = None
+        self.prompt_cache = PromptCache()
         if on_cuda:
             torch.cuda.empty_cache()

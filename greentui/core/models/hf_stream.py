@@ -4,6 +4,12 @@ The hot path is one ``put`` per token: take the time, decode incrementally, send
 few tens of microseconds against tens of milliseconds per token of model time, so streaming costs well under the
 3% the harness allows (``benchmarks/harness_overhead.py`` measures it against a bare ``model.generate`` loop).
 
+:class:`PromptCache` keeps the key/value cache of the prompt prefix that successive items share (the task's system
+text and few-shot turns: 219 of SmolLM2's ~235 prompt tokens on ``arithmetic``), so each item prefills only its own
+question, as inference servers do (vLLM's automatic prefix caching, llama.cpp's prompt cache). The first item of a
+session pays for the prefix inside its own energy window. A request with ``reuse_prefix`` False prefills its whole
+prompt; a model whose cache cannot be copied or cropped falls back to that, once and for all.
+
 Transformers calls stopping criteria *before* the streamer for each new token, so a criterion that only read the
 streamer's text would stop one token late. :class:`StopStringCriteria` therefore feeds the new token to the streamer
 itself; the streamer's own ``put`` then skips it. Without stop strings no criterion is installed at all.
@@ -11,6 +17,7 @@ itself; the streamer's own ``put`` then skips it. Without stop strings no criter
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -132,10 +139,77 @@ def eos_ids(model: Any, tokenizer: Any) -> set[int]:
     return found
 
 
+class PromptCache:
+    """The key/value cache of a prompt prefix, reused by later prompts that start with it (module docstring).
+
+    It holds the cache of the first prompt minus its last token. A later prompt gets a copy cropped to the tokens
+    it shares with that one (at least :data:`MIN_SHARED_TOKENS`, and never its own last token, which
+    ``generate`` must run to produce the first new token's logits); a prompt that shares fewer replaces it.
+    """
+
+    MIN_SHARED_TOKENS = 32  # below this the copy costs about what it saves
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.cache: Any = None
+        self.broken = False  # this model's cache cannot be reused (a static or sliding-window cache, say)
+        self.reused_tokens = 0  # of the latest request, for tests and the worker's log
+        self.keyword = "past_key_values"  # generate's name for it in this transformers release
+
+    def for_prompt(self, model: Any, input_ids: torch.Tensor) -> dict[str, Any]:
+        """The keyword giving ``generate`` a cache for ``input_ids`` (one row); empty to prefill the whole prompt."""
+        self.reused_tokens = 0
+        ids = input_ids[0].tolist()
+        if self.broken or len(ids) <= self.MIN_SHARED_TOKENS:
+            return {}
+        try:
+            shared = _shared_length(self.ids, ids)
+            if shared < self.MIN_SHARED_TOKENS:  # the first prompt, or another task's: remember this one
+                self.ids, self.cache = [], None
+                output = model(input_ids=input_ids[:, :-1], use_cache=True)
+                # transformers 5 names it "cache" (its "past_key_values" is deprecated), 4.x "past_key_values"
+                self.keyword = "cache" if "cache" in output else "past_key_values"
+                cache = output[self.keyword]
+                if not _plain_layers(cache):
+                    raise TypeError(f"{type(cache).__name__} is not a plain dynamic cache")
+                self.cache, self.ids = cache, ids[:-1]
+                shared = len(self.ids)
+            reused = copy.deepcopy(self.cache)
+            reused.crop(shared - len(self.ids))  # transformers' crop takes the number of tokens to drop, negated
+        except Exception:  # any failure here: this model prefills every prompt from now on
+            self.broken, self.ids, self.cache = True, [], None
+            return {}
+        self.reused_tokens = shared
+        return {self.keyword: reused}
+
+
+def _plain_layers(cache: Any) -> bool:
+    """True for a cache whose every layer keeps all past positions (transformers' DynamicLayer): cropping it to a
+    prefix is exact. Sliding-window, static and recurrent layers are not reused."""
+    layers: Sequence[Any] = getattr(cache, "layers", None) or ()  # transformers 4.x caches have none: not reused
+    return bool(layers) and all(type(layer).__name__ == "DynamicLayer" for layer in layers)
+
+
+def _shared_length(first: Sequence[int], second: Sequence[int]) -> int:
+    """Tokens at the start of ``second`` equal to ``first``'s, leaving ``second``'s last token out."""
+    limit = min(len(first), len(second) - 1)
+    for position in range(limit):
+        if first[position] != second[position]:
+            return position
+    return max(limit, 0)
+
+
 def run_generate(
-    model: Any, tokenizer: Any, request: GenerateRequest, emit: EmitFn, cancel: threading.Event, device: str
+    model: Any,
+    tokenizer: Any,
+    request: GenerateRequest,
+    emit: EmitFn,
+    cancel: threading.Event,
+    device: str,
+    prompt_cache: PromptCache | None = None,
 ) -> Generated:
-    """One request through ``model.generate`` with streaming; returns the Generated record."""
+    """One request through ``model.generate`` with streaming; returns the Generated record. With
+    ``prompt_cache`` and ``request.reuse_prefix``, the prompt's shared prefix comes from the cache."""
     started = time.monotonic()
     input_ids = encode_prompt(tokenizer, request).to(device)
     stops = () if request.fixed_length else tuple(request.stop)  # a fixed-length answer runs on past them
@@ -149,6 +223,8 @@ def run_generate(
     output = None
     try:
         with torch.inference_mode():
+            if prompt_cache is not None and request.reuse_prefix:
+                kwargs.update(prompt_cache.for_prompt(model, input_ids))
             output = model.generate(input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer, **kwargs)
     except Cancelled:
         stop_reason = "cancelled"

@@ -42,6 +42,9 @@ class GenerateRequest:
     seed: int | None = None
     hint: str | None = None
     fixed_length: bool = False
+    # reuse the key/value cache of the prompt prefix shared with earlier items (hf_stream.PromptCache); backends
+    # without such a cache (served, fake) ignore it
+    reuse_prefix: bool = False
 
 
 @dataclass(frozen=True, slots=True)

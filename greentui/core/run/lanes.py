@@ -191,6 +191,7 @@ class LaneRunner(RunControl):
                 seed=config.seed,
                 hint=item.reference,
                 fixed_length=config.fixed_length,
+                reuse_prefix=config.prompt_cache,
             )
             started = time.monotonic()
             self._emit(ItemStarted(side=side, item_id=item.id, index=idx, prompt=item.question, t_mono_s=started))
