@@ -79,6 +79,20 @@ def test_cached_weights_equal_the_gguf_weights(cache: Path, gguf: Path) -> None:
     assert hf_gguf_cache.cached_conversion(gguf) == folder
 
 
+def test_while_converting_the_gguf_is_parsed_once_and_the_library_is_restored_after(gguf: Path) -> None:
+    import gguf as gguf_library
+
+    original_reader, original_map = gguf_library.GGUFReader, gguf_library.get_tensor_name_map
+    with pytest.raises(RuntimeError), hf_gguf_cache._parsed_once():
+        first = gguf_library.GGUFReader(gguf)
+        assert gguf_library.GGUFReader(str(gguf)) is first  # the tokenizer, config and weights share one parse
+        arch = next(iter(gguf_library.MODEL_ARCH_NAMES))
+        assert gguf_library.get_tensor_name_map(arch, 2) is gguf_library.get_tensor_name_map(arch, 2)
+        raise RuntimeError("a conversion that fails half way")
+    assert gguf_library.GGUFReader is original_reader and gguf_library.get_tensor_name_map is original_map
+    assert gguf_library.GGUFReader(gguf) is not gguf_library.GGUFReader(gguf)
+
+
 def test_a_failed_conversion_leaves_no_cache(cache: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def dies_halfway(source: Path, target: Path, digest: str, report: object) -> None:
         (target / "model.safetensors").write_bytes(b"half a file")

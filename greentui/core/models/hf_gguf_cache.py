@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from greentui.core.models.protocol import ProgressFn
 
@@ -122,16 +123,49 @@ def ensure_converted(gguf_path: Path | str, progress: ProgressFn | None = None) 
     return cache_folder_for(digest)
 
 
+@contextlib.contextmanager
+def _parsed_once() -> Iterator[None]:
+    """While converting, parse the GGUF once and build gguf's tensor-name map once per architecture.
+
+    Transformers opens the file three times (tokenizer, config, weights: each a ``GGUFReader`` that parses the whole
+    header, SmolLM2's 49,152-token vocabulary and its merges included) and rebuilds ``gguf.get_tensor_name_map``
+    for every module it maps (397 times for SmolLM2). Both are pure functions of their arguments and it looks both
+    up on the ``gguf`` module when called, so they are memoised there for the conversion and restored after it:
+    the first-run conversion of SmolLM2 went from about 21 s to about 14 s here (2 cores), with the same tensors.
+    """
+    import functools
+
+    import gguf
+
+    original_reader, original_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    readers: dict[tuple[str, str], Any] = {}
+
+    def reader(path: os.PathLike[str] | str, mode: str = "r") -> Any:
+        key = (os.fspath(path), mode)
+        if key not in readers:
+            readers[key] = original_reader(path, mode)  # type: ignore[arg-type]  # mode is checked by gguf
+        return readers[key]
+
+    gguf.GGUFReader = reader  # type: ignore[misc,assignment]  # a memoising factory in the class's place
+    gguf.get_tensor_name_map = functools.lru_cache(maxsize=None)(original_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = original_reader, original_map  # type: ignore[misc]
+        readers.clear()
+
+
 def _convert(source: Path, target: Path, digest: str, report: ProgressFn) -> None:
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     started = time.monotonic()
-    report("converting GGUF, first use only: reading tokenizer", 0.05)
-    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-    report("converting GGUF, first use only: dequantizing weights", 0.2)
-    model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+    with _parsed_once():
+        report("converting GGUF, first use only: reading tokenizer", 0.05)
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+        report("converting GGUF, first use only: dequantizing weights", 0.2)
+        model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
     # The GGUF quantizer marker is all that stops save_pretrained: the weights are already plain fp32 tensors.
     model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as set; None is what unsets it
     if hasattr(model.config, "quantization_config"):
