@@ -37,13 +37,13 @@ QUANTIZED_TASK = "dialogue-summary"  # measured: the one built-in task where fp3
 QUANTIZED_LIMIT = 20
 
 # Measured on the reference machine (the 2-core VM of the README, no GPU), nothing else running: `greentui demo
-# --headless` from a fresh clone's first run, 2026-12-07, load average 0.01 before it and up to 2.0 while it ran (its
-# own two model workers), with the CPU probe below taken as it started. 238 s wall in all.
-REFERENCE_PROBE_S = 0.005  # _probe_seconds() there and then
-REFERENCE_OVERHEAD_S = 18.0  # process and session start, both models loaded, the 3 s idle baseline
-REFERENCE_PAIR_S = 3.76  # one item on each side: 199 s of items over 53 pairs, at 22-24 tokens/s decode
-REFERENCE_PAIRS = 53  # pairs until the demo settled (the order seed is fixed, so it settles there again)
-REFERENCE_CONVERSION_S = 21.0  # the first-run GGUF -> safetensors conversion on top of the load
+# --headless` from a fresh clone's first run, 2026-12-07, load average 0.56 before it and up to 1.8 while it ran (its
+# own two model workers), with the CPU probe below taken before the workers started. 103 s wall in all.
+REFERENCE_PROBE_S = 0.0057  # _probe_seconds() there and then (the median of five fresh processes: 0.0055-0.0066)
+REFERENCE_OVERHEAD_S = 13.8  # process and session start, both models loaded, the 3 s idle baseline
+REFERENCE_PAIR_S = 3.05  # one item on each side: 79.4 s of items over 26 pairs, at 24-25 tokens/s decode
+REFERENCE_PAIRS = 26  # pairs until the demo settled (the order seed is fixed, so it settles there again)
+REFERENCE_CONVERSION_S = 10.0  # the first-run GGUF -> safetensors conversion on top of the load (9.5-11.4 s)
 
 
 def training_record() -> dict[str, Any] | None:

@@ -42,8 +42,9 @@ def dispatch(args: argparse.Namespace) -> int:
     if command in ("run", "demo"):
         config = config_from_args(args) if command == "run" else demo_config_from_args(args)
         store = open_store(args)
-        prewarm([config.model_a, config.model_b])
+        # before the workers start importing torch on every core: the demo's estimate times a CPU probe now
         notice = announce_demo(args, config) if command == "demo" else None
+        prewarm([config.model_a, config.model_b])
         if args.headless:
             if notice:
                 print(notice, flush=True)
