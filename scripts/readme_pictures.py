@@ -79,8 +79,9 @@ async def _wait(pilot: Any, condition: Any, timeout_s: float, what: str) -> None
         await pilot.pause(0.5)
 
 
-async def take(config: Any, db: Path, out: Path, timeout_s: float) -> str:
-    """Run the demo in the TUI and save the screens; returns the session id."""
+async def take(config: Any, db: Path, out: Path, timeout_s: float) -> tuple[str, float]:
+    """Run the demo in the TUI and save the screens; returns the session id and the seconds from the app's start
+    to the verdict screen (the time a user of ``make demo`` waits for the verdict, less the Python start)."""
     # as GreentuiApp.run does: the resource tracker must start while stderr is still a real file (Textual's driver
     # replaces it, and the first spawned model worker would then fail with "bad value(s) in fds_to_keep")
     from multiprocessing import resource_tracker
@@ -94,6 +95,7 @@ async def take(config: Any, db: Path, out: Path, timeout_s: float) -> str:
     resource_tracker.ensure_running()
     store = SessionStore(db)
     app = make_app(store=store, db_path=db, start="demo", session_config=config)
+    app_started = time.monotonic()
     async with app.run_test(size=SIZE) as pilot:
 
         def live() -> LiveScreen | None:
@@ -106,6 +108,7 @@ async def take(config: Any, db: Path, out: Path, timeout_s: float) -> str:
         await pilot.pause(1.0)  # one more refresh of the lanes and the chart
         (out / "screen-live.svg").write_text(app.export_screenshot(title="greentui: live"), encoding="utf-8")
         await _wait(pilot, lambda: isinstance(app.screen, VerdictScreen), timeout_s, "the verdict")
+        verdict_after_s = time.monotonic() - app_started  # polled every 0.5 s: at most that late
         await pilot.pause(1.0)
         (out / "screen-verdict.svg").write_text(app.export_screenshot(title="greentui: verdict"), encoding="utf-8")
         session_id = screen.tally.started.session_id if screen.tally.started else ""
@@ -118,7 +121,7 @@ async def take(config: Any, db: Path, out: Path, timeout_s: float) -> str:
         await pilot.pause(3.0)  # the catalog and the tasks load off the UI thread
         (out / "screen-setup.svg").write_text(setup.export_screenshot(title="greentui: setup"), encoding="utf-8")
     store.close()
-    return session_id
+    return session_id, verdict_after_s
 
 
 def render_png(page: Path, png: Path) -> str | None:
@@ -167,11 +170,14 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     config = demo_config(quantized=args.quantized)
+    from greentui.demo import _conversion_needed
+
+    fresh_cache = _conversion_needed()
     before = os.getloadavg()
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="greentui-pictures-") as tmp:
         db = Path(tmp) / "pictures.db"
-        session_id = asyncio.run(take(config, db, args.out, args.timeout))
+        session_id, verdict_after_s = asyncio.run(take(config, db, args.out, args.timeout))
         store = SessionStore(db, readonly=True)
         page = args.out / "report-demo.html"
         page.write_text(export_session(store, session_id, "html"), encoding="utf-8")
@@ -185,6 +191,8 @@ def main() -> None:
         "taken_unix_s": round(started),
         "taken": time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(started)),
         "seconds": round(time.time() - started),
+        "verdict_after_s": round(verdict_after_s, 1),
+        "model_cache": "fresh (the first-run conversion included)" if fresh_cache else "already converted",
         "load_average_before": [round(x, 2) for x in before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "machine": machine(),
