@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
+from typing import Any
 
 DASH = "—"
 EST = "est."
@@ -314,3 +316,13 @@ def format_iso_utc(unix_s: float | None) -> str | None:
     if unix_s is None:
         return None
     return dt.datetime.fromtimestamp(float(unix_s), tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_prompt_cache(settings: Mapping[str, Any]) -> str | None:
+    """How a session's prompts were prefilled, from its stored settings; None for a session stored before greentui
+    recorded it."""
+    if "prompt_cache" not in settings:
+        return None
+    if settings["prompt_cache"]:
+        return "shared prompt prefix computed once per model (prompt cache)"
+    return "every prompt prefilled whole (--no-prompt-cache)"

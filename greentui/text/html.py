@@ -30,6 +30,7 @@ from greentui.format import (
     format_item_score,
     format_joules,
     format_power,
+    format_prompt_cache,
     format_seconds,
     format_when,
 )
@@ -120,8 +121,12 @@ def provenance_lines(stored: StoredSession, verdict: Verdict | None) -> list[str
     if session.task_version:
         task += f", version {session.task_version[:12]}"
     seed = settings.get("seed")
+    prefill = format_prompt_cache(settings)
     lines.append(
-        task + f", schedule {session.schedule}" + (f", seed {seed}" if seed is not None else ", greedy decoding")
+        task
+        + f", schedule {session.schedule}"
+        + (f", seed {seed}" if seed is not None else ", greedy decoding")
+        + (f", {prefill}" if prefill else "")
     )
     for side, run in sorted(stored.runs.items()):
         weights = getattr(run, "provenance", None) or (getattr(verdict.side(side), "provenance", "") if verdict else "")

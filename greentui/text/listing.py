@@ -15,7 +15,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from greentui.format import est, format_hz, format_intensity, format_joules, format_seconds, format_when
+from greentui.format import (
+    est,
+    format_hz,
+    format_intensity,
+    format_joules,
+    format_prompt_cache,
+    format_seconds,
+    format_when,
+)
 from greentui.text.console import print_natural, script_console
 from greentui.untrusted import escape_controls
 
@@ -110,6 +118,7 @@ def print_session(store: SessionStore, session_id: str) -> None:
             f" · {session.status}",
             f" ({escape_controls(session.status_reason)})" if session.status_reason else "",
             f"\n  task {session.task_id} · started {format_when(session.started_unix_s)} · schedule {session.schedule}",
+            f"\n  prompts: {prefill}" if (prefill := format_prompt_cache(session.settings)) else "",
             f"\n  power: {session.power_note}\n  grid: {format_intensity(session.grid_g_per_kwh)} ({session.grid_source})",
         )
     )

@@ -121,6 +121,33 @@ def test_recorded_provenance_and_contention_are_shown(tmp_path: Path) -> None:
     assert "weights sha256 abc123" in page and "other_cpu_share: 0.42" in page and "<h2>Contention</h2>" not in page
 
 
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({"prompt_cache": True}, "shared prompt prefix computed once per model (prompt cache)"),
+        ({"prompt_cache": False}, "every prompt prefilled whole (--no-prompt-cache)"),
+        ({}, None),  # stored before greentui recorded it: nothing claimed
+    ],
+)
+def test_how_the_prompts_were_prefilled_is_in_the_provenance_and_in_show(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: dict[str, bool], said: str | None
+) -> None:
+    from greentui.text.listing import print_session
+
+    store = SessionStore(tmp_path / "g.db")
+    writer = store.writer()
+    for event in LiveSession("s-cache", n_items=2, settings=settings).events():
+        writer.handle(event)
+    writer.close()
+    task_line = next(line for line in provenance_lines(store.load_session("s-cache"), None) if line.startswith("Task"))
+    print_session(store, "s-cache")
+    shown = capsys.readouterr().out
+    if said is None:
+        assert "prompt" not in task_line and "prompts:" not in shown
+    else:
+        assert task_line.endswith(f"greedy decoding, {said}") and f"prompts: {said}" in shown
+
+
 def test_a_session_without_items_still_makes_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = SessionStore(tmp_path / "g.db")
     writer = store.writer()
