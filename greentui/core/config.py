@@ -114,8 +114,11 @@ class SessionConfig:
     @classmethod
     def from_stored(cls, settings: Mapping[str, Any]) -> SessionConfig:
         """The config from a session's stored flat settings, written by any release: a value that no longer fits
-        its field takes the field's default (see :func:`split_stored_settings` for the whole split)."""
+        its field takes the field's default (see :func:`split_stored_settings` for the whole split). A session
+        stored before ``prompt_cache`` existed prefilled every prompt whole, so a resume goes on doing that."""
         required = {name: str(settings.get(name) or "") for name in ("model_a", "model_b", "task")}
+        if "prompt_cache" not in settings:
+            settings = {**settings, "prompt_cache": False}
         return _tolerant(cls, settings, required)
 
 

@@ -107,3 +107,12 @@ def test_the_cli_switch_and_the_stored_setting() -> None:
     off = config_from_args(build_parser().parse_args([*common, "--no-prompt-cache"]))
     assert off.prompt_cache is False
     assert SessionConfig.from_dict(off.to_dict()).prompt_cache is False  # stored with the session
+
+
+def test_a_session_stored_before_the_prompt_cache_resumes_without_it() -> None:
+    from greentui.core.config import SessionConfig
+
+    stored = SessionConfig("fake:fast", "fake:fast", "arithmetic").to_dict()
+    assert SessionConfig.from_stored(stored).prompt_cache is True
+    older = {key: value for key, value in stored.items() if key != "prompt_cache"}
+    assert SessionConfig.from_stored(older).prompt_cache is False  # it prefilled whole prompts: a resume goes on so
