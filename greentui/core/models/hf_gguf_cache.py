@@ -151,7 +151,7 @@ def _parsed_once() -> Iterator[None]:
     try:
         yield
     finally:
-        gguf.GGUFReader, gguf.get_tensor_name_map = original_reader, original_map  # type: ignore[misc]
+        gguf.GGUFReader, gguf.get_tensor_name_map = original_reader, original_map  # type: ignore[misc]  # the class back in its place
         readers.clear()
 
 
