@@ -62,3 +62,13 @@ def test_sessions_listing_imports_neither_pandas_nor_numpy(tmp_path) -> None:  #
         )
         for name in ("pandas", "numpy", "sqlite_utils", "torch", "textual"):
             assert name not in loaded, f"`greentui {' '.join(argv)}` imported {name}"
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """The layout's size bar (issue 11): a module that grows past it is split, not stretched."""
+    from pathlib import Path
+
+    root = Path(greentui.core.__file__).resolve().parents[1]
+    lengths = {path.relative_to(root).as_posix(): len(path.read_text().splitlines()) for path in root.rglob("*.py")}
+    assert len(lengths) > 100
+    assert {name: n for name, n in lengths.items() if n > 400} == {}

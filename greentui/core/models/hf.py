@@ -36,8 +36,8 @@ from greentui.core.models.protocol import (
     ModelUnavailable,
     ProgressFn,
 )
-from greentui.core.models.provenance import describe_provenance
-from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, adapter_merged, device_problem
+from greentui.core.models.provenance import adapter_merged, describe_provenance
+from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, device_problem
 
 _TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 

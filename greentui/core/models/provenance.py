@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from greentui.core.models.resolve import Resolved
-from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec, adapter_merged
+from greentui.core.models.spec import BITSANDBYTES_QUANTS, ModelSpec
 
 # "SmolLM2-135M-Instruct.Q4_1.gguf", "model-q4_k_m.gguf", "x.F16.gguf", "y.IQ3_XXS.gguf"
 _GGUF_TYPE_IN_NAME = re.compile(r"[.\-_]((?:I?Q\d(?:_[A-Z0-9]+)*)|F16|F32|BF16)\.gguf$", re.IGNORECASE)
@@ -34,6 +34,12 @@ def gguf_weight_type(path: str | Path) -> str | None:
         return LlamaFileType(value).name.removeprefix("MOSTLY_")
     except Exception:  # not installed, an unreadable header or an unknown type: the origin stays "GGUF"
         return None
+
+
+def adapter_merged(spec: ModelSpec) -> bool:
+    """Whether the worker folds ``spec``'s LoRA adapter into the base weights at load (peft's merge_and_unload):
+    always, except on bitsandbytes-quantized weights, where merging would dequantize and requantize the base."""
+    return bool(spec.adapter) and spec.quant not in BITSANDBYTES_QUANTS
 
 
 def _after_load(spec: ModelSpec, loaded_dtype: str, from_fp32: bool) -> list[str]:

@@ -110,12 +110,6 @@ def source_kind(source: str) -> SourceKind:
     return "hub"
 
 
-def adapter_merged(spec: ModelSpec) -> bool:
-    """Whether the worker folds ``spec``'s LoRA adapter into the base weights at load (peft's merge_and_unload):
-    always, except on bitsandbytes-quantized weights, where merging would dequantize and requantize the base."""
-    return bool(spec.adapter) and spec.quant not in BITSANDBYTES_QUANTS
-
-
 def device_problem(dtype: str, quant: str, device: str) -> str | None:
     """One line saying why ``dtype``/``quant`` cannot run on ``device`` ("cpu", "cuda", "cuda:1"), or None."""
     on_cpu = device == "cpu"
