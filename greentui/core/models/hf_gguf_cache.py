@@ -131,7 +131,7 @@ def _parsed_once() -> Iterator[None]:
     header, SmolLM2's 49,152-token vocabulary and its merges included) and rebuilds ``gguf.get_tensor_name_map``
     for every module it maps (397 times for SmolLM2). Both are pure functions of their arguments and it looks both
     up on the ``gguf`` module when called, so they are memoised there for the conversion and restored after it:
-    the first-run conversion of SmolLM2 went from about 21 s to about 14 s here (2 cores), with the same tensors.
+    the first-run conversion of SmolLM2 went from 21.1 s to 9.5-11.4 s here (2 cores), with byte-identical files.
     """
     import functools
 

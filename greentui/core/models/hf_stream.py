@@ -153,7 +153,7 @@ class PromptCache:
         self.ids: list[int] = []
         self.cache: Any = None
         self.broken = False  # this model's cache cannot be reused (a static or sliding-window cache, say)
-        self.reused_tokens = 0  # of the latest request, for tests and the worker's log
+        self.reused_tokens = 0  # prompt tokens the latest request took from the cache (read by the tests)
         self.keyword = "past_key_values"  # generate's name for it in this transformers release
 
     def for_prompt(self, model: Any, input_ids: torch.Tensor) -> dict[str, Any]:
@@ -165,7 +165,6 @@ class PromptCache:
         try:
             shared = _shared_length(self.ids, ids)
             if shared < self.MIN_SHARED_TOKENS:  # the first prompt, or another task's: remember this one
-                self.ids, self.cache = [], None
                 output = model(input_ids=input_ids[:, :-1], use_cache=True)
                 # transformers 5 names it "cache" (its "past_key_values" is deprecated), 4.x "past_key_values"
                 self.keyword = "cache" if "cache" in output else "past_key_values"
